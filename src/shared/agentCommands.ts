@@ -1,0 +1,57 @@
+/**
+ * The argv of each agent CLI, in one place. Every client-supplied value is a
+ * single argv element (never a shell string), and positional text always
+ * follows `--` so a task that starts with "-" cannot be read as a flag.
+ */
+import type { AgentKind, AgentMode } from './protocol';
+
+export const CLAUDE_SYSTEM_PROMPT =
+  'You are running under agentvisor on behalf of an MCP client. Work only inside your current working directory; do not read or change files outside it.';
+
+export interface TurnCommand {
+  args: string[];
+  /** Pipes with stream-json (Claude) or a terminal (Codex). */
+  pty: boolean;
+}
+
+export interface CommandOptions {
+  model: string | null;
+  mode: AgentMode;
+}
+
+function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
+  const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json'];
+  if (opts.mode === 'full') args.push('--dangerously-skip-permissions');
+  else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
+  if (opts.model) args.push('--model', opts.model);
+  if (resumeId) args.push('--resume', resumeId);
+  args.push('--append-system-prompt', CLAUDE_SYSTEM_PROMPT);
+  return args;
+}
+
+function codexArgs(opts: CommandOptions, prompt: string, resumeId: string | null): string[] {
+  const args: string[] = [];
+  if (opts.mode === 'full') args.push('--yolo');
+  else args.push('--sandbox', opts.mode === 'edit' ? 'workspace-write' : 'read-only', '--ask-for-approval', 'never');
+  if (opts.model) args.push('--model', opts.model);
+  // --skip-git-repo-check: agentvisor never git-inits a user's directory behind their back.
+  args.push('exec', '--skip-git-repo-check');
+  if (resumeId) args.push('resume', resumeId);
+  args.push('--', prompt);
+  return args;
+}
+
+/**
+ * The command for one agent process. For Claude the prompt travels on stdin as
+ * stream-json, so it is not in argv; for Codex it is the final argv element.
+ */
+export function turnCommand(agent: AgentKind, opts: CommandOptions, prompt: string, resumeId: string | null): TurnCommand {
+  return agent === 'claude-code'
+    ? { args: claudeArgs(opts, resumeId), pty: false }
+    : { args: codexArgs(opts, prompt, resumeId), pty: true };
+}
+
+/** One stream-json user message line for Claude's stdin. */
+export function claudeUserMessage(text: string): string {
+  return JSON.stringify({ type: 'user', message: { role: 'user', content: text } }) + '\n';
+}

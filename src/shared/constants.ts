@@ -1,0 +1,63 @@
+/**
+ * Every timeout and bound of agentvisor, grouped by concern. Each one can be
+ * overridden from the environment (see config.ts) so tests can shrink it.
+ */
+
+export const SessionTimeouts = {
+  /** An agent silent in both directions this long is presumed stuck and is killed by its worker. */
+  idleTimeoutMs: 30 * 60_000,
+  /** SIGTERM → SIGKILL grace: long enough for an agent to flush its own transcript. */
+  killGraceMs: 5_000,
+  /** session_start waits at most this for the first output, so a slow agent never blocks the client. */
+  startOutputWaitMs: 1_500,
+  /** Default session_wait block when the client gives none. */
+  waitDefaultMs: 30_000,
+  /** Upper bound of session_wait: keeps a request from outliving sane client/proxy timeouts. */
+  waitMaxMs: 120_000,
+  /** A worker without a supervisor this long ends its session, so stopping agentvisor for good frees the host. */
+  orphanTimeoutMs: 5 * 60_000,
+} as const;
+
+export const WorkerTimeouts = {
+  /** A new worker must report ready this fast; longer means it failed to start (bad node, full disk). */
+  spawnReadyMs: 10_000,
+  /** Output is written to disk at least this often, bounding what a worker SIGKILL can lose. */
+  outputFlushMs: 25,
+  /** A PTY line with no newline is published after this much quiet, so prompts ("[y/n]") become visible. */
+  partialLineFlushMs: 150,
+  /** After reporting its exit, a worker waits this long for the supervisor's ack before exiting anyway. */
+  exitAckMs: 2_000,
+  /** IPC request timeout: a live worker answers in well under a second. */
+  requestMs: 10_000,
+  /** How long the worker's connection handshake may take before the socket is dropped. */
+  helloMs: 5_000,
+} as const;
+
+export const HttpTimeouts = {
+  /** An SSE stream with no client traffic this long is evicted to free a connection slot. */
+  sseIdleTimeoutMs: 5 * 60_000,
+  /** Keep-alive comment on SSE streams, under common proxy idle cutoffs (60 s). */
+  sseKeepAliveMs: 25_000,
+  /** On SIGTERM, open HTTP connections get this long to finish before they are cut. */
+  shutdownGraceMs: 3_000,
+} as const;
+
+export const Limits = {
+  /** Lines kept per session, in memory and on disk. */
+  ringLines: 10_000,
+  /** Longer lines are split: one runaway line must not become a multi-megabyte record. */
+  maxLineChars: 16_384,
+  /** Default byte budget of one output page, well under MCP clients' ~25k-token result caps. */
+  outputPageBytes: 60_000,
+  /** Largest page a client may ask for. */
+  outputPageBytesMax: 1_000_000,
+  /** Default and maximum lines of one output page. */
+  outputPageLines: 1_000,
+  outputPageLinesMax: 10_000,
+  /** Bounded retention of ended sessions' output on disk. */
+  endedSessionsKept: 500,
+  /** Text argument limits: large enough for any real prompt, small enough to refuse a flood. */
+  maxTaskChars: 100_000,
+  maxMessageChars: 100_000,
+  maxPathChars: 4_096,
+} as const;

@@ -1,0 +1,71 @@
+/**
+ * winston, set up the same way in both processes: JSON lines to a size-rotated
+ * file, readable lines on stderr when a person is watching, and secrets
+ * scrubbed from every line whatever field they hide in.
+ */
+import winston from 'winston';
+
+export interface LoggerOptions {
+  level: string;
+  /** JSON-lines log file; rotated by size. */
+  file?: string;
+  /** Also log to stderr (readable when it is a terminal, JSON otherwise). */
+  stderr: boolean;
+  /** Strings that must never appear in a log line (the auth token, session secrets). */
+  secrets: string[];
+  /** Fields stamped on every line, e.g. { sessionId }. */
+  defaultMeta?: Record<string, unknown>;
+}
+
+const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024; // ten files of this: enough history, bounded disk
+const LOG_FILES_KEPT = 10;
+
+function scrub(value: unknown, secrets: string[], depth = 0): unknown {
+  if (typeof value === 'string') {
+    let out = value;
+    for (const s of secrets) if (s && out.includes(s)) out = out.split(s).join('[redacted]');
+    return out;
+  }
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return scrub(value.message, secrets);
+  if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, secrets, depth + 1);
+  return out;
+}
+
+export function createLogger(opts: LoggerOptions): winston.Logger {
+  const secrets = opts.secrets.filter((s) => s.length >= 8);
+  const redact = winston.format((info) => {
+    for (const key of Object.keys(info)) (info as Record<string, unknown>)[key] = scrub(info[key], secrets);
+    return info;
+  });
+  const base = winston.format.combine(redact(), winston.format.timestamp());
+  const transports: winston.transport[] = [];
+  if (opts.file) {
+    transports.push(
+      new winston.transports.File({
+        filename: opts.file,
+        maxsize: LOG_FILE_MAX_BYTES,
+        maxFiles: LOG_FILES_KEPT,
+        tailable: true,
+        format: winston.format.combine(base, winston.format.json()),
+      }),
+    );
+  }
+  if (opts.stderr) {
+    const readable = winston.format.printf((info) => {
+      const { level, message, timestamp, ...meta } = info;
+      const extra = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
+      return `${String(timestamp)} ${level} ${String(message)}${extra}`;
+    });
+    transports.push(
+      new winston.transports.Console({
+        stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'],
+        format: winston.format.combine(base, process.stderr.isTTY ? readable : winston.format.json()),
+      }),
+    );
+  }
+  if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
+  return winston.createLogger({ level: opts.level, defaultMeta: opts.defaultMeta, transports });
+}

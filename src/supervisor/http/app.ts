@@ -1,0 +1,153 @@
+/**
+ * The HTTP edge: health, auth, DNS-rebinding guard, body limits, rate limiting,
+ * and the two MCP transports — SSE (`GET /sse` + `POST /messages`) and
+ * Streamable HTTP (`/mcp`) — both serving the same tool registrations.
+ */
+import crypto from 'node:crypto';
+import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import type { Logger } from 'winston';
+import { createMcpServer } from '../mcp/createServer';
+import type { ToolContext } from '../tools/context';
+import { bearerOf, requireBearer, tokenDigest, tokenMatches } from './auth';
+import { Connections } from './connections';
+import { guardOrigin, type OriginPolicy } from './originGuard';
+
+/** JSON-RPC bodies larger than this are refused (413): no tool argument needs more. */
+export const MAX_BODY = '1mb';
+
+export interface HttpDeps {
+  ctx: ToolContext;
+  log: Logger;
+  version: string;
+  tokenDigest: () => Buffer;
+  originPolicy: () => OriginPolicy;
+  rateLimitRpm: number;
+  maxConnections: number;
+  idleTimeoutMs: number;
+  /** Extra, token-holder-only detail for /health. */
+  healthDetail: () => Record<string, unknown>;
+}
+
+function jsonRpcError(res: Response, status: number, code: number, message: string): void {
+  if (res.headersSent) return;
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+export function createHttpApp(deps: HttpDeps): { app: express.Express; connections: Connections } {
+  const { log } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  const connections = new Connections(deps.maxConnections, deps.idleTimeoutMs);
+
+  app.get('/health', (req, res) => {
+    const authed = tokenMatches(bearerOf(req), deps.tokenDigest());
+    res.json(authed ? { status: 'ok', ...deps.healthDetail(), connections: connections.size } : { status: 'ok' });
+  });
+
+  const guard = guardOrigin(deps.originPolicy);
+  const auth = requireBearer(deps.tokenDigest);
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: deps.rateLimitRpm,
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    message: { jsonrpc: '2.0', error: { code: -32000, message: 'rate limit exceeded; retry after the Retry-After header' }, id: null },
+  });
+  const json = express.json({ limit: MAX_BODY, type: () => true });
+
+  const atCapacity = (res: Response) => {
+    res.status(503).set('Retry-After', '30').json({
+      error: 'too_many_connections',
+      message: `all ${connections.max} client connections are in use (MAX_SSE_CONNECTIONS); retry later`,
+    });
+  };
+
+  // ---- SSE --------------------------------------------------------------------
+  app.get('/sse', guard, auth, async (req, res) => {
+    if (connections.full) return atCapacity(res);
+    const transport = new SSEServerTransport('/messages', res);
+    const server = createMcpServer(deps.ctx, deps.version);
+    const id = transport.sessionId;
+    connections.add({ id, kind: 'sse', server, transport, tokenDigest: tokenDigest(bearerOf(req)!), lastActivity: Date.now() });
+    transport.onclose = () => connections.remove(id);
+    res.on('close', () => connections.remove(id));
+    try {
+      await server.connect(transport);
+      log.debug('sse client connected', { connection: id });
+    } catch (err) {
+      connections.remove(id);
+      log.warn('sse connect failed', { error: (err as Error).message });
+    }
+  });
+
+  app.post('/messages', guard, auth, limiter, json, async (req, res) => {
+    const id = typeof req.query.sessionId === 'string' ? req.query.sessionId : '';
+    const conn = connections.get(id);
+    if (!conn || conn.kind !== 'sse') {
+      res.status(404).json({ error: 'not_found', message: 'no SSE connection with that sessionId; open a new one with GET /sse' });
+      return;
+    }
+    if (!tokenMatches(bearerOf(req), conn.tokenDigest)) {
+      res.status(403).json({ error: 'forbidden', message: 'this connection was opened with a different token' });
+      return;
+    }
+    await (conn.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
+  });
+
+  // ---- Streamable HTTP ----------------------------------------------------------
+  const streamable = async (req: Request, res: Response) => {
+    const header = req.headers['mcp-session-id'];
+    const sid = typeof header === 'string' ? header : undefined;
+    if (sid) {
+      const conn = connections.get(sid);
+      if (!conn || conn.kind !== 'streamable') {
+        return jsonRpcError(res, 404, -32001, 'session not found; start a new one with an initialize request');
+      }
+      if (!tokenMatches(bearerOf(req), conn.tokenDigest)) {
+        res.status(403).json({ error: 'forbidden', message: 'this session was opened with a different token' });
+        return;
+      }
+      await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
+      return jsonRpcError(res, 400, -32000, 'missing Mcp-Session-Id header (only an initialize request may omit it)');
+    }
+    if (connections.full) return atCapacity(res);
+    const server = createMcpServer(deps.ctx, deps.version);
+    const digest = tokenDigest(bearerOf(req)!);
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => crypto.randomUUID(),
+      onsessioninitialized: (newId) => {
+        connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now() });
+      },
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) connections.remove(transport.sessionId);
+    };
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+  app.post('/mcp', guard, auth, limiter, json, streamable);
+  app.get('/mcp', guard, auth, streamable);
+  app.delete('/mcp', guard, auth, streamable);
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', message: 'endpoints: GET /sse, POST /messages, POST|GET|DELETE /mcp, GET /health' });
+  });
+
+  // Body-parser and everything else: a clear error, never a stack trace, and the server keeps serving.
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === 'entity.too.large') return jsonRpcError(res, 413, -32600, `request body larger than ${MAX_BODY}`);
+    if (err.type === 'entity.parse.failed') return jsonRpcError(res, 400, -32700, 'parse error: the body is not valid JSON');
+    if (err.status && err.status >= 400 && err.status < 500) return jsonRpcError(res, err.status, -32600, err.message);
+    log.error('http handler failed', { error: err.stack ?? String(err) });
+    jsonRpcError(res, 500, -32603, 'internal error');
+  });
+
+  return { app, connections };
+}

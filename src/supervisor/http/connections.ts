@@ -1,0 +1,72 @@
+/**
+ * Open MCP client connections (SSE streams and Streamable HTTP sessions), with
+ * the cap and idle eviction that keep a flood or forgotten clients from using
+ * up the server. Each entry owns its McpServer and transport and closes both.
+ */
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+
+export interface Connection {
+  id: string;
+  kind: 'sse' | 'streamable';
+  server: McpServer;
+  transport: Transport;
+  /** Digest of the token the connection was opened with: a later request must carry the same. */
+  tokenDigest: Buffer;
+  lastActivity: number;
+}
+
+export class Connections {
+  private readonly map = new Map<string, Connection>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(readonly max: number, private readonly idleMs: number) {
+    // Sweep at a fraction of the idle limit so eviction is never much late.
+    this.sweeper = setInterval(() => this.evictIdle(), Math.max(50, Math.min(idleMs / 4, 30_000)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get full(): boolean {
+    return this.map.size >= this.max;
+  }
+
+  add(c: Connection): void {
+    this.map.set(c.id, c);
+  }
+
+  get(id: string): Connection | undefined {
+    const c = this.map.get(id);
+    if (c) c.lastActivity = Date.now();
+    return c;
+  }
+
+  /** Forgets a connection (called from the transport's onclose). */
+  remove(id: string): void {
+    this.map.delete(id);
+  }
+
+  private evictIdle(): void {
+    const cutoff = Date.now() - this.idleMs;
+    for (const c of [...this.map.values()]) {
+      if (c.lastActivity < cutoff) void this.close(c);
+    }
+  }
+
+  private async close(c: Connection): Promise<void> {
+    this.map.delete(c.id);
+    try {
+      await c.server.close();
+    } catch {
+      // Already closed by the client: nothing left to release.
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.sweeper);
+    await Promise.all([...this.map.values()].map((c) => this.close(c)));
+  }
+}

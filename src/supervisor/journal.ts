@@ -1,0 +1,220 @@
+/**
+ * The SQLite journal: what sessions exist, where their workers are, and an
+ * append-only history of what happened to them. Written before any reply that
+ * reports a state change, so a client is never told something the journal
+ * does not know. Plain column names and ISO-8601 text timestamps so an operator
+ * can read it with the sqlite3 shell.
+ */
+import Database from 'better-sqlite3';
+import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../shared/protocol';
+
+/** Waiting for a lock this long beats failing: another agentvisor command may be reading. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** Forward migrations; index i upgrades user_version i → i+1. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE sessions (
+     id                     TEXT PRIMARY KEY,
+     agent                  TEXT NOT NULL,
+     cwd                    TEXT NOT NULL,
+     task                   TEXT NOT NULL,
+     model                  TEXT,
+     mode                   TEXT NOT NULL DEFAULT 'full',
+     status                 TEXT NOT NULL,
+     worker_pid             INTEGER,
+     worker_start_time      TEXT,
+     agent_pid              INTEGER,
+     agent_start_time       TEXT,
+     socket_path            TEXT NOT NULL,
+     session_dir            TEXT NOT NULL,
+     secret                 TEXT NOT NULL,
+     created_at             TEXT NOT NULL,
+     last_activity_at       TEXT NOT NULL,
+     last_output_at         TEXT,
+     ended_at               TEXT,
+     exit_code              INTEGER,
+     signal                 TEXT,
+     end_reason             TEXT,
+     completed_successfully INTEGER,
+     agent_session_id       TEXT,
+     error_summary          TEXT,
+     output_lines           INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX sessions_status ON sessions(status);
+   CREATE TABLE events (
+     id         INTEGER PRIMARY KEY AUTOINCREMENT,
+     at         TEXT NOT NULL,
+     session_id TEXT,
+     kind       TEXT NOT NULL,
+     detail     TEXT
+   );
+   CREATE INDEX events_session ON events(session_id, id);`,
+];
+
+export interface SessionRow {
+  id: string;
+  agent: AgentKind;
+  cwd: string;
+  task: string;
+  model: string | null;
+  mode: AgentMode;
+  status: SessionStatus;
+  worker_pid: number | null;
+  worker_start_time: string | null;
+  agent_pid: number | null;
+  agent_start_time: string | null;
+  socket_path: string;
+  session_dir: string;
+  secret: string;
+  created_at: string;
+  last_activity_at: string;
+  last_output_at: string | null;
+  ended_at: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  end_reason: string | null;
+  completed_successfully: number | null;
+  agent_session_id: string | null;
+  error_summary: string | null;
+  output_lines: number;
+}
+
+export interface EventRow {
+  id: number;
+  at: string;
+  session_id: string | null;
+  kind: string;
+  detail: string | null;
+}
+
+export type NewSession = Pick<
+  SessionRow,
+  'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
+>;
+
+const now = () => new Date().toISOString();
+
+export class Journal {
+  readonly db: Database.Database;
+
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
+    this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.migrate();
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`journal schema version ${version} is newer than this agentvisor understands (${MIGRATIONS.length}); upgrade agentvisor`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction: the write lock is taken up front, so no deadlock upgrade. */
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  event(sessionId: string | null, kind: string, detail?: Record<string, unknown>): void {
+    this.db
+      .prepare('INSERT INTO events (at, session_id, kind, detail) VALUES (?, ?, ?, ?)')
+      .run(now(), sessionId, kind, detail ? JSON.stringify(detail) : null);
+  }
+
+  insertSession(s: NewSession): void {
+    this.tx(() => {
+      const at = now();
+      this.db
+        .prepare(
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+        )
+        .run({ ...s, at });
+      this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
+    });
+  }
+
+  /** Copies a worker's view of its session into the row, plus an event when something a client cares about changed. */
+  applyWorkerState(state: WorkerState, eventKind?: string, detail?: Record<string, unknown>): void {
+    this.tx(() => {
+      const lastActivity = [state.lastOutputAt, state.lastInputAt].filter(Boolean).sort().pop() ?? null;
+      this.db
+        .prepare(
+          `UPDATE sessions SET status = @status, worker_pid = @workerPid, worker_start_time = @workerStartTime,
+             agent_pid = @agentPid, agent_start_time = @agentStartTime, last_output_at = @lastOutputAt,
+             last_activity_at = COALESCE(@lastActivity, last_activity_at), ended_at = @endedAt, exit_code = @exitCode,
+             signal = @signal, end_reason = @endReason, completed_successfully = @completed,
+             agent_session_id = COALESCE(@agentSessionId, agent_session_id), error_summary = @errorSummary,
+             output_lines = @nextOffset
+           WHERE id = @sessionId`,
+        )
+        .run({
+          ...state,
+          lastActivity,
+          completed: state.completedSuccessfully === null ? null : state.completedSuccessfully ? 1 : 0,
+        });
+      if (eventKind) this.event(state.sessionId, eventKind, detail);
+    });
+  }
+
+  /** Marks a session whose worker died without recording an outcome. */
+  markLost(id: string, reason: string): void {
+    this.tx(() => {
+      this.db
+        .prepare(
+          `UPDATE sessions SET status = 'lost', end_reason = 'worker_lost', ended_at = ?, completed_successfully = 0,
+             error_summary = COALESCE(error_summary, ?) WHERE id = ?`,
+        )
+        .run(now(), reason, id);
+      this.event(id, 'worker_lost', { reason });
+    });
+  }
+
+  setStatus(id: string, status: SessionStatus, eventKind: string, detail?: Record<string, unknown>): void {
+    this.tx(() => {
+      this.db.prepare('UPDATE sessions SET status = ? WHERE id = ?').run(status, id);
+      this.event(id, eventKind, detail);
+    });
+  }
+
+  get(id: string): SessionRow | undefined {
+    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+  }
+
+  all(): SessionRow[] {
+    return this.db.prepare('SELECT * FROM sessions ORDER BY created_at').all() as SessionRow[];
+  }
+
+  /** Sessions the journal believes have a live worker. */
+  live(): SessionRow[] {
+    return this.db.prepare("SELECT * FROM sessions WHERE status IN ('running', 'killing')").all() as SessionRow[];
+  }
+
+  events(sessionId: string): EventRow[] {
+    return this.db.prepare('SELECT * FROM events WHERE session_id = ? ORDER BY id').all(sessionId) as EventRow[];
+  }
+
+  /** Ended sessions beyond the newest `keep`, oldest first: their output may be deleted. */
+  endedBeyond(keep: number): SessionRow[] {
+    return this.db
+      .prepare(
+        `SELECT * FROM sessions WHERE status NOT IN ('running', 'killing')
+         ORDER BY COALESCE(ended_at, created_at) DESC LIMIT -1 OFFSET ?`,
+      )
+      .all(keep) as SessionRow[];
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The supervisor's composition root: config → state dir → token → logger →
+ * journal → sessions (re-attached) → file-tool pool → HTTP. Signals stop it
+ * gracefully and leave the workers running for the next supervisor.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { HttpTimeouts } from '../shared/constants';
+import { createLogger } from '../shared/logger';
+import { type Config, ConfigError, loadConfig } from './config';
+import { FsPool } from './fs/fsPool';
+import { tokenDigest } from './http/auth';
+import { createHttpApp } from './http/app';
+import { originPolicy } from './http/originGuard';
+import { Journal } from './journal';
+import { SessionManager } from './sessionManager';
+import { loadOrCreateToken, tokenFile } from './token';
+import { clientConfigText } from './clientConfig';
+
+export const VERSION: string = require('../../../package.json').version;
+
+/** Where a running supervisor says how to reach it (for the CLI and tests). */
+export const SERVER_INFO_FILE = 'server.json';
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '[::]';
+}
+
+export async function serve(config: Config): Promise<void> {
+  fs.mkdirSync(config.STATE_DIR, { recursive: true, mode: 0o700 });
+  fs.chmodSync(config.STATE_DIR, 0o700);
+  fs.mkdirSync(path.join(config.STATE_DIR, 'logs'), { recursive: true, mode: 0o700 });
+  const { token, generated } = loadOrCreateToken(config.STATE_DIR, config.AUTH_TOKEN);
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    file: path.join(config.STATE_DIR, 'logs', 'agentvisor.log'),
+    stderr: true,
+    secrets: [token],
+  });
+  if (isWildcard(config.HOST)) {
+    log.warn(`HOST=${config.HOST} listens on every interface: anyone who can reach this port and holds the token gets a shell here`);
+  }
+
+  const started = Date.now();
+  const journal = new Journal(path.join(config.STATE_DIR, 'journal.db'));
+  journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION });
+  const sessions = new SessionManager(config, journal, log);
+  const counts = await sessions.reattachAll();
+  log.info('journal reconciled', { ...counts, ms: Date.now() - started });
+
+  const fsPool = new FsPool();
+  const loop = monitorEventLoopDelay({ resolution: 20 });
+  loop.enable();
+  let port = config.PORT;
+  const { app, connections } = createHttpApp({
+    ctx: { config, sessions, fsPool, log },
+    log,
+    version: VERSION,
+    tokenDigest: () => digest,
+    originPolicy: originPolicy(config.HOST, () => port, config.ALLOWED_HOSTS, config.ALLOWED_ORIGINS),
+    rateLimitRpm: config.RATE_LIMIT_RPM,
+    maxConnections: config.MAX_SSE_CONNECTIONS,
+    idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
+    healthDetail: () => {
+      const byStatus: Record<string, number> = {};
+      for (const s of sessions.list()) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
+      return {
+        version: VERSION,
+        uptimeMs: Date.now() - started,
+        sessions: byStatus,
+        workers: (byStatus.running ?? 0) + (byStatus.killing ?? 0),
+        journal: journal.db.open ? 'ok' : 'closed',
+        eventLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+      };
+    },
+  });
+  const digest = tokenDigest(token);
+
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
+  fs.writeFileSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
+  log.info('listening', { url, reattached: counts.reattached, startupMs: Date.now() - started });
+  // The token goes to a person at a terminal, never into a log file or a pm2 log.
+  const shown = process.stdout.isTTY ? token : `<the token in ${tokenFile(config.STATE_DIR)}${config.AUTH_TOKEN ? ' or AUTH_TOKEN' : ''}>`;
+  process.stdout.write(`agentvisor ${VERSION} listening on ${url}\n`);
+  process.stdout.write(clientConfigText(url, shown, generated) + '\n');
+
+  let stopping = false;
+  const stop = async (signal: string, killSessions: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal, killSessions });
+    const hardStop = setTimeout(() => server.closeAllConnections(), HttpTimeouts.shutdownGraceMs);
+    hardStop.unref();
+    server.close();
+    await connections.closeAll();
+    server.closeIdleConnections();
+    await sessions.close({ killSessions });
+    await fsPool.close();
+    journal.event(null, 'supervisor_stopped', { signal, killSessions });
+    journal.close();
+    fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
+    loop.disable();
+    log.on('finish', () => process.exit(0));
+    log.end();
+    setTimeout(() => process.exit(0), 1_000).unref();
+  };
+  const killOnExit = process.env.AGENTVISOR_KILL_SESSIONS_ON_EXIT === '1';
+  process.on('SIGTERM', () => void stop('SIGTERM', killOnExit));
+  process.on('SIGINT', () => void stop('SIGINT', killOnExit));
+  // pm2 reload/stop sends this on some setups; treat it like SIGINT.
+  process.on('message', (msg) => {
+    if (msg === 'shutdown') void stop('shutdown', killOnExit);
+  });
+  // An operator's explicit "end everything": SIGUSR2 stops the server and every session.
+  process.on('SIGUSR2', () => void stop('SIGUSR2', true));
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`agentvisor: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  try {
+    await serve(config);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EADDRINUSE' ? `port ${config.PORT} on ${config.HOST} is already in use (set PORT to another)` : e.message;
+    process.stderr.write(`agentvisor: could not start: ${why}\n`);
+    process.exit(1);
+  }
+}

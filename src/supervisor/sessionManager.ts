@@ -1,0 +1,555 @@
+/**
+ * The supervisor's registry of sessions: starts workers, keeps one connection
+ * to each live one, journals every state change before anyone is told of it,
+ * answers output reads (from the worker while it lives, from disk after), and
+ * re-attaches to surviving workers when the supervisor starts again.
+ */
+import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'winston';
+import { Limits, WorkerTimeouts } from '../shared/constants';
+import { FINAL_STATE_FILE, SPEC_FILE, loadOutput } from '../shared/sessionFiles';
+import { isSameProcess, killGroupIfSame } from '../shared/procInfo';
+import {
+  type AgentKind,
+  type AgentMode,
+  type EndReason,
+  PROTOCOL_VERSION,
+  type SessionStatus,
+  WorkerSpec,
+  WorkerState,
+} from '../shared/protocol';
+import type { RingBuffer } from '../shared/ringBuffer';
+import { resolveAgentBinary } from './agentBinaries';
+import { agentEnv } from './agentEnv';
+import type { Config } from './config';
+import type { Journal, SessionRow } from './journal';
+import { launchWorker } from './workerLauncher';
+import { WorkerClient } from './workerClient';
+
+/** Failures a client caused or can fix; the message is shown to it as is. */
+export class SessionError extends Error {}
+
+const SupervisorTimeouts = {
+  /** A dropped connection to a live worker is retried after this pause … */
+  reconnectDelayMs: 200,
+  /** … this many times before the worker is presumed wedged and its session ended. */
+  reconnectAttempts: 5,
+  /** session_kill waits this long for the agent to go, so the common case answers `killed`, not `killing`. */
+  killReplyWaitMs: 1_000,
+  /** Extra time past KILL_GRACE for `stop --kill-sessions` to see every agent gone. */
+  shutdownKillMarginMs: 2_000,
+} as const;
+
+/** Ended sessions whose output is held in memory for reads (LRU). */
+const ENDED_RING_CACHE = 16;
+
+export interface SessionInfo {
+  sessionId: string;
+  agent: AgentKind;
+  cwd: string;
+  status: SessionStatus;
+  pid: number | null;
+  startedAt: string;
+  endedAt: string | null;
+  lastOutputAt: string | null;
+  /** Milliseconds since the last output (or since start): tells "working" from "stuck". */
+  silentForMs: number;
+  outputLines: number;
+  exitCode: number | null;
+  signal: string | null;
+  endReason: string | null;
+  completedSuccessfully: boolean | null;
+  agentSessionId: string | null;
+  errorSummary: string | null;
+}
+
+export interface OutputPage {
+  sessionId: string;
+  status: SessionStatus;
+  lines: string[];
+  /** Absolute offset of lines[0]. */
+  offset: number;
+  /** Pass as `since` to continue. */
+  nextOffset: number;
+  /** Lines older than the buffer keeps, between `since` and `offset`. */
+  dropped: number;
+  hasMore: boolean;
+  exitCode: number | null;
+  completedSuccessfully: boolean | null;
+  agentSessionId: string | null;
+  errorSummary: string | null;
+  note?: string;
+}
+
+export interface StartRequest {
+  agent: AgentKind;
+  /** Absolute, already checked to be inside WORKSPACE_DIR. */
+  cwd: string;
+  task: string;
+  model?: string | null;
+  mode?: AgentMode;
+  env?: Record<string, string>;
+}
+
+interface Live {
+  client: WorkerClient | undefined;
+  state: WorkerState;
+  waiters: Set<() => void>;
+  reconnecting: boolean;
+}
+
+export interface ManagerEvents {
+  /** New output or a state change in a session (drives waits and resource notifications). */
+  changed: [sessionId: string];
+}
+
+function toInfo(row: SessionRow, live: Live | undefined): SessionInfo {
+  const s = live?.state;
+  const lastOutputAt = s?.lastOutputAt ?? row.last_output_at;
+  const since = Date.parse(lastOutputAt ?? row.created_at);
+  const endedAt = s?.endedAt ?? row.ended_at;
+  return {
+    sessionId: row.id,
+    agent: row.agent,
+    cwd: row.cwd,
+    status: row.status,
+    pid: s?.agentPid ?? row.agent_pid,
+    startedAt: row.created_at,
+    endedAt,
+    lastOutputAt,
+    silentForMs: Math.max(0, (endedAt ? Date.parse(endedAt) : Date.now()) - since),
+    outputLines: Math.max(s?.nextOffset ?? 0, row.output_lines),
+    exitCode: row.exit_code,
+    signal: row.signal,
+    endReason: row.end_reason,
+    completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
+    agentSessionId: row.agent_session_id,
+    errorSummary: row.error_summary,
+  };
+}
+
+const isEnded = (status: SessionStatus) => status !== 'running' && status !== 'killing';
+
+export class SessionManager extends EventEmitter<ManagerEvents> {
+  private readonly live = new Map<string, Live>();
+  private readonly endedRings = new Map<string, RingBuffer>();
+  private readonly sessionsRoot: string;
+  private readonly socketsRoot: string;
+  private closed = false;
+
+  constructor(
+    private readonly config: Config,
+    private readonly journal: Journal,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.setMaxListeners(0);
+    this.sessionsRoot = path.join(config.STATE_DIR, 'sessions');
+    this.socketsRoot = path.join(config.STATE_DIR, 'sock');
+    for (const dir of [this.sessionsRoot, this.socketsRoot]) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+    }
+  }
+
+  // ---- queries -------------------------------------------------------------
+
+  list(): SessionInfo[] {
+    return this.journal.all().map((row) => toInfo(row, this.live.get(row.id)));
+  }
+
+  info(id: string): SessionInfo {
+    return toInfo(this.row(id), this.live.get(id));
+  }
+
+  /** Working directories of sessions still running (the file tools may read there). */
+  activeCwds(): string[] {
+    return this.journal.live().map((r) => r.cwd);
+  }
+
+  private row(id: string): SessionRow {
+    const row = this.journal.get(id);
+    if (!row) throw new SessionError(`unknown sessionId "${id}". Call session_list to see the sessions that exist.`);
+    return row;
+  }
+
+  // ---- start -----------------------------------------------------------------
+
+  async start(req: StartRequest): Promise<{ info: SessionInfo; initialOutput: OutputPage }> {
+    if (this.closed) throw new SessionError('agentvisor is shutting down; try again when it is back');
+    const running = this.journal.live().length;
+    if (running >= this.config.MAX_SESSIONS) {
+      throw new SessionError(
+        `MAX_SESSIONS (${this.config.MAX_SESSIONS}) sessions are already running. Wait for one to end or end one with session_kill.`,
+      );
+    }
+    const configured = req.agent === 'claude-code' ? this.config.CLAUDE_BIN : this.config.CODEX_BIN;
+    const bin = resolveAgentBinary(req.agent, configured, process.env.PATH);
+    if (!bin.ok) throw new SessionError(bin.error);
+    const env = agentEnv(process.env, this.config.childEnv, req.env);
+    const mode = req.mode ?? 'full';
+    if (req.agent === 'claude-code' && mode === 'full' && process.getuid?.() === 0 && env.IS_SANDBOX !== '1') {
+      throw new SessionError(
+        'Claude Code refuses full-permission mode (--dangerously-skip-permissions) when run as root. ' +
+          'If this host is a container or sandbox, start agentvisor with CHILD_ENV_IS_SANDBOX=1; ' +
+          'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
+      );
+    }
+    try {
+      fs.mkdirSync(req.cwd, { recursive: true });
+    } catch (err) {
+      throw new SessionError(`could not create cwd ${req.cwd}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+
+    const id = crypto.randomUUID();
+    const sessionDir = path.join(this.sessionsRoot, id);
+    fs.mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
+    const spec: WorkerSpec = {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: id,
+      agent: req.agent,
+      agentBin: bin.path,
+      cwd: req.cwd,
+      task: req.task,
+      model: req.model ?? null,
+      mode,
+      env,
+      sessionDir,
+      // Unix socket paths are limited to ~104 bytes: keep the name short.
+      socketPath: path.join(this.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
+      secret: crypto.randomBytes(32).toString('hex'),
+      resume: null,
+      idleTimeoutMs: this.config.IDLE_TIMEOUT,
+      killGraceMs: this.config.KILL_GRACE,
+      orphanTimeoutMs: this.config.ORPHAN_TIMEOUT,
+      exitAckMs: WorkerTimeouts.exitAckMs,
+      outputFlushMs: WorkerTimeouts.outputFlushMs,
+      partialLineFlushMs: WorkerTimeouts.partialLineFlushMs,
+      ringLines: this.config.RING_LINES,
+      maxLineChars: Limits.maxLineChars,
+      logLevel: this.config.LOG_LEVEL,
+    };
+    const specPath = path.join(sessionDir, SPEC_FILE);
+    fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
+    // Journalled before the worker exists: a crash from here on leaves a row that
+    // the next start-up reconciles (re-attached or marked lost), never a ghost.
+    this.journal.insertSession({
+      id,
+      agent: req.agent,
+      cwd: req.cwd,
+      task: req.task,
+      model: spec.model,
+      mode,
+      socket_path: spec.socketPath,
+      session_dir: sessionDir,
+      secret: spec.secret,
+    });
+    const log = this.log.child({ sessionId: id });
+
+    let ready;
+    try {
+      ready = await launchWorker({
+        specPath,
+        stderrPath: path.join(sessionDir, 'worker.stderr'),
+        readyTimeoutMs: this.config.WORKER_READY_TIMEOUT,
+      });
+    } catch (err) {
+      this.journal.tx(() => {
+        this.journal.db
+          .prepare("UPDATE sessions SET status = 'failed', end_reason = 'spawn_failed', ended_at = ?, error_summary = ?, completed_successfully = 0 WHERE id = ?")
+          .run(new Date().toISOString(), (err as Error).message, id);
+        this.journal.event(id, 'failed', { error: (err as Error).message });
+      });
+      log.error('worker failed to start', { error: (err as Error).message });
+      throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
+    }
+    log.info('worker started', { workerPid: ready.pid, agent: req.agent, cwd: req.cwd });
+
+    await this.attach(id, spec.socketPath, spec.secret, 'started');
+    const initialOutput = await this.waitFirstOutput(id);
+    return { info: this.info(id), initialOutput };
+  }
+
+  /** Returns once the session has printed something or ended, or after START_OUTPUT_WAIT: never a fixed sleep. */
+  private async waitFirstOutput(id: string): Promise<OutputPage> {
+    const live = this.live.get(id);
+    if (live && live.state.nextOffset === 0 && !isEnded(live.state.status)) {
+      await this.waitForChange(id, () => {
+        const l = this.live.get(id);
+        return !l || l.state.nextOffset > 0 || isEnded(l.state.status);
+      }, this.config.START_OUTPUT_WAIT);
+    }
+    return this.read(id, 0, 200, 20_000);
+  }
+
+  // ---- attach / re-attach ----------------------------------------------------
+
+  private async attach(id: string, socketPath: string, secret: string, eventKind: 'started' | 're_attached'): Promise<void> {
+    const { client, state } = await WorkerClient.connect(socketPath, secret, WorkerTimeouts.requestMs);
+    const live: Live = { client, state, waiters: new Set(), reconnecting: false };
+    this.live.set(id, live);
+    this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid });
+    this.wire(id, live, client);
+    if (isEnded(state.status)) await this.onEnded(id, live, state);
+  }
+
+  private wire(id: string, live: Live, client: WorkerClient): void {
+    client.on('output', (nextOffset, lastOutputAt) => {
+      if (nextOffset > live.state.nextOffset) live.state = { ...live.state, nextOffset, lastOutputAt };
+      this.wake(id, live);
+    });
+    client.on('state', (state) => {
+      const prev = live.state;
+      live.state = { ...state, nextOffset: Math.max(state.nextOffset, prev.nextOffset) };
+      const kind = prev.status !== state.status ? state.status : prev.agentSessionId !== state.agentSessionId ? 'agent_session' : undefined;
+      this.journal.applyWorkerState(live.state, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined);
+      if (isEnded(state.status) && !isEnded(prev.status)) void this.onEnded(id, live, state);
+      this.wake(id, live);
+    });
+    client.on('close', () => {
+      if (live.client === client) live.client = undefined;
+      if (!this.closed) void this.onDisconnect(id, live);
+    });
+  }
+
+  private async onEnded(id: string, live: Live, state: WorkerState): Promise<void> {
+    this.log.info('session ended', { sessionId: id, status: state.status, exitCode: state.exitCode, reason: state.endReason });
+    // The journal has it (applyWorkerState ran first): the worker may go.
+    try {
+      await live.client?.request('ackExit', {});
+    } catch {
+      // The worker exits on its own after exitAckMs; nothing depends on this ack.
+    }
+    this.pruneEnded();
+  }
+
+  private async onDisconnect(id: string, live: Live): Promise<void> {
+    const row = this.journal.get(id);
+    if (!row || isEnded(row.status) || live.reconnecting) {
+      this.live.delete(id);
+      this.wake(id, live);
+      return;
+    }
+    live.reconnecting = true;
+    for (let attempt = 0; attempt < SupervisorTimeouts.reconnectAttempts; attempt++) {
+      if (!isSameProcess(row.worker_pid, row.worker_start_time)) break;
+      await new Promise((r) => setTimeout(r, SupervisorTimeouts.reconnectDelayMs));
+      try {
+        const { client, state } = await WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs);
+        live.client = client;
+        live.state = state;
+        live.reconnecting = false;
+        this.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' });
+        this.wire(id, live, client);
+        if (isEnded(state.status)) await this.onEnded(id, live, state);
+        return;
+      } catch {
+        // retry while the worker process is alive
+      }
+    }
+    live.reconnecting = false;
+    this.live.delete(id);
+    this.reconcileDead(row);
+    this.wake(id, live);
+  }
+
+  /**
+   * A session whose worker is gone: if the worker recorded an outcome, that is
+   * the truth; if not, it died hard — mark it lost and make sure its agent does
+   * not live on without supervision.
+   */
+  private reconcileDead(row: SessionRow): void {
+    const finalFile = path.join(row.session_dir, FINAL_STATE_FILE);
+    if (fs.existsSync(finalFile)) {
+      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(finalFile, 'utf8')));
+      if (parsed.success) {
+        this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' });
+        return;
+      }
+    }
+    // A worker that is alive but unreachable is as good as lost: end it too.
+    killGroupIfSame(row.worker_pid, row.worker_start_time);
+    const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
+    this.journal.markLost(row.id, `worker process ${row.worker_pid ?? '?'} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''));
+    this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
+  }
+
+  /** On start-up: re-attach to every worker the journal believes alive, in parallel. */
+  async reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
+    const counts = { reattached: 0, lost: 0, ended: 0 };
+    await Promise.all(
+      this.journal.live().map(async (row) => {
+        if (isSameProcess(row.worker_pid, row.worker_start_time)) {
+          try {
+            await this.attach(row.id, row.socket_path, row.secret, 're_attached');
+            counts.reattached++;
+            return;
+          } catch (err) {
+            this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: (err as Error).message });
+          }
+        }
+        this.reconcileDead(row);
+        const after = this.journal.get(row.id);
+        if (after?.status === 'lost') counts.lost++;
+        else counts.ended++;
+      }),
+    );
+    return counts;
+  }
+
+  // ---- send / read / wait / kill ---------------------------------------------
+
+  private liveClient(id: string): WorkerClient {
+    const row = this.row(id);
+    if (isEnded(row.status)) {
+      throw new SessionError(`session ${id} has ended (${row.status}${row.end_reason ? ', ' + row.end_reason : ''}); start a new session to continue.`);
+    }
+    const client = this.live.get(id)?.client;
+    if (!client) throw new SessionError(`session ${id}'s worker is not reachable right now; try again in a moment.`);
+    return client;
+  }
+
+  async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; note?: string }> {
+    const client = this.liveClient(id);
+    try {
+      const result = await client.request('send', { text: message, raw });
+      this.journal.event(id, 'input', { chars: message.length, raw });
+      return result;
+    } catch (err) {
+      throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
+    }
+  }
+
+  async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
+    const row = this.row(id);
+    const live = this.live.get(id);
+    let page;
+    if (live?.client && !isEnded(row.status)) {
+      page = await live.client.request('read', { since, limit, maxBytes });
+    } else {
+      page = this.endedRing(row).read(since, limit, maxBytes);
+    }
+    const fresh = this.journal.get(id) ?? row;
+    const result: OutputPage = {
+      sessionId: id,
+      status: fresh.status,
+      ...page,
+      exitCode: fresh.exit_code,
+      completedSuccessfully: fresh.completed_successfully === null ? null : fresh.completed_successfully === 1,
+      agentSessionId: fresh.agent_session_id,
+      errorSummary: fresh.error_summary,
+    };
+    if (page.dropped > 0) {
+      result.note = `${page.dropped} line(s) before offset ${page.offset} are no longer kept (the buffer holds the last ${this.config.RING_LINES}).`;
+    }
+    return result;
+  }
+
+  /** Output of a session without a live worker, from its files on disk. */
+  private endedRing(row: SessionRow): RingBuffer {
+    let ring = this.endedRings.get(row.id);
+    // Only cache once the session has ended: a lost-but-flushing worker could still add lines.
+    if (!ring) {
+      ring = loadOutput(row.session_dir, this.config.RING_LINES);
+      if (isEnded(row.status)) {
+        this.endedRings.set(row.id, ring);
+        if (this.endedRings.size > ENDED_RING_CACHE) this.endedRings.delete(this.endedRings.keys().next().value!);
+      }
+    }
+    return ring;
+  }
+
+  /**
+   * Blocks until output past `since` exists or the session ends, then reads.
+   * Woken by the worker's output event: no polling.
+   */
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<OutputPage & { timedOut: boolean }> {
+    const row = this.row(id);
+    const live = this.live.get(id);
+    const from = since ?? live?.state.nextOffset ?? row.output_lines;
+    const ready = () => {
+      const l = this.live.get(id);
+      if (!l) return true; // ended or lost: read what there is
+      return l.state.nextOffset > from || isEnded(l.state.status);
+    };
+    let timedOut = false;
+    if (!isEnded(row.status) && !ready()) {
+      timedOut = !(await this.waitForChange(id, ready, timeoutMs, signal));
+    }
+    return { ...(await this.read(id, from, limit, maxBytes)), timedOut };
+  }
+
+  /** Resolves true when `pred` holds, false on timeout or abort. */
+  private waitForChange(id: string, pred: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const live = this.live.get(id);
+    if (!live) return Promise.resolve(pred());
+    return new Promise<boolean>((resolve) => {
+      const done = (v: boolean) => {
+        clearTimeout(timer);
+        live.waiters.delete(check);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(v);
+      };
+      const check = () => {
+        if (pred()) done(true);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      live.waiters.add(check);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      check();
+    });
+  }
+
+  private wake(id: string, live: Live): void {
+    for (const w of [...live.waiters]) w();
+    this.emit('changed', id);
+  }
+
+  async kill(id: string, reason: EndReason = 'killed'): Promise<SessionInfo & { note?: string }> {
+    const row = this.row(id);
+    if (isEnded(row.status)) return { ...toInfo(row, undefined), note: `session had already ended (${row.status})` };
+    const client = this.liveClient(id);
+    const state = await client.request('kill', { reason });
+    const live = this.live.get(id);
+    if (live) {
+      live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
+      this.journal.applyWorkerState(live.state, state.status === row.status ? undefined : state.status, { reason });
+      await this.waitForChange(id, () => isEnded(this.journal.get(id)?.status ?? 'lost'), SupervisorTimeouts.killReplyWaitMs);
+    }
+    return this.info(id);
+  }
+
+  // ---- lifetime ----------------------------------------------------------------
+
+  /** Ended sessions past the retention bound lose their output files (their journal rows stay). */
+  private pruneEnded(): void {
+    for (const row of this.journal.endedBeyond(this.config.ENDED_SESSIONS_KEPT)) {
+      if (fs.existsSync(row.session_dir)) fs.rmSync(row.session_dir, { recursive: true, force: true });
+      this.endedRings.delete(row.id);
+    }
+  }
+
+  /**
+   * Stops supervising. Workers keep running for the next supervisor unless
+   * `killSessions`, in which case every session is ended first (SIGTERM, then
+   * SIGKILL after KILL_GRACE, by each worker).
+   */
+  async close(opts: { killSessions: boolean }): Promise<void> {
+    if (opts.killSessions) {
+      const ids = [...this.live.keys()];
+      await Promise.all(ids.map((id) => this.kill(id, 'shutdown').catch(() => undefined)));
+      await Promise.all(
+        ids.map((id) =>
+          this.waitForChange(id, () => isEnded(this.journal.get(id)?.status ?? 'lost'), this.config.KILL_GRACE + SupervisorTimeouts.shutdownKillMarginMs),
+        ),
+      );
+    }
+    this.closed = true;
+    for (const live of this.live.values()) live.client?.close();
+    this.live.clear();
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Argument and result schemas shared by several tools. Limits are part of the
+ * schema so a bad argument is refused at the edge with its field named.
+ */
+import { z } from 'zod';
+import { Limits } from '../../shared/constants';
+import { AgentKind, SessionStatus } from '../../shared/protocol';
+
+export const sessionIdArg = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'sessionId must be a session id as returned by session_start or session_list')
+  .describe('Session id from session_start or session_list');
+
+export const sinceArg = z
+  .number()
+  .int('since must be a whole number')
+  .min(0, 'since must be 0 or more (an absolute line offset)')
+  .max(Number.MAX_SAFE_INTEGER)
+  .optional()
+  .describe('Absolute line offset to read from (0 = start of the session); pass the previous reply\'s nextOffset to continue');
+
+export const limitArg = z
+  .number()
+  .int()
+  .min(1, 'limit must be at least 1')
+  .max(Limits.outputPageLinesMax, `limit must be at most ${Limits.outputPageLinesMax}`)
+  .optional()
+  .describe(`Most lines to return (default ${Limits.outputPageLines})`);
+
+export const maxBytesArg = z
+  .number()
+  .int()
+  .min(1_000, 'maxBytes must be at least 1000')
+  .max(Limits.outputPageBytesMax, `maxBytes must be at most ${Limits.outputPageBytesMax}`)
+  .optional()
+  .describe(`Byte budget of the page (default ${Limits.outputPageBytes}, sized for MCP clients' result caps)`);
+
+export const SessionInfoSchema = z.object({
+  sessionId: z.string(),
+  agent: AgentKind,
+  cwd: z.string(),
+  status: SessionStatus,
+  pid: z.number().nullable(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  lastOutputAt: z.string().nullable(),
+  silentForMs: z.number(),
+  outputLines: z.number(),
+  exitCode: z.number().nullable(),
+  signal: z.string().nullable(),
+  endReason: z.string().nullable(),
+  completedSuccessfully: z.boolean().nullable(),
+  agentSessionId: z.string().nullable(),
+  errorSummary: z.string().nullable(),
+  note: z.string().optional(),
+});
+
+export const OutputPageSchema = z.object({
+  sessionId: z.string(),
+  status: SessionStatus,
+  lines: z.array(z.string()),
+  offset: z.number(),
+  nextOffset: z.number(),
+  dropped: z.number(),
+  hasMore: z.boolean(),
+  exitCode: z.number().nullable(),
+  completedSuccessfully: z.boolean().nullable(),
+  agentSessionId: z.string().nullable(),
+  errorSummary: z.string().nullable(),
+  note: z.string().optional(),
+});

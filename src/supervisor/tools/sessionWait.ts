@@ -1,0 +1,49 @@
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { z } from 'zod';
+import { Limits, SessionTimeouts } from '../../shared/constants';
+import { type ToolContext, guarded, ok } from './context';
+import { OutputPageSchema, limitArg, maxBytesArg, sessionIdArg, sinceArg } from './schemas';
+
+export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): void {
+  server.registerTool(
+    'session_wait',
+    {
+      title: 'Wait for session output',
+      description:
+        'Block until the session has output past `since` (default: its current end) or has ended, then return that output like session_output. ' +
+        `Returns at once for an ended session. timeoutMs defaults to ${SessionTimeouts.waitDefaultMs} and is capped at ${SessionTimeouts.waitMaxMs}; ` +
+        'timedOut: true means nothing new arrived. Loop on it with since = nextOffset to follow a session.',
+      inputSchema: z
+        .object({
+          sessionId: sessionIdArg,
+          since: sinceArg,
+          timeoutMs: z
+            .number()
+            .int()
+            .min(0, 'timeoutMs must be 0 or more')
+            .max(3_600_000, 'timeoutMs must be at most 3600000 (it is capped lower by the server)')
+            .optional()
+            .describe(`How long to wait in ms (default ${SessionTimeouts.waitDefaultMs}, capped at ${SessionTimeouts.waitMaxMs})`),
+          limit: limitArg,
+          maxBytes: maxBytesArg,
+        })
+        .strict(),
+      outputSchema: OutputPageSchema.extend({ timedOut: z.boolean() }),
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    (args, extra) =>
+      guarded(ctx, 'session_wait', async () => {
+        const timeout = Math.min(args.timeoutMs ?? SessionTimeouts.waitDefaultMs, ctx.config.WAIT_MAX);
+        return ok(
+          await ctx.sessions.wait(
+            args.sessionId,
+            args.since,
+            timeout,
+            args.limit ?? Limits.outputPageLines,
+            args.maxBytes ?? Limits.outputPageBytes,
+            extra.signal,
+          ),
+        );
+      }),
+  );
+}

@@ -1,0 +1,131 @@
+/**
+ * The supervisor's end of one worker's socket: connect, authenticate with the
+ * session secret, then typed request/response plus the worker's events. Every
+ * frame from the worker is parsed by the protocol schemas here.
+ */
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import {
+  FrameReader,
+  type Method,
+  type ParamsOf,
+  PROTOCOL_VERSION,
+  ResultSchemas,
+  type ResultOf,
+  WorkerFrame,
+  type WorkerState,
+  encodeFrame,
+} from '../shared/protocol';
+
+export class WorkerRequestError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+interface Pending {
+  method: Method;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export interface WorkerClientEvents {
+  output: [nextOffset: number, lastOutputAt: string];
+  state: [state: WorkerState];
+  close: [];
+}
+
+export class WorkerClient extends EventEmitter<WorkerClientEvents> {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
+    super();
+    sock.setEncoding('utf8');
+    const reader = new FrameReader(
+      (raw) => this.onFrame(raw),
+      () => sock.destroy(new Error('oversized frame from worker')),
+    );
+    sock.on('data', (chunk: string) => reader.push(chunk));
+    sock.on('error', () => undefined); // 'close' follows and says it
+    sock.on('close', () => {
+      this.closed = true;
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new WorkerRequestError('disconnected', 'worker connection closed'));
+      }
+      this.pending.clear();
+      this.emit('close');
+    });
+  }
+
+  /** Connects and says hello; resolves with the worker's state once it has accepted us. */
+  static async connect(socketPath: string, secret: string, timeoutMs: number): Promise<{ client: WorkerClient; state: WorkerState }> {
+    const sock = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.createConnection(socketPath);
+      const timer = setTimeout(() => s.destroy(new Error(`connect to ${socketPath} timed out`)), timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    const client = new WorkerClient(sock, timeoutMs);
+    try {
+      const state = await client.request('hello', { protocolVersion: PROTOCOL_VERSION, secret });
+      return { client, state };
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    if (this.closed) return Promise.reject(new WorkerRequestError('disconnected', 'worker connection closed'));
+    const id = this.nextId++;
+    return new Promise<ResultOf<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new WorkerRequestError('timeout', `worker did not answer ${method} within ${this.requestTimeoutMs} ms`));
+      }, this.requestTimeoutMs);
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.sock.write(encodeFrame({ id, method, params }));
+    });
+  }
+
+  close(): void {
+    this.sock.destroy();
+  }
+
+  private onFrame(raw: unknown): void {
+    const parsed = WorkerFrame.safeParse(raw);
+    if (!parsed.success) return; // a malformed frame answers nothing; its request times out
+    const frame = parsed.data;
+    if ('event' in frame) {
+      if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt);
+      else this.emit('state', frame.state);
+      return;
+    }
+    const p = this.pending.get(frame.id);
+    if (!p) return;
+    this.pending.delete(frame.id);
+    clearTimeout(p.timer);
+    if ('error' in frame) {
+      p.reject(new WorkerRequestError(frame.error.code, frame.error.message));
+      return;
+    }
+    const result = ResultSchemas[p.method].safeParse(frame.result);
+    if (result.success) p.resolve(result.data);
+    else p.reject(new WorkerRequestError('bad_response', `malformed ${p.method} result from worker`));
+  }
+}

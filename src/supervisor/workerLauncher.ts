@@ -1,0 +1,93 @@
+/**
+ * Starting a worker, and nothing else (supervising it is sessionManager's job).
+ *
+ * A worker must outlive the supervisor: pm2 and systemd stop a service by
+ * killing its whole process tree, found by parent pid. So the worker is
+ * double-forked — `setsid --fork` starts it in a new session and exits at once,
+ * leaving init as the worker's parent — and is never our descendant. Where
+ * util-linux's setsid is missing, a tiny Node launcher does the same fork-and-exit.
+ * The worker reports readiness on an extra pipe (fd 3) and then closes it, so
+ * nothing but its socket ties it to us.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const Ready = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
+export type WorkerReady = z.infer<typeof Ready>;
+
+/** Compiled worker entry: dist/src/worker/main.js, beside this file's compiled twin. */
+export function workerEntry(): string {
+  const here = __filename.endsWith('.ts') ? path.join(__dirname, '../../dist/src/supervisor') : __dirname;
+  return path.join(here, '../worker/main.js');
+}
+
+function findOnPath(name: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      return p;
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return null;
+}
+
+const SETSID = findOnPath('setsid');
+
+export interface LaunchOptions {
+  specPath: string;
+  /** Worker stderr goes here, for crashes before its logger is up. */
+  stderrPath: string;
+  readyTimeoutMs: number;
+}
+
+export function launchWorker(opts: LaunchOptions): Promise<WorkerReady> {
+  const node = process.execPath;
+  const workerArgs = [workerEntry(), '--spec', opts.specPath];
+  const [command, args] = SETSID
+    ? [SETSID, ['--fork', node, ...workerArgs]]
+    : [node, [path.join(path.dirname(workerEntry()), 'forkLauncher.js'), node, ...workerArgs]];
+  const errFd = fs.openSync(opts.stderrPath, 'a', 0o600);
+  return new Promise<WorkerReady>((resolve, reject) => {
+    let settled = false;
+    let buf = '';
+    const child = spawn(command, args, {
+      stdio: ['ignore', 'ignore', errFd, 'pipe'],
+      detached: true,
+      // The worker's own environment: nothing of ours it does not need (it never sees AUTH_TOKEN).
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: process.env.NODE_ENV ?? 'production' },
+    });
+    fs.closeSync(errFd);
+    const finish = (err: Error | null, ready?: WorkerReady) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      pipe.destroy();
+      if (err) reject(err);
+      else resolve(ready!);
+    };
+    const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
+    const timer = setTimeout(
+      () => finish(new Error(`worker did not report ready within ${opts.readyTimeoutMs} ms (see ${opts.stderrPath})`)),
+      opts.readyTimeoutMs,
+    );
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => {
+      buf += chunk;
+      const nl = buf.indexOf('\n');
+      if (nl === -1) return;
+      const parsed = Ready.safeParse((() => { try { return JSON.parse(buf.slice(0, nl)); } catch { return null; } })());
+      finish(parsed.success ? null : new Error('worker sent a malformed ready line'), parsed.success ? parsed.data : undefined);
+    });
+    pipe.on('end', () => finish(new Error(`worker exited before it was ready (see ${opts.stderrPath})`)));
+    pipe.on('error', () => undefined); // 'end' or the timer reports it
+    child.on('error', (err) => finish(new Error(`could not start worker: ${err.message}`)));
+    // The intermediate exits at once; not waiting on it keeps it from holding our event loop.
+    child.unref();
+  });
+}

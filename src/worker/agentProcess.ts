@@ -1,0 +1,120 @@
+/**
+ * The agent's OS process, behind one small interface whether it runs on pipes
+ * (Claude Code's stream-json) or under a PTY (Codex, which wants a terminal).
+ * Either way the agent leads its own process group, so a kill reaches
+ * everything it started (shells, test runners) and not the worker.
+ */
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import * as pty from 'node-pty';
+
+export interface AgentExit {
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface AgentLaunch {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+export interface AgentProcess {
+  readonly pid: number;
+  write(data: string): void;
+  /** End of input (pipes only; a PTY has no separate EOF we rely on). */
+  closeInput(): void;
+  /** Signals the whole process group. */
+  signal(sig: NodeJS.Signals): void;
+  onStdout(cb: (text: string) => void): void;
+  onStderr(cb: (text: string) => void): void;
+  onExit(cb: (exit: AgentExit) => void): void;
+}
+
+function signalGroup(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    // ESRCH: the group is already gone, which is what the signal wanted.
+  }
+}
+
+/** Spawns on pipes. Throws (synchronously) only for bad arguments; a missing binary is reported via onExit. */
+export function spawnPiped(launch: AgentLaunch): AgentProcess {
+  const child = spawn(launch.command, launch.args, {
+    cwd: launch.cwd,
+    env: launch.env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: true, // own process group; we never unref: the worker waits for it
+  });
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  // EPIPE when the agent dies with input pending: the exit handler reports the death.
+  child.stdin.on('error', () => undefined);
+  let exitCb: ((e: AgentExit) => void) | undefined;
+  let exited: AgentExit | undefined;
+  let spawnError: Error | undefined;
+  child.on('error', (err) => {
+    spawnError = err;
+  });
+  // 'close' (not 'exit') so every byte of stdout/stderr has been delivered first.
+  child.on('close', (code, sig) => {
+    exited = { exitCode: spawnError && code === null ? 127 : code, signal: sig };
+    exitCb?.(exited);
+  });
+  return {
+    get pid() {
+      return child.pid ?? -1;
+    },
+    write: (data) => {
+      if (child.stdin.writable) child.stdin.write(data);
+    },
+    closeInput: () => child.stdin.end(),
+    signal: (sig) => {
+      if (child.pid) signalGroup(child.pid, sig);
+    },
+    onStdout: (cb) => child.stdout.on('data', cb),
+    onStderr: (cb) => child.stderr.on('data', cb),
+    onExit: (cb) => {
+      exitCb = cb;
+      if (exited) cb(exited);
+    },
+  };
+}
+
+/** Spawns under a PTY (node-pty makes the child a session leader, so its pid is its group id). */
+export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProcess {
+  const term = pty.spawn(launch.command, launch.args, {
+    name: 'xterm-256color',
+    cols,
+    rows,
+    cwd: launch.cwd,
+    env: launch.env,
+  });
+  const stdoutCbs: Array<(t: string) => void> = [];
+  term.onData((d) => stdoutCbs.forEach((cb) => cb(d)));
+  return {
+    pid: term.pid,
+    write: (data) => {
+      try {
+        term.write(data);
+      } catch {
+        // The PTY is closing; the exit handler reports why.
+      }
+    },
+    closeInput: () => undefined,
+    signal: (sig) => signalGroup(term.pid, sig),
+    onStdout: (cb) => stdoutCbs.push(cb),
+    onStderr: () => undefined, // a PTY merges stderr into the terminal stream
+    onExit: (cb) =>
+      term.onExit(({ exitCode, signal }) => {
+        cb({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null });
+      }),
+  };
+}
+
+function signalName(num: number): string {
+  const names = Object.entries(os.constants.signals as Record<string, number>);
+  return names.find(([, n]) => n === num)?.[0] ?? String(num);
+}

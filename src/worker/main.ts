@@ -1,0 +1,143 @@
+/**
+ * Worker entry point: one process per session, detached from the supervisor so
+ * that it outlives supervisor restarts. Reads its spec, listens on its socket,
+ * tells the launcher it is ready (fd 3), starts the agent, and exits once the
+ * session's outcome is safely on disk and, if a supervisor is attached, journalled.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { WorkerTimeouts } from '../shared/constants';
+import { createLogger } from '../shared/logger';
+import { type SupervisorFrame, WorkerSpec } from '../shared/protocol';
+import { processStartTime } from '../shared/procInfo';
+import { FINAL_STATE_FILE } from '../shared/sessionFiles';
+import { AgentSession } from './agentSession';
+import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
+
+/** The fd on which the launcher listens for our readiness line. */
+const READY_FD = 3;
+
+/** Names whose values are treated as secrets in log scrubbing. */
+const SECRET_NAME = /KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL/i;
+
+function readSpec(): WorkerSpec {
+  const i = process.argv.indexOf('--spec');
+  const file = i === -1 ? undefined : process.argv[i + 1];
+  if (!file) throw new Error('usage: worker --spec <spec.json>');
+  return WorkerSpec.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+}
+
+function writeAtomic(file: string, data: string): void {
+  const tmp = file + '.tmp';
+  fs.writeFileSync(tmp, data, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+function signalReady(): void {
+  try {
+    fs.writeSync(READY_FD, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }) + '\n');
+    // Closed before the agent is spawned, so the agent cannot inherit it.
+    fs.closeSync(READY_FD);
+  } catch {
+    // Started by hand without a launcher pipe: nobody is waiting for the line.
+  }
+}
+
+async function main(): Promise<void> {
+  process.umask(0o077);
+  const spec = readSpec();
+  const secrets = [spec.secret, ...Object.entries(spec.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v)];
+  const log = createLogger({
+    level: spec.logLevel,
+    file: path.join(spec.sessionDir, 'worker.log'),
+    stderr: false,
+    secrets,
+    defaultMeta: { sessionId: spec.sessionId, pid: process.pid },
+  });
+
+  const session = new AgentSession(spec);
+  let orphanTimer: NodeJS.Timeout | undefined;
+  let exiting = false;
+
+  const exit = async (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    if (orphanTimer) clearTimeout(orphanTimer);
+    await ipc.close();
+    session.dispose();
+    log.info('worker exiting', { code });
+    log.on('finish', () => process.exit(code));
+    log.end();
+    setTimeout(() => process.exit(code), 500).unref();
+  };
+
+  const handlers: WorkerHandlers = {
+    handle(frame: SupervisorFrame) {
+      switch (frame.method) {
+        case 'hello':
+        case 'state':
+          return session.state();
+        case 'read':
+          return session.output.ring.read(frame.params.since, frame.params.limit, frame.params.maxBytes);
+        case 'send': {
+          if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);
+          return session.send(frame.params.text, frame.params.raw);
+        }
+        case 'kill':
+          return session.kill(frame.params.reason);
+        case 'ackExit':
+          if (session.ended) setImmediate(() => void exit(0));
+          return {};
+      }
+    },
+    attached(yes) {
+      if (orphanTimer) clearTimeout(orphanTimer);
+      orphanTimer = undefined;
+      if (yes) log.info('supervisor attached');
+      else if (!session.ended) {
+        log.warn('no supervisor attached; session ends if none returns', { orphanTimeoutMs: spec.orphanTimeoutMs });
+        orphanTimer = setTimeout(() => {
+          log.warn('orphaned: ending the session');
+          session.kill('orphaned');
+        }, spec.orphanTimeoutMs);
+      }
+    },
+  };
+  const ipc = new IpcServer(spec.socketPath, spec.secret, WorkerTimeouts.helloMs, handlers, log);
+
+  session.onOutput((nextOffset, lastOutputAt) => ipc.emit({ event: 'output', nextOffset, lastOutputAt }));
+  session.onState((state) => ipc.emit({ event: 'state', state }));
+  session.onEnd(() => {
+    const state = session.state();
+    writeAtomic(path.join(spec.sessionDir, FINAL_STATE_FILE), JSON.stringify(state));
+    log.info('session ended', { status: state.status, exitCode: state.exitCode, signal: state.signal, reason: state.endReason });
+    // The outcome is on disk, so nothing is lost if no supervisor hears it; give an
+    // attached one a moment to journal it (it answers with ackExit).
+    if (!ipc.isAttached) void exit(0);
+    else setTimeout(() => void exit(0), spec.exitAckMs).unref();
+  });
+
+  process.on('SIGTERM', () => {
+    log.info('SIGTERM: ending the session');
+    if (session.ended) void exit(0);
+    else session.kill('shutdown');
+  });
+  process.on('SIGHUP', () => undefined); // no terminal to lose; stay up
+  process.on('uncaughtException', (err) => {
+    log.error('worker crashed', { error: err.stack ?? String(err) });
+    session.kill('worker_lost');
+    setTimeout(() => process.exit(1), 200).unref();
+  });
+
+  await ipc.listen();
+  signalReady();
+  // Until the supervisor connects we are, strictly, an orphan.
+  handlers.attached(false);
+  session.start();
+  log.info('agent started', { agent: spec.agent, agentPid: session.state().agentPid });
+}
+
+main().catch((err) => {
+  process.stderr.write(`agentvisor worker failed to start: ${(err as Error).message}\n`);
+  process.exit(2);
+});

@@ -60,6 +60,8 @@ export async function startServer(opts: { dirs?: Dirs; env?: Record<string, stri
     CODEX_BIN: FAKE_CODEX,
     CHILD_ENV_IS_SANDBOX: '1',
     LOG_LEVEL: 'debug',
+    // Tests call tools far faster than a person; the rate-limit test sets its own.
+    RATE_LIMIT_RPM: '100000',
     ...opts.env,
   };
   const proc = spawn(process.execPath, [CLI, 'serve'], { env, cwd: dirs.base, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -137,13 +139,16 @@ export async function callError(client: Client, name: string, args: Record<strin
   }
 }
 
-/** Pids of processes tied to a test's directories: workers (by their spec path) and agents (by cwd). */
-export function leftovers(dirs: Dirs): number[] {
+/**
+ * Pids of processes tied to a test's directories: workers (by their spec path),
+ * agents (by cwd) and supervisors (started in the test's base dir), except `keep`.
+ */
+export function leftovers(dirs: Dirs, keep: number[] = []): number[] {
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    if (pid === process.pid) continue;
+    if (pid === process.pid || keep.includes(pid)) continue;
     try {
       const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -1,0 +1,30 @@
+/** The worker's own idle timer: no output and no input for IDLE_TIMEOUT ends the session. */
+import fs from 'node:fs';
+import { call, connect, leftovers, startServer, until } from '../helpers/server';
+
+test('a silent session is killed by its worker after IDLE_TIMEOUT, and input keeps one alive', async () => {
+  const server = await startServer({ env: { IDLE_TIMEOUT: '800', KILL_GRACE: '500' } });
+  const client = await connect(server);
+  try {
+    const silent = await call(client, 'session_start', { agent: 'codex', cwd: 'idle', task: 'silent' });
+    const echo = await call(client, 'session_start', { agent: 'codex', cwd: 'idle', task: 'echo-input' });
+    // Keep the echo session busy with input well inside the idle window.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 400));
+      await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i}` });
+    }
+    const info = async (id: string) => (await call(client, 'session_list')).sessions.find((s: any) => s.sessionId === id);
+    await until(async () => (await info(silent.sessionId)).status === 'killed', 5_000, 'idle kill');
+    const s = await info(silent.sessionId);
+    expect(s.endReason).toBe('idle_timeout');
+    expect(s.completedSuccessfully).toBe(false);
+    expect((await info(echo.sessionId)).status).toBe('running');
+    await call(client, 'session_send', { sessionId: echo.sessionId, message: 'quit' });
+    await until(async () => (await info(echo.sessionId)).status === 'exited', 5_000, 'echo exit');
+  } finally {
+    await client.close();
+    await server.stop();
+  }
+  await until(() => leftovers(server.dirs).length === 0, 5_000, 'no leftovers');
+  fs.rmSync(server.dirs.base, { recursive: true, force: true });
+});

@@ -21,7 +21,7 @@ export class RingBuffer {
   private readonly slots: string[];
   private total = 0;
 
-  constructor(readonly capacity: number, startOffset = 0) {
+  constructor(readonly capacity: number, private readonly startOffset = 0) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
     this.slots = new Array<string>(capacity);
     this.total = startOffset;
@@ -34,7 +34,8 @@ export class RingBuffer {
 
   /** Oldest offset still held. */
   get firstOffset(): number {
-    return Math.max(0, this.total - this.capacity);
+    // A ring that starts at an offset (resumed output) never held the lines before it.
+    return Math.max(this.startOffset, this.total - this.capacity);
   }
 
   get size(): number {

@@ -83,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const parsed: Record<string, unknown> = {};
   for (const [name, { schema }] of Object.entries(CONFIG_VARS)) {
     const raw = merged[name];
-    const result = (schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    const result = (schema as z.ZodType).safeParse(raw === undefined || raw.trim() === '' ? undefined : raw.trim());
     if (!result.success) {
       const why = result.error.issues[0]?.message ?? 'invalid';
       // Never echo AUTH_TOKEN's value, even when it is wrong.

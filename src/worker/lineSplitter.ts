@@ -57,7 +57,7 @@ export class LineSplitter {
 
   private emit(raw: string): void {
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (this.options.terminal) line = stripAnsi(line);
+    if (this.options.terminal) line = stripAnsi(line.replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '')); // OSC (title, hyperlink) first: strip-ansi 6 mangles those with spaces or an ST end
     const cr = line.lastIndexOf('\r');
     if (cr !== -1) {
       // Keep the last non-empty rewrite of the line.

@@ -1,0 +1,84 @@
+import { CLAUDE_SYSTEM_PROMPT, claudeUserMessage, turnCommand } from '../../src/shared/agentCommands';
+
+const full = { model: null, mode: 'full' as const };
+
+describe('turnCommand (codex)', () => {
+  const nasty = [
+    'plain task',
+    '-rf --help',
+    '--yolo',
+    '$(rm -rf /); `id` && echo "quoted" \'single\' | cat > /etc/passwd',
+    'line one\nline two\r\n\ttabbed',
+    '',
+    'ünïcödé ✓ \u0000 nul',
+  ];
+
+  test.each(nasty)('the task is the last argv element after "--", byte-identical: %j', (task) => {
+    const { args, pty } = turnCommand('codex', full, task, null);
+    expect(pty).toBe(true);
+    expect(args[args.length - 1]).toBe(task);
+    expect(args[args.length - 2]).toBe('--');
+    // The task changes nothing but that last element.
+    expect(args.slice(0, -1)).toEqual(turnCommand('codex', full, 'neutral', null).args.slice(0, -1));
+  });
+
+  test('runs exec and skips the git repo check', () => {
+    const { args } = turnCommand('codex', full, 't', null);
+    expect(args).toEqual(['--yolo', 'exec', '--skip-git-repo-check', '--', 't']);
+  });
+
+  test('edit and plan modes choose the sandbox and never ask for approval', () => {
+    expect(turnCommand('codex', { model: null, mode: 'edit' }, 't', null).args).toEqual([
+      '--sandbox', 'workspace-write', '--ask-for-approval', 'never', 'exec', '--skip-git-repo-check', '--', 't',
+    ]);
+    const plan = turnCommand('codex', { model: null, mode: 'plan' }, 't', null).args;
+    expect(plan.slice(0, 4)).toEqual(['--sandbox', 'read-only', '--ask-for-approval', 'never']);
+    expect(plan).not.toContain('--yolo');
+  });
+
+  test('model and resume id are single elements before the task', () => {
+    const { args } = turnCommand('codex', { model: 'gpt-x', mode: 'full' }, 'continue', 'thread-123');
+    expect(args).toEqual(['--yolo', '--model', 'gpt-x', 'exec', '--skip-git-repo-check', 'resume', 'thread-123', '--', 'continue']);
+  });
+});
+
+describe('turnCommand (claude-code)', () => {
+  test('uses stream-json in and out over pipes, and never puts the task in argv', () => {
+    const task = 'SECRET TASK TEXT -- with --flags';
+    const { args, pty } = turnCommand('claude-code', full, task, null);
+    expect(pty).toBe(false);
+    expect(args).toEqual(expect.arrayContaining(['--print', '--verbose']));
+    expect(args[args.indexOf('--output-format') + 1]).toBe('stream-json');
+    expect(args[args.indexOf('--input-format') + 1]).toBe('stream-json');
+    expect(args.some((a) => a.includes('SECRET TASK TEXT'))).toBe(false);
+    expect(args[args.indexOf('--append-system-prompt') + 1]).toBe(CLAUDE_SYSTEM_PROMPT);
+  });
+
+  test('full mode skips permissions; edit and plan set the permission mode', () => {
+    expect(turnCommand('claude-code', full, 't', null).args).toContain('--dangerously-skip-permissions');
+    const edit = turnCommand('claude-code', { model: null, mode: 'edit' }, 't', null).args;
+    expect(edit[edit.indexOf('--permission-mode') + 1]).toBe('acceptEdits');
+    expect(edit).not.toContain('--dangerously-skip-permissions');
+    const plan = turnCommand('claude-code', { model: null, mode: 'plan' }, 't', null).args;
+    expect(plan[plan.indexOf('--permission-mode') + 1]).toBe('plan');
+    expect(plan).not.toContain('--dangerously-skip-permissions');
+  });
+
+  test('model and resume id are passed as flag values', () => {
+    const args = turnCommand('claude-code', { model: 'opus', mode: 'full' }, 't', 'sess-42').args;
+    expect(args[args.indexOf('--model') + 1]).toBe('opus');
+    expect(args[args.indexOf('--resume') + 1]).toBe('sess-42');
+    expect(turnCommand('claude-code', full, 't', null).args).not.toContain('--resume');
+    expect(turnCommand('claude-code', full, 't', null).args).not.toContain('--model');
+  });
+});
+
+describe('claudeUserMessage', () => {
+  test('is one JSON line carrying the text unchanged', () => {
+    const text = 'multi\nline "quoted" \\ text';
+    const msg = claudeUserMessage(text);
+    expect(msg.endsWith('\n')).toBe(true);
+    expect(msg.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(msg)).toEqual({ type: 'user', message: { role: 'user', content: text } });
+  });
+});

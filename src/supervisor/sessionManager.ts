@@ -412,15 +412,62 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return client;
   }
 
-  async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; note?: string }> {
+  async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; resumed?: boolean; note?: string }> {
+    const row = this.row(id);
+    if (isEnded(row.status) && !raw) return this.resume(row, message);
     const client = this.liveClient(id);
     try {
       const result = await client.request('send', { text: message, raw });
-      this.journal.event(id, 'input', { chars: message.length, raw });
+      this.journal.event(id, 'input', { chars: message.length, raw, queued: result.queued });
       return result;
     } catch (err) {
       throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Continues an ended session's conversation in a new worker under the same
+   * session id: same cwd and environment, output offsets carrying on from the
+   * lines already on disk.
+   */
+  private async resume(row: SessionRow, message: string): Promise<{ delivered: boolean; queued: boolean; resumed: boolean; note?: string }> {
+    if (!row.agent_session_id) {
+      throw new SessionError(
+        `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
+      );
+    }
+    if (this.journal.live().length >= this.config.MAX_SESSIONS) {
+      throw new SessionError(`MAX_SESSIONS (${this.config.MAX_SESSIONS}) sessions are already running; end one before continuing this one.`);
+    }
+    const specPath = path.join(row.session_dir, SPEC_FILE);
+    let spec: WorkerSpec;
+    try {
+      spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
+    } catch {
+      throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+    }
+    spec.resume = { agentSessionId: row.agent_session_id, message };
+    fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
+    // The previous outcome must not be mistaken for this run's if the new worker dies.
+    fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
+    this.endedRings.delete(row.id);
+    this.journal.tx(() => {
+      this.journal.db
+        .prepare(
+          `UPDATE sessions SET status = 'running', ended_at = NULL, exit_code = NULL, signal = NULL, end_reason = NULL,
+             completed_successfully = NULL, error_summary = NULL, last_activity_at = ? WHERE id = ?`,
+        )
+        .run(new Date().toISOString(), row.id);
+      this.journal.event(row.id, 'resumed', { agentSessionId: row.agent_session_id, chars: message.length });
+    });
+    try {
+      await launchWorker({ specPath, stderrPath: path.join(row.session_dir, 'worker.stderr'), readyTimeoutMs: this.config.WORKER_READY_TIMEOUT });
+      await this.attach(row.id, spec.socketPath, spec.secret, 're_attached');
+    } catch (err) {
+      this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`);
+      throw new SessionError(`could not continue session ${row.id}: ${(err as Error).message}`);
+    }
+    return { delivered: true, queued: false, resumed: true, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
   }
 
   async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {

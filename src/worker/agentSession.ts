@@ -19,12 +19,21 @@ export interface SendOutcome {
   note?: string;
 }
 
+/** One agent process and what it has been told. */
+interface Run {
+  proc: AgentProcess;
+  /** Claude: user messages written and `result` events seen; equal means every message is answered. */
+  messagesSent: number;
+  resultsSeen: number;
+  lastResultError: boolean | null;
+  inputClosed: boolean;
+}
+
 /** Large enough for any stream-json event Claude emits; the output log cuts the formatted lines. */
 const PIPE_LINE_CHARS = 64 * 1024 * 1024;
 
 export class AgentSession {
   readonly output: OutputLog;
-  private agent: AgentProcess | undefined;
   private status: SessionStatus = 'running';
   private endReason: EndReason | null = null;
   private exit: AgentExit | null = null;
@@ -37,10 +46,13 @@ export class AgentSession {
   private lastOutputAt: string | null = null;
   private lastInputAt: string | null = null;
   private lastActivity = Date.now();
-  /** Claude: user messages written and `result` events seen; equal means every message is answered. */
-  private messagesSent = 0;
-  private resultsSeen = 0;
-  private lastResultError: boolean | null = null;
+  /** The agent process of the current turn(s); a continued conversation gets a new one. */
+  private run: Run | undefined;
+  /**
+   * Messages waiting for the next agent process: Codex takes no message mid-turn,
+   * and Claude none once its input is closed. Never dropped: each becomes a turn.
+   */
+  private readonly queue: string[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private outputNotifyScheduled = false;
@@ -89,27 +101,37 @@ export class AgentSession {
   }
 
   start(): void {
-    const prompt = this.spec.resume ? this.spec.resume.message : this.spec.task;
-    const cmd = turnCommand(this.spec.agent, this.spec, prompt, this.spec.resume?.agentSessionId ?? null);
+    const resume = this.spec.resume;
+    this.startRun(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
+    this.armIdleTimer();
+  }
+
+  /** Starts an agent process for `messages` (Codex takes exactly one), continuing `resumeId` if set. */
+  private startRun(messages: string[], resumeId: string | null): void {
+    const cmd = turnCommand(this.spec.agent, this.spec, messages[0], resumeId);
     const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, env: this.spec.env };
+    let proc: AgentProcess;
     try {
-      this.agent = cmd.pty ? spawnPty(launch) : spawnPiped(launch);
+      proc = cmd.pty ? spawnPty(launch) : spawnPiped(launch);
     } catch (err) {
       this.fail(`could not start ${this.spec.agentBin}: ${(err as Error).message}`);
       return;
     }
-    const agent = this.agent;
-    this.agentPid = agent.pid > 0 ? agent.pid : null;
+    const run: Run = { proc, messagesSent: 0, resultsSeen: 0, lastResultError: null, inputClosed: false };
+    this.run = run;
+    this.agentPid = proc.pid > 0 ? proc.pid : null;
     this.agentStartTime = this.agentPid ? processStartTime(this.agentPid) : null;
-    agent.onStdout((t) => this.stdoutSplitter.push(t));
-    agent.onStderr((t) => this.stderrSplitter.push(t));
-    agent.onExit((e) => this.agentExited(e));
+    proc.onStdout((t) => this.stdoutSplitter.push(t));
+    proc.onStderr((t) => this.stderrSplitter.push(t));
+    proc.onExit((e) => this.agentExited(run, e));
     if (this.spec.agent === 'claude-code') {
-      agent.write(claudeUserMessage(prompt));
-      this.messagesSent++;
+      for (const m of messages) {
+        proc.write(claudeUserMessage(m));
+        run.messagesSent++;
+      }
     }
     this.lastInputAt = new Date().toISOString();
-    this.armIdleTimer();
+    this.touch();
     this.emitState();
   }
 
@@ -135,26 +157,41 @@ export class AgentSession {
   }
 
   send(text: string, raw: boolean): SendOutcome {
-    if (this.ended || !this.agent) return { delivered: false, queued: false, note: `session has ended (${this.status})` };
+    const run = this.run;
+    if (this.ended || !run) return { delivered: false, queued: false, note: `session has ended (${this.status})` };
     if (this.status === 'killing') return { delivered: false, queued: false, note: 'session is being killed' };
-    if (this.spec.agent === 'claude-code' && !raw) {
-      this.agent.write(claudeUserMessage(text));
-      this.messagesSent++;
-    } else {
-      // A PTY takes keystrokes: a message is a line of typed input ending in Enter.
-      this.agent.write(raw ? text : text.replace(/\r?\n$/, '') + '\r');
-    }
     this.touch();
     this.lastInputAt = new Date().toISOString();
-    return { delivered: true, queued: false };
+    if (raw) {
+      // Keystrokes for whatever the agent's terminal (or stdin) is asking.
+      run.proc.write(text);
+      return { delivered: true, queued: false };
+    }
+    if (this.spec.agent === 'claude-code' && !run.inputClosed) {
+      run.proc.write(claudeUserMessage(text));
+      run.messagesSent++;
+      return { delivered: true, queued: false };
+    }
+    this.queue.push(text);
+    return {
+      delivered: false,
+      queued: true,
+      note:
+        this.spec.agent === 'codex'
+          ? `Codex takes no new message during a turn; this becomes the next turn when the current one ends (${this.queue.length} queued).`
+          : 'Claude had finished answering; the conversation continues with this message.',
+    };
   }
 
   kill(reason: EndReason): WorkerState {
-    if (this.ended || this.status === 'killing' || !this.agent) return this.state();
+    const run = this.run;
+    if (this.ended || this.status === 'killing' || !run) return this.state();
     this.status = 'killing';
     this.endReason = reason;
-    this.agent.signal('SIGTERM');
-    this.killTimer = setTimeout(() => this.agent?.signal('SIGKILL'), this.spec.killGraceMs);
+    // Queued messages die with the session: a kill means stop, not "after these".
+    this.queue.length = 0;
+    run.proc.signal('SIGTERM');
+    this.killTimer = setTimeout(() => run.proc.signal('SIGKILL'), this.spec.killGraceMs);
     this.emitState();
     return this.state();
   }
@@ -190,13 +227,19 @@ export class AgentSession {
       this.emitState();
     }
     for (const l of ev.lines) this.append(l);
-    if (ev.result) {
-      this.resultsSeen++;
-      this.lastResultError = ev.result.isError;
+    if (ev.result && this.run) {
+      const run = this.run;
+      run.resultsSeen++;
+      run.lastResultError = ev.result.isError;
       if (ev.result.isError && ev.result.text) this.noteError(ev.result.text);
-      // Every message sent has its answer: end of input lets Claude exit, ending the session.
-      if (this.resultsSeen >= this.messagesSent) this.agent?.closeInput();
+      // Every message sent has its answer: end of input lets Claude exit, ending the
+      // session (or, if messages arrive meanwhile, continuing it in a new process).
+      if (run.resultsSeen >= run.messagesSent && !run.inputClosed) {
+        run.inputClosed = true;
+        run.proc.closeInput();
+      }
     }
+    if (ev.lines.some((l) => l.startsWith('[api retry]'))) this.noteError(ev.lines.join(' '), true);
   }
 
   private codexLine(line: string): void {
@@ -249,23 +292,35 @@ export class AgentSession {
     this.finish('failed', 'spawn_failed', { exitCode: null, signal: null });
   }
 
-  private agentExited(e: AgentExit): void {
+  private agentExited(run: Run, e: AgentExit): void {
     this.stdoutSplitter.flush();
     this.stderrSplitter.flush();
     // Whatever the agent left running in its group goes with it.
-    this.agent?.signal('SIGKILL');
+    run.proc.signal('SIGKILL');
     if (this.status === 'killing') {
       this.finish('killed', this.endReason ?? 'killed', e);
       return;
     }
-    if (this.spec.agent === 'codex' && e.exitCode === 127 && this.output.nextOffset === 0) {
+    if (e.exitCode === 127 && this.output.nextOffset === 0) {
       this.fail(`could not start ${this.spec.agentBin}`);
       return;
     }
-    this.finish('exited', 'exited', e);
+    if (this.queue.length > 0 && this.agentSessionId) {
+      // Continue the same conversation with what was queued. Claude takes them all
+      // at once on stdin; Codex one per `exec resume`, the rest wait their turn.
+      const batch = this.spec.agent === 'claude-code' ? this.queue.splice(0) : this.queue.splice(0, 1);
+      this.append(`[agentvisor] continuing the conversation with ${batch.length} queued message(s)`);
+      this.startRun(batch, this.agentSessionId);
+      return;
+    }
+    if (this.queue.length > 0) {
+      this.append(`[agentvisor] ${this.queue.length} queued message(s) not delivered: the agent never said its session id, so it cannot be resumed`);
+      this.queue.length = 0;
+    }
+    this.finish('exited', 'exited', e, run);
   }
 
-  private finish(status: SessionStatus, reason: EndReason, e: AgentExit): void {
+  private finish(status: SessionStatus, reason: EndReason, e: AgentExit, run?: Run): void {
     if (this.ended) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
@@ -276,7 +331,7 @@ export class AgentSession {
     if (status === 'exited') {
       this.completedSuccessfully =
         this.spec.agent === 'claude-code'
-          ? this.resultsSeen > 0 && this.lastResultError === false && this.resultsSeen >= this.messagesSent
+          ? !!run && run.resultsSeen > 0 && run.lastResultError === false && run.resultsSeen >= run.messagesSent
           : e.exitCode === 0;
     } else {
       this.completedSuccessfully = false;

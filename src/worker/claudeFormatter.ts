@@ -65,6 +65,12 @@ export function formatClaudeLine(line: string): FormattedEvent {
       if (e.subtype === 'init') {
         return { sessionId, lines: [`[session] ${sessionId ?? '?'} model=${String(e.model ?? '?')} cwd=${String(e.cwd ?? '?')}`] };
       }
+      if (e.subtype === 'api_retry') {
+        // Claude retries failed model calls (a bad key included) for minutes: say so at once.
+        const status = e.error_status === undefined ? '' : ` HTTP ${String(e.error_status)}`;
+        const why = typeof e.error === 'string' ? ` ${snippet(e.error)}` : '';
+        return { sessionId, lines: [`[api retry] attempt ${String(e.attempt ?? '?')}/${String(e.max_retries ?? '?')}${status}${why}`] };
+      }
       return { sessionId, lines: [] };
     case 'assistant': {
       const lines: string[] = [];

@@ -74,18 +74,58 @@ test('session_start for a silent agent returns after the start cap with status r
   expect(['killed', 'killing']).toContain(killed.status);
 });
 
-test('session_send types a line into a Codex PTY', async () => {
+test('session_send with raw: true types into a Codex PTY', async () => {
   const s = await call(client, 'session_start', { agent: 'codex', cwd: 'echo', task: 'echo-input' });
-  const sent = await call(client, 'session_send', { sessionId: s.sessionId, message: 'hello there' });
+  const sent = await call(client, 'session_send', { sessionId: s.sessionId, message: 'hello there\r', raw: true });
   expect(sent).toMatchObject({ delivered: true, queued: false });
-  let page: any = { lines: [], nextOffset: s.initialOutput.nextOffset };
   await until(async () => {
-    page = await call(client, 'session_output', { sessionId: s.sessionId });
+    const page = await call(client, 'session_output', { sessionId: s.sessionId });
     return page.lines.includes('got: hello there');
   }, 5_000, 'echoed input');
-  await call(client, 'session_send', { sessionId: s.sessionId, message: 'quit' });
+  await call(client, 'session_send', { sessionId: s.sessionId, message: 'quit\r', raw: true });
   const ended = await waitEnded(s.sessionId);
   expect(ended.status).toBe('exited');
+});
+
+test('Codex: a message sent mid-turn is queued and becomes the next turn of the same thread', async () => {
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'queue', task: 'tick 4 150' });
+  const first = await call(client, 'session_send', { sessionId: s.sessionId, message: 'second turn' });
+  expect(first).toMatchObject({ delivered: false, queued: true });
+  expect(first.note).toMatch(/next turn/);
+  const second = await call(client, 'session_send', { sessionId: s.sessionId, message: 'third turn' });
+  expect(second.queued).toBe(true);
+  const ended = await waitEnded(s.sessionId);
+  expect(ended.status).toBe('exited');
+  expect(ended.completedSuccessfully).toBe(true);
+  const { lines } = await readAll(s.sessionId);
+  // Each queued message ran as its own `codex exec resume <thread> -- <message>`, in order.
+  const turns = lines.filter((l) => l.startsWith('task: ') || l.startsWith('[agentvisor] continuing'));
+  expect(turns).toEqual([
+    '[agentvisor] continuing the conversation with 1 queued message(s)',
+    'task: second turn',
+    '[agentvisor] continuing the conversation with 1 queued message(s)',
+    'task: third turn',
+  ]);
+  expect(lines.filter((l) => l.startsWith('tick '))).toHaveLength(4);
+});
+
+test('a message to an ended session continues it under the same id, offsets carrying on', async () => {
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'resume', task: 'exit 3' });
+  const ended = await waitEnded(s.sessionId);
+  expect(ended.exitCode).toBe(3);
+  expect(ended.completedSuccessfully).toBe(false);
+  const before = (await readAll(s.sessionId)).lines;
+  const sent = await call(client, 'session_send', { sessionId: s.sessionId, message: 'carry on' });
+  expect(sent).toMatchObject({ delivered: true, resumed: true });
+  const again = await waitEnded(s.sessionId);
+  expect(again.status).toBe('exited');
+  expect(again.exitCode).toBe(0);
+  expect(again.completedSuccessfully).toBe(true);
+  const after = (await readAll(s.sessionId)).lines;
+  expect(after.slice(0, before.length)).toEqual(before);
+  expect(after.slice(before.length)).toContain('task: carry on');
+  const info = (await call(client, 'session_list')).sessions.filter((x: any) => x.sessionId === s.sessionId);
+  expect(info).toHaveLength(1);
 });
 
 test('Claude: a message sent during a turn gets its own result, then the session ends successfully', async () => {
@@ -236,7 +276,7 @@ test('bad arguments and unknown or ended sessions get clear errors and break not
   const ended = await waitEnded(s.sessionId);
   expect(ended.exitCode).toBe(3);
   expect(ended.completedSuccessfully).toBe(false);
-  expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: 'hi' })).toMatch(/has ended/);
+  expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: '' })).toMatch(/message/);
   // Still serving.
   expect((await call(client, 'session_list')).sessions.length).toBeGreaterThan(0);
 });

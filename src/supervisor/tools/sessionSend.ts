@@ -10,8 +10,10 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
     {
       title: 'Send a message to a session',
       description:
-        'Send a follow-up message to a running agent session (Claude Code: a new user message in the same conversation; Codex: a line typed into its terminal). ' +
-        'With raw: true the text is written to the terminal exactly as given (to answer a prompt). Fails with a clear error if the session has ended.',
+        'Send a follow-up message to a session. Claude Code: delivered at once as a new user message in the same conversation. ' +
+        'Codex: it takes no message mid-turn, so the message is queued (queued: true) and becomes the next turn as soon as the current one ends; nothing sent is dropped. ' +
+        'To an ended session (exited, failed or killed): continues the same agent conversation under the same sessionId (resumed: true), output offsets carrying on. ' +
+        'raw: true writes the text to the agent\'s terminal exactly as given, to answer a prompt (include "\\r" for Enter).',
       inputSchema: z
         .object({
           sessionId: sessionIdArg,
@@ -23,7 +25,13 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
           raw: z.boolean().optional().describe('Write the text to the agent verbatim, without message framing'),
         })
         .strict(),
-      outputSchema: z.object({ sessionId: z.string(), delivered: z.boolean(), queued: z.boolean(), note: z.string().optional() }),
+      outputSchema: z.object({
+        sessionId: z.string(),
+        delivered: z.boolean(),
+        queued: z.boolean(),
+        resumed: z.boolean().optional(),
+        note: z.string().optional(),
+      }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
     (args) =>

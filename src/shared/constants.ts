@@ -12,6 +12,8 @@ export const SessionTimeouts = {
   startOutputWaitMs: 1_500,
   /** Default session_wait block when the client gives none. */
   waitDefaultMs: 30_000,
+  /** session_wait sends a progress notification this often (when asked), so clients that reset their timeout on progress keep waiting. */
+  waitProgressIntervalMs: 5_000,
   /** Upper bound of session_wait: keeps a request from outliving sane client/proxy timeouts. */
   waitMaxMs: 120_000,
   /** A worker without a supervisor this long ends its session, so stopping agentvisor for good frees the host. */

@@ -31,6 +31,7 @@ export const CONFIG_VARS = {
   KILL_GRACE: { schema: ms(600_000).default(SessionTimeouts.killGraceMs), help: 'ms between SIGTERM and SIGKILL when a session is killed' },
   START_OUTPUT_WAIT: { schema: ms(60_000).default(SessionTimeouts.startOutputWaitMs), help: 'ms session_start waits for first output' },
   WAIT_MAX: { schema: ms(3600_000).default(SessionTimeouts.waitMaxMs), help: 'cap of session_wait timeoutMs' },
+  WAIT_PROGRESS_INTERVAL: { schema: ms(600_000).default(SessionTimeouts.waitProgressIntervalMs), help: 'ms between session_wait progress notifications' },
   WORKER_READY_TIMEOUT: { schema: ms(600_000).default(WorkerTimeouts.spawnReadyMs), help: 'ms a new worker has to report ready' },
   MAX_SESSIONS: { schema: int(1, 10_000).default(20), help: 'running sessions at once' },
   MAX_SSE_CONNECTIONS: { schema: int(1, 100_000).default(50), help: 'open SSE/streamable client connections at once' },

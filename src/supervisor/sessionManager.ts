@@ -104,6 +104,8 @@ interface Live {
 export interface ManagerEvents {
   /** New output or a state change in a session (drives waits and resource notifications). */
   changed: [sessionId: string];
+  /** A session started, ended, was lost or continued (drives client log notifications). */
+  lifecycle: [sessionId: string, status: SessionStatus, detail: Record<string, unknown>];
 }
 
 function toInfo(row: SessionRow, live: Live | undefined): SessionInfo {
@@ -292,6 +294,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const live: Live = { client, state, waiters: new Set(), reconnecting: false };
     this.live.set(id, live);
     this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid });
+    this.emit('lifecycle', id, state.status, { event: eventKind });
     this.wire(id, live, client);
     if (isEnded(state.status)) await this.onEnded(id, live, state);
   }
@@ -306,6 +309,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, prev.nextOffset) };
       const kind = prev.status !== state.status ? state.status : prev.agentSessionId !== state.agentSessionId ? 'agent_session' : undefined;
       this.journal.applyWorkerState(live.state, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined);
+      if (kind && kind !== 'agent_session') this.emit('lifecycle', id, state.status, { endReason: state.endReason, exitCode: state.exitCode });
       if (isEnded(state.status) && !isEnded(prev.status)) void this.onEnded(id, live, state);
       this.wake(id, live);
     });
@@ -323,6 +327,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     } catch {
       // The worker exits on its own after exitAckMs; nothing depends on this ack.
     }
+    // A session ended by a shutdown (SIGUSR2, KILL_SESSIONS_ON_EXIT) gets here after
+    // close() has let the journal be closed: touching it then would crash the exit.
+    if (this.closed) return;
     this.pruneEnded();
   }
 
@@ -367,6 +374,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(finalFile, 'utf8')));
       if (parsed.success) {
         this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' });
+        this.emit('lifecycle', row.id, parsed.data.status, { endReason: parsed.data.endReason });
         return;
       }
     }
@@ -375,6 +383,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
     this.journal.markLost(row.id, `worker process ${row.worker_pid ?? '?'} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''));
     this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
+    this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   }
 
   /** On start-up: re-attach to every worker the journal believes alive, in parallel. */
@@ -475,7 +484,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const live = this.live.get(id);
     let page;
     if (live?.client && !isEnded(row.status)) {
-      page = await live.client.request('read', { since, limit, maxBytes });
+      try {
+        page = await live.client.request('read', { since, limit, maxBytes });
+      } catch {
+        // The worker died (or dropped the connection) while we asked: its crash is being
+        // reconciled right now. Answer from the output it flushed to disk instead of
+        // failing the read; the worker flushes before every read it answers, so this
+        // holds every line a client has already been shown.
+        page = this.endedRing(row).read(since, limit, maxBytes);
+      }
     } else {
       page = this.endedRing(row).read(since, limit, maxBytes);
     }

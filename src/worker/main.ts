@@ -78,6 +78,9 @@ async function main(): Promise<void> {
         case 'state':
           return session.state();
         case 'read':
+          // Lines are on disk before a client sees them: if this worker is then killed
+          // hard, its session's output (read from disk) never loses a line already shown.
+          session.output.flushSync();
           return session.output.ring.read(frame.params.since, frame.params.limit, frame.params.maxBytes);
         case 'send': {
           if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);

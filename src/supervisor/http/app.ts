@@ -11,6 +11,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'winston';
 import { createMcpServer } from '../mcp/createServer';
+import { BoundedEventStore } from '../mcp/eventStore';
 import type { ToolContext } from '../tools/context';
 import { bearerOf, requireBearer, tokenDigest, tokenMatches } from './auth';
 import { Connections } from './connections';
@@ -122,6 +123,8 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     const digest = tokenDigest(bearerOf(req)!);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
+      // Lets a client that reconnects with Last-Event-ID receive what it missed.
+      eventStore: new BoundedEventStore(),
       onsessioninitialized: (newId) => {
         connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now() });
       },

@@ -12,7 +12,7 @@ export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): vo
       description:
         'Block until the session has output past `since` (default: its current end) or has ended, then return that output like session_output. ' +
         `Returns at once for an ended session. timeoutMs defaults to ${SessionTimeouts.waitDefaultMs} and is capped at ${SessionTimeouts.waitMaxMs}; ` +
-        'timedOut: true means nothing new arrived. Loop on it with since = nextOffset to follow a session.',
+        'timedOut: true means nothing new arrived. Loop on it with since = nextOffset to follow a session. Sends progress notifications while waiting when the request has a progressToken, and stops at once on cancellation.',
       inputSchema: z
         .object({
           sessionId: sessionIdArg,
@@ -34,16 +34,34 @@ export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): vo
     (args, extra) =>
       guarded(ctx, 'session_wait', async () => {
         const timeout = Math.min(args.timeoutMs ?? SessionTimeouts.waitDefaultMs, ctx.config.WAIT_MAX);
-        return ok(
-          await ctx.sessions.wait(
-            args.sessionId,
-            args.since,
-            timeout,
-            args.limit ?? Limits.outputPageLines,
-            args.maxBytes ?? Limits.outputPageBytes,
-            extra.signal,
-          ),
-        );
+        // Progress keeps clients that reset their request timeout on progress from giving up on a long wait.
+        const token = extra._meta?.progressToken;
+        const started = Date.now();
+        const ticker =
+          token === undefined
+            ? undefined
+            : setInterval(() => {
+                extra
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken: token, progress: Date.now() - started, total: timeout, message: 'waiting for output' },
+                  })
+                  .catch(() => undefined); // the client left; its cancellation ends the wait
+              }, ctx.config.WAIT_PROGRESS_INTERVAL);
+        try {
+          return ok(
+            await ctx.sessions.wait(
+              args.sessionId,
+              args.since,
+              timeout,
+              args.limit ?? Limits.outputPageLines,
+              args.maxBytes ?? Limits.outputPageBytes,
+              extra.signal,
+            ),
+          );
+        } finally {
+          if (ticker) clearInterval(ticker);
+        }
       }),
   );
 }

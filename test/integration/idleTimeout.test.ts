@@ -11,7 +11,7 @@ test('a silent session is killed by its worker after IDLE_TIMEOUT, and input kee
     // Keep the echo session busy with input well inside the idle window.
     for (let i = 0; i < 4; i++) {
       await new Promise((r) => setTimeout(r, 400));
-      await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i}` });
+      await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i}\r`, raw: true });
     }
     const info = async (id: string) => (await call(client, 'session_list')).sessions.find((s: any) => s.sessionId === id);
     await until(async () => (await info(silent.sessionId)).status === 'killed', 5_000, 'idle kill');
@@ -19,7 +19,7 @@ test('a silent session is killed by its worker after IDLE_TIMEOUT, and input kee
     expect(s.endReason).toBe('idle_timeout');
     expect(s.completedSuccessfully).toBe(false);
     expect((await info(echo.sessionId)).status).toBe('running');
-    await call(client, 'session_send', { sessionId: echo.sessionId, message: 'quit' });
+    await call(client, 'session_send', { sessionId: echo.sessionId, message: 'quit\r', raw: true });
     await until(async () => (await info(echo.sessionId)).status === 'exited', 5_000, 'echo exit');
   } finally {
     await client.close();

@@ -34,6 +34,12 @@ function codexArgs(opts: CommandOptions, prompt: string, resumeId: string | null
   if (opts.mode === 'full') args.push('--yolo');
   else args.push('--sandbox', opts.mode === 'edit' ? 'workspace-write' : 'read-only', '--ask-for-approval', 'never');
   if (opts.model) args.push('--model', opts.model);
+  // Codex 0.169 enables `unbounded_connection_retries` by default: with its model server
+  // unreachable it prints "Reconnecting... waiting for network" with growing backoff and never
+  // ends, whatever the provider's request_max_retries says. Unattended, that is a session that
+  // hangs without end; disabled, Codex retries as its provider is configured, then exits 1 with
+  // "Connection failed", and the thread can still be continued by a later message.
+  args.push('--disable', 'unbounded_connection_retries');
   // --skip-git-repo-check: agentvisor never git-inits a user's directory behind their back.
   args.push('exec', '--skip-git-repo-check');
   if (resumeId) args.push('resume', resumeId);

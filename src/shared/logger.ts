@@ -4,6 +4,7 @@
  * scrubbed from every line whatever field they hide in.
  */
 import winston from 'winston';
+import { scrub } from './scrub';
 
 export interface LoggerOptions {
   level: string;
@@ -11,7 +12,7 @@ export interface LoggerOptions {
   file?: string;
   /** Also log to stderr (readable when it is a terminal, JSON otherwise). */
   stderr: boolean;
-  /** Strings that must never appear in a log line (the auth token, session secrets). */
+  /** Strings that must never appear in a log line (the auth token, session secrets); may grow later. */
   secrets: string[];
   /** Fields stamped on every line, e.g. { sessionId }. */
   defaultMeta?: Record<string, unknown>;
@@ -20,23 +21,10 @@ export interface LoggerOptions {
 const LOG_FILE_MAX_BYTES = 10 * 1024 * 1024; // ten files of this: enough history, bounded disk
 const LOG_FILES_KEPT = 10;
 
-function scrub(value: unknown, secrets: string[], depth = 0): unknown {
-  if (typeof value === 'string') {
-    let out = value;
-    for (const s of secrets) if (s && out.includes(s)) out = out.split(s).join('[redacted]');
-    return out;
-  }
-  if (depth > 4 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return scrub(value.message, secrets);
-  if (Array.isArray(value)) return value.map((v) => scrub(v, secrets, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = scrub(v, secrets, depth + 1);
-  return out;
-}
-
 export function createLogger(opts: LoggerOptions): winston.Logger {
-  const secrets = opts.secrets.filter((s) => s.length >= 8);
   const redact = winston.format((info) => {
+    // Read per line, not copied once: a secret added later (a rotated token) is scrubbed too.
+    const secrets = opts.secrets.filter((s) => s.length >= 8);
     for (const key of Object.keys(info)) (info as Record<string, unknown>)[key] = scrub(info[key], secrets);
     return info;
   });

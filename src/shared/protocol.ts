@@ -6,11 +6,10 @@
  * by a previous release must refuse, not misinterpret, them.
  */
 import { z } from 'zod';
+import { PROTOCOL_VERSION } from './framing';
 
-export const PROTOCOL_VERSION = 1;
-
-/** A frame larger than this is a bug or an attack; the connection is dropped. */
-export const MAX_FRAME_BYTES = 16 * 1024 * 1024;
+// The framing (and the version) live in a zod-free module the worker can load cheaply.
+export { FrameReader, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from './framing';
 
 export const AgentKind = z.enum(['claude-code', 'codex']);
 export type AgentKind = z.infer<typeof AgentKind>;
@@ -27,6 +26,7 @@ export const EndReason = z.enum([
   'spawn_failed', // the agent binary could not be started
   'shutdown', // an operator ended every session (stop --kill-sessions)
   'worker_lost', // the worker died without recording an outcome
+  'interrupted', // session_send {interrupt: true} stopped the turn and the agent ended
 ]);
 export type EndReason = z.infer<typeof EndReason>;
 
@@ -50,6 +50,8 @@ export const WorkerState = z.object({
   agentSessionId: z.string().nullable(),
   /** One-line summary of a failure the agent reported (bad key, unreachable model …). */
   errorSummary: z.string().nullable(),
+  /** The agent's last answer (Claude's result text, Codex's last message); defaulted for older workers. */
+  finalAnswer: z.string().nullable().default(null),
 });
 export type WorkerState = z.infer<typeof WorkerState>;
 
@@ -71,6 +73,8 @@ export const SupervisorFrame = z.discriminatedUnion('method', [
   z.object({ ...RequestBase, method: z.literal('read'), params: ReadParams }),
   z.object({ ...RequestBase, method: z.literal('send'), params: SendParams }),
   z.object({ ...RequestBase, method: z.literal('kill'), params: KillParams }),
+  /** Stop the agent's current turn, keeping the conversation resumable. */
+  z.object({ ...RequestBase, method: z.literal('interrupt'), params: z.object({}) }),
   z.object({ ...RequestBase, method: z.literal('state'), params: z.object({}) }),
   /** The supervisor has journalled the final state; the worker may exit. */
   z.object({ ...RequestBase, method: z.literal('ackExit'), params: z.object({}) }),
@@ -94,6 +98,7 @@ export const ResultSchemas = {
   read: ReadResultSchema,
   send: SendResult,
   kill: WorkerState,
+  interrupt: WorkerState,
   state: WorkerState,
   ackExit: z.object({}),
 } satisfies Record<Method, z.ZodType>;
@@ -114,45 +119,6 @@ export const WorkerFrame = z.union([
   z.object({ id: z.number().int(), result: z.unknown() }),
 ]);
 export type WorkerFrame = z.infer<typeof WorkerFrame>;
-
-// ---- framing ---------------------------------------------------------------
-
-export function encodeFrame(frame: unknown): string {
-  return JSON.stringify(frame) + '\n';
-}
-
-/**
- * Splits a byte stream into frames at '\n', across chunk boundaries. JSON.stringify
- * never emits a raw newline, so '\n' is an unambiguous delimiter.
- */
-export class FrameReader {
-  private pending = '';
-
-  constructor(private readonly onFrame: (raw: unknown) => void, private readonly onTooLarge: () => void) {}
-
-  push(chunk: string): void {
-    let data = this.pending + chunk;
-    let nl: number;
-    while ((nl = data.indexOf('\n')) !== -1) {
-      const text = data.slice(0, nl);
-      data = data.slice(nl + 1);
-      if (text.length === 0) continue;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        raw = undefined; // reported to the handler as an unparseable frame
-      }
-      this.onFrame(raw);
-    }
-    if (data.length > MAX_FRAME_BYTES) {
-      this.pending = '';
-      this.onTooLarge();
-      return;
-    }
-    this.pending = data;
-  }
-}
 
 // ---- the worker's launch spec ----------------------------------------------
 

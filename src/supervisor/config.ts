@@ -37,6 +37,7 @@ export const CONFIG_VARS = {
   MAX_SSE_CONNECTIONS: { schema: int(1, 100_000).default(50), help: 'open SSE/streamable client connections at once' },
   SSE_IDLE_TIMEOUT: { schema: ms().default(HttpTimeouts.sseIdleTimeoutMs), help: 'ms an idle client connection is kept' },
   RATE_LIMIT_RPM: { schema: int(1, 1_000_000).default(120), help: 'message posts per minute per client address' },
+  RATE_LIMIT_MAX_ADDRESSES: { schema: int(1, 10_000_000).default(10_000), help: 'client addresses the rate limiter remembers; beyond it, new addresses share one bucket' },
   RING_LINES: { schema: int(100, 1_000_000).default(Limits.ringLines), help: 'output lines kept per session' },
   ENDED_SESSIONS_KEPT: { schema: int(1, 1_000_000).default(Limits.endedSessionsKept), help: 'ended sessions whose output stays on disk' },
   CLAUDE_BIN: { schema: z.string().min(1).optional(), help: 'path of the claude CLI (default: found on PATH)' },

@@ -49,6 +49,8 @@ const MIGRATIONS: string[] = [
      detail     TEXT
    );
    CREATE INDEX events_session ON events(session_id, id);`,
+  // 2: the git tree recorded at session start, for session_diff.
+  `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
 ];
 
 export interface SessionRow {
@@ -77,6 +79,7 @@ export interface SessionRow {
   agent_session_id: string | null;
   error_summary: string | null;
   output_lines: number;
+  git_base_tree: string | null;
 }
 
 export interface EventRow {
@@ -165,6 +168,10 @@ export class Journal {
         });
       if (eventKind) this.event(state.sessionId, eventKind, detail);
     });
+  }
+
+  setGitBase(id: string, tree: string): void {
+    this.db.prepare('UPDATE sessions SET git_base_tree = ? WHERE id = ?').run(tree, id);
   }
 
   /** Marks a session whose worker died without recording an outcome. */

@@ -14,10 +14,11 @@ import { type Config, ConfigError, loadConfig } from './config';
 import { FsPool } from './fs/fsPool';
 import { tokenDigest } from './http/auth';
 import { createHttpApp } from './http/app';
+import { AgentCatalog } from './agentCapabilities';
 import { originPolicy } from './http/originGuard';
 import { Journal } from './journal';
 import { SessionManager } from './sessionManager';
-import { loadOrCreateToken, tokenFile } from './token';
+import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
 
 export const VERSION: string = require('../../../package.json').version;
@@ -34,11 +35,13 @@ export async function serve(config: Config): Promise<void> {
   fs.chmodSync(config.STATE_DIR, 0o700);
   fs.mkdirSync(path.join(config.STATE_DIR, 'logs'), { recursive: true, mode: 0o700 });
   const { token, generated } = loadOrCreateToken(config.STATE_DIR, config.AUTH_TOKEN);
+  // Grows when the token is rotated: the logger scrubs every token this process has used.
+  const secrets = [token];
   const log = createLogger({
     level: config.LOG_LEVEL,
     file: path.join(config.STATE_DIR, 'logs', 'agentvisor.log'),
     stderr: true,
-    secrets: [token],
+    secrets,
   });
   if (isWildcard(config.HOST)) {
     log.warn(`HOST=${config.HOST} listens on every interface: anyone who can reach this port and holds the token gets a shell here`);
@@ -47,21 +50,46 @@ export async function serve(config: Config): Promise<void> {
   const started = Date.now();
   const journal = new Journal(path.join(config.STATE_DIR, 'journal.db'));
   journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION });
-  const sessions = new SessionManager(config, journal, log);
+  const agents = new AgentCatalog();
+  // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
+  void agents.detect({ 'claude-code': config.CLAUDE_BIN, codex: config.CODEX_BIN }).then(() =>
+    log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) }),
+  );
+  const sessions = new SessionManager(config, journal, log, agents);
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
 
   const fsPool = new FsPool();
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
+  // A second histogram restarted on every detailed /health read: the delay over the interval
+  // since the previous read (the cumulative one above hides a recent stall behind hours of calm).
+  const recentLoop = monitorEventLoopDelay({ resolution: 10 });
+  recentLoop.enable();
+  let recentSince = Date.now();
+  const ms = (ns: number) => (Number.isFinite(ns) && ns > 0 ? Math.round(ns / 1e4) / 100 : 0);
   let port = config.PORT;
   const { app, connections } = createHttpApp({
-    ctx: { config, sessions, fsPool, log },
+    ctx: { config, sessions, fsPool, log, agents },
     log,
     version: VERSION,
     tokenDigest: () => digest,
+    // POST /admin/stop and /admin/token/rotate (agentvisor stop, agentvisor token --rotate).
+    admin: {
+      pid: process.pid,
+      stop: (killSessions) => void stop('admin', killSessions),
+      rotateToken: config.AUTH_TOKEN
+        ? null
+        : () => {
+            const next = writeNewToken(config.STATE_DIR);
+            secrets.push(next);
+            digest = tokenDigest(next);
+          },
+      log,
+    },
     originPolicy: originPolicy(config.HOST, () => port, config.ALLOWED_HOSTS, config.ALLOWED_ORIGINS),
     rateLimitRpm: config.RATE_LIMIT_RPM,
+    rateLimitMaxAddresses: config.RATE_LIMIT_MAX_ADDRESSES,
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
@@ -74,10 +102,20 @@ export async function serve(config: Config): Promise<void> {
         workers: (byStatus.running ?? 0) + (byStatus.killing ?? 0),
         journal: journal.db.open ? 'ok' : 'closed',
         eventLoopDelayP99Ms: Math.round(loop.percentile(99) / 1e6),
+        agents: agents.all(),
+        eventLoopDelayP50Ms: ms(loop.percentile(50)),
+        eventLoopDelayMaxMs: ms(loop.max),
+        eventLoopDelayRecent: (() => {
+          const r = { windowMs: Date.now() - recentSince, samples: recentLoop.count, p50Ms: ms(recentLoop.percentile(50)), p99Ms: ms(recentLoop.percentile(99)), maxMs: ms(recentLoop.max) };
+          recentLoop.reset();
+          recentSince = Date.now();
+          return r;
+        })(),
+        rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20),
       };
     },
   });
-  const digest = tokenDigest(token);
+  let digest = tokenDigest(token);
 
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -109,6 +147,7 @@ export async function serve(config: Config): Promise<void> {
     journal.close();
     fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
     loop.disable();
+    recentLoop.disable();
     log.on('finish', () => process.exit(0));
     log.end();
     setTimeout(() => process.exit(0), 1_000).unref();

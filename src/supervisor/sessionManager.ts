@@ -23,11 +23,14 @@ import {
 } from '../shared/protocol';
 import type { RingBuffer } from '../shared/ringBuffer';
 import { resolveAgentBinary } from './agentBinaries';
+import type { AgentCatalog } from './agentCapabilities';
+import { type DiffResult, diffSince, snapshotTree } from './gitDiff';
 import { agentEnv } from './agentEnv';
+import { agentEnvProblem, agentTextProblem } from './agentInput';
 import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
 import { launchWorker } from './workerLauncher';
-import { WorkerClient } from './workerClient';
+import { WorkerClient, WorkerRequestError } from './workerClient';
 
 /** Failures a client caused or can fix; the message is shown to it as is. */
 export class SessionError extends Error {}
@@ -111,7 +114,10 @@ export interface ManagerEvents {
 function toInfo(row: SessionRow, live: Live | undefined): SessionInfo {
   const s = live?.state;
   const lastOutputAt = s?.lastOutputAt ?? row.last_output_at;
-  const since = Date.parse(lastOutputAt ?? row.created_at);
+  // With no output yet, count from the row's last activity: the start, or for a session continued
+  // by session_send the resume (its new worker reports no output of its own yet), not from when
+  // the session was first created hours ago.
+  const since = Date.parse(lastOutputAt ?? row.last_activity_at ?? row.created_at);
   const endedAt = s?.endedAt ?? row.ended_at;
   return {
     sessionId: row.id,
@@ -146,6 +152,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     private readonly config: Config,
     private readonly journal: Journal,
     private readonly log: Logger,
+    private readonly catalog?: AgentCatalog,
   ) {
     super();
     this.setMaxListeners(0);
@@ -182,6 +189,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   async start(req: StartRequest): Promise<{ info: SessionInfo; initialOutput: OutputPage }> {
     if (this.closed) throw new SessionError('agentvisor is shutting down; try again when it is back');
+    // Security: text that would be cut short or refused by execve is refused here, before anything exists (agentInput.ts).
+    const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env);
+    if (badInput) throw new SessionError(badInput);
     const running = this.journal.live().length;
     if (running >= this.config.MAX_SESSIONS) {
       throw new SessionError(
@@ -205,6 +215,11 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     } catch (err) {
       throw new SessionError(`could not create cwd ${req.cwd}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
+
+    const refusal = this.catalog?.refusal(req.agent, mode, req.model ?? null);
+    if (refusal) throw new SessionError(refusal);
+    // Before the agent can touch anything: the state session_diff compares against.
+    const snapshot = await snapshotTree(req.cwd);
 
     const id = crypto.randomUUID();
     const sessionDir = path.join(this.sessionsRoot, id);
@@ -249,6 +264,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       session_dir: sessionDir,
       secret: spec.secret,
     });
+    if (snapshot.ok) this.journal.setGitBase(id, snapshot.tree);
     const log = this.log.child({ sessionId: id });
 
     let ready;
@@ -381,7 +397,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     // A worker that is alive but unreachable is as good as lost: end it too.
     killGroupIfSame(row.worker_pid, row.worker_start_time);
     const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
-    this.journal.markLost(row.id, `worker process ${row.worker_pid ?? '?'} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''));
+    this.journal.markLost(
+      row.id,
+      row.worker_pid === null
+        ? 'agentvisor stopped while starting this session; its worker never reported ready'
+        : `worker process ${row.worker_pid} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''),
+    );
     this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
     this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   }
@@ -391,12 +412,18 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const counts = { reattached: 0, lost: 0, ended: 0 };
     await Promise.all(
       this.journal.live().map(async (row) => {
-        if (isSameProcess(row.worker_pid, row.worker_start_time)) {
-          try {
-            await this.attach(row.id, row.socket_path, row.secret, 're_attached');
-            counts.reattached++;
-            return;
-          } catch (err) {
+        // The row's socket and secret identify its worker, whatever pid the row holds: a
+        // supervisor killed inside session_start (or a resume) after launching a worker but
+        // before journalling its pid leaves a row with no pid, or the previous worker's. Such
+        // a worker, if it came up, listens on the socket (from before its ready line) and is
+        // adopted like any other; one that missed its launcher exits without starting its
+        // agent (worker/main.ts). A dead worker's socket refuses at once.
+        try {
+          await this.attach(row.id, row.socket_path, row.secret, 're_attached');
+          counts.reattached++;
+          return;
+        } catch (err) {
+          if (isSameProcess(row.worker_pid, row.worker_start_time)) {
             this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: (err as Error).message });
           }
         }
@@ -423,6 +450,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; resumed?: boolean; note?: string }> {
     const row = this.row(id);
+    // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
+    const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
+    if (badInput) throw new SessionError(badInput);
     if (isEnded(row.status) && !raw) return this.resume(row, message);
     const client = this.liveClient(id);
     try {
@@ -430,6 +460,11 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       this.journal.event(id, 'input', { chars: message.length, raw, queued: result.queued });
       return result;
     } catch (err) {
+      // The agent ended between our look at the journal and the worker's answer: the
+      // ended state is on its way; once journalled, continue the session like any ended one.
+      if (err instanceof WorkerRequestError && err.code === 'session_ended' && !raw) {
+        if (await this.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message);
+      }
       throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
     }
   }
@@ -571,6 +606,50 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private wake(id: string, live: Live): void {
     for (const w of [...live.waiters]) w();
     this.emit('changed', id);
+  }
+
+  /** What the agent changed in its cwd since the session started. */
+  async diff(id: string): Promise<DiffResult & { base: string | null }> {
+    const row = this.row(id);
+    if (!row.git_base_tree) {
+      return {
+        ok: false,
+        base: null,
+        error: `session ${id}'s cwd (${row.cwd}) was not inside a git repository when it started, so there is no recorded state to diff against. Run git init before starting a session to get diffs.`,
+        files: [],
+        lines: [],
+      };
+    }
+    if (!fs.existsSync(row.cwd)) return { ok: false, base: row.git_base_tree, error: `cwd ${row.cwd} no longer exists`, files: [], lines: [] };
+    return { ...(await diffSince(row.cwd, row.git_base_tree)), base: row.git_base_tree };
+  }
+
+  /** Resolves true once the session has ended, false on timeout or cancellation. */
+  async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const ended = () => isEnded(this.journal.get(id)?.status ?? 'lost');
+    if (ended()) return true;
+    return this.waitForChange(id, ended, timeoutMs, signal);
+  }
+
+  /** The agent's last answer: from the live worker, or from the final record of an ended one. */
+  finalAnswer(id: string): string | null {
+    const live = this.live.get(id);
+    if (live) return live.state.finalAnswer;
+    const row = this.row(id);
+    try {
+      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(path.join(row.session_dir, FINAL_STATE_FILE), 'utf8')));
+      return parsed.success ? parsed.data.finalAnswer : null;
+    } catch {
+      return null; // no final record (lost, or output no longer kept)
+    }
+  }
+
+  async interrupt(id: string): Promise<SessionInfo & { note?: string }> {
+    const row = this.row(id);
+    if (isEnded(row.status)) return { ...toInfo(row, undefined), note: `session had already ended (${row.status}); session_send continues it` };
+    const state = await this.liveClient(id).request('interrupt', {});
+    this.journal.event(id, 'interrupted', { agentPid: state.agentPid });
+    return { ...this.info(id), note: 'the current turn is being interrupted; session_send continues the conversation' };
   }
 
   async kill(id: string, reason: EndReason = 'killed'): Promise<SessionInfo & { note?: string }> {

@@ -29,3 +29,17 @@ export function loadOrCreateToken(stateDir: string, configured: string | undefin
   fs.chmodSync(file, 0o600);
   return { token, generated: true };
 }
+
+/**
+ * Replaces STATE_DIR/token with a new random token and returns it. Written to a
+ * temporary file and renamed, so a reader never sees a half-written token.
+ */
+export function writeNewToken(stateDir: string): string {
+  const token = generateToken();
+  const file = tokenFile(stateDir);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, token + '\n', { mode: 0o600 });
+  fs.chmodSync(tmp, 0o600);
+  fs.renameSync(tmp, file);
+  return token;
+}

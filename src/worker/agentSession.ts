@@ -11,6 +11,7 @@ import { type AgentExit, type AgentProcess, spawnPiped, spawnPty } from './agent
 import { formatClaudeLine } from './claudeFormatter';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
+import { CodexAnswerTracker } from './codexTranscript';
 import { summarizeAgentError } from './agentErrors';
 
 export interface SendOutcome {
@@ -53,6 +54,10 @@ export class AgentSession {
    * and Claude none once its input is closed. Never dropped: each becomes a turn.
    */
   private readonly queue: string[] = [];
+  private readonly codexAnswer = new CodexAnswerTracker();
+  private claudeAnswer: string | null = null;
+  /** Set by interrupt(): the exit that follows ends the turn, not a failure of the agent. */
+  private interrupted = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   private outputNotifyScheduled = false;
@@ -118,6 +123,7 @@ export class AgentSession {
       return;
     }
     const run: Run = { proc, messagesSent: 0, resultsSeen: 0, lastResultError: null, inputClosed: false };
+    this.interrupted = false;
     this.run = run;
     this.agentPid = proc.pid > 0 ? proc.pid : null;
     this.agentStartTime = this.agentPid ? processStartTime(this.agentPid) : null;
@@ -153,6 +159,7 @@ export class AgentSession {
       completedSuccessfully: this.completedSuccessfully,
       agentSessionId: this.agentSessionId,
       errorSummary: this.errorSummary,
+      finalAnswer: this.spec.agent === 'codex' ? this.codexAnswer.answer : this.claudeAnswer,
     };
   }
 
@@ -181,6 +188,26 @@ export class AgentSession {
           ? `Codex takes no new message during a turn; this becomes the next turn when the current one ends (${this.queue.length} queued).`
           : 'Claude had finished answering; the conversation continues with this message.',
     };
+  }
+
+  /**
+   * Stops the current turn but keeps the conversation: Claude gets its stream-json
+   * interrupt request (it answers with a result and, its input then closing, ends);
+   * Codex, which has no such request in `exec`, gets SIGINT. Either way the next
+   * session_send continues the same conversation.
+   */
+  interrupt(): WorkerState {
+    const run = this.run;
+    if (this.ended || this.status === 'killing' || !run) return this.state();
+    this.interrupted = true;
+    this.queue.length = 0;
+    this.append('[agentvisor] interrupting the current turn');
+    if (this.spec.agent === 'claude-code' && !run.inputClosed) {
+      run.proc.write(JSON.stringify({ type: 'control_request', request_id: `interrupt-${Date.now()}`, request: { subtype: 'interrupt' } }) + '\n');
+    } else {
+      run.proc.signal('SIGINT');
+    }
+    return this.state();
   }
 
   kill(reason: EndReason): WorkerState {
@@ -232,6 +259,7 @@ export class AgentSession {
       run.resultsSeen++;
       run.lastResultError = ev.result.isError;
       if (ev.result.isError && ev.result.text) this.noteError(ev.result.text);
+      if (ev.result.text) this.claudeAnswer = ev.result.text;
       // Every message sent has its answer: end of input lets Claude exit, ending the
       // session (or, if messages arrive meanwhile, continuing it in a new process).
       if (run.resultsSeen >= run.messagesSent && !run.inputClosed) {
@@ -248,8 +276,11 @@ export class AgentSession {
       this.agentSessionId = m[1];
       this.emitState();
     }
+    this.codexAnswer.line(line);
     // Only Codex's own error lines, not anything a command it ran happened to print.
-    if (/^\s*(ERROR|error|Error)\b/.test(line)) this.noteError(line);
+    // "ERROR: Reconnecting... 1/5" is Codex retrying, not the failure itself: only a recognised
+    // cause may become the summary, so the final "Connection failed: …" (or a 401) names it.
+    if (/^\s*(ERROR|error|Error)\b/.test(line)) this.noteError(line, /Reconnecting\.\.\./.test(line));
     this.append(line);
   }
 
@@ -317,7 +348,7 @@ export class AgentSession {
       this.append(`[agentvisor] ${this.queue.length} queued message(s) not delivered: the agent never said its session id, so it cannot be resumed`);
       this.queue.length = 0;
     }
-    this.finish('exited', 'exited', e, run);
+    this.finish('exited', this.interrupted ? 'interrupted' : 'exited', e, run);
   }
 
   private finish(status: SessionStatus, reason: EndReason, e: AgentExit, run?: Run): void {
@@ -336,6 +367,10 @@ export class AgentSession {
     } else {
       this.completedSuccessfully = false;
     }
+    // The summary says why a session failed. One that ended well keeps none: the real CLIs recover
+    // from errors they reported (Claude answers the next message after a failed one, Codex
+    // reconnects), and a command Codex ran may print a line starting with "Error".
+    if (this.completedSuccessfully) this.errorSummary = null;
     this.output.flushSync();
     this.emitState();
     for (const cb of this.endListeners) cb();

@@ -2,19 +2,15 @@
  * The worker's Unix socket. A connection is served only after a `hello` with the
  * session's secret and our protocol version; the newest authenticated
  * connection is the supervisor (a restarted supervisor replaces the old one).
- * Every frame is parsed by the protocol schemas before it is acted on.
+ * Every frame is checked against the protocol (worker/frameCheck.ts) before it is acted on.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import {
-  type ErrorCode,
-  FrameReader,
-  PROTOCOL_VERSION,
-  SupervisorFrame,
-  encodeFrame,
-} from '../shared/protocol';
-import type { Logger } from 'winston';
+import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../shared/framing';
+import type { ErrorCode, SupervisorFrame } from '../shared/protocol';
+import { checkSupervisorFrame } from './frameCheck';
+import type { WorkerLog } from './workerLog';
 
 export interface WorkerHandlers {
   handle(frame: SupervisorFrame): unknown;
@@ -44,7 +40,7 @@ export class IpcServer {
     private readonly secret: string,
     private readonly helloMs: number,
     private readonly handlers: WorkerHandlers,
-    private readonly log: Logger,
+    private readonly log: WorkerLog,
   ) {
     this.server = net.createServer((sock) => this.accept(sock));
   }
@@ -84,7 +80,7 @@ export class IpcServer {
     };
     const reader = new FrameReader(
       (raw) => {
-        const parsed = SupervisorFrame.safeParse(raw);
+        const parsed = checkSupervisorFrame(raw);
         if (!parsed.success) {
           const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
           if (!authed) return sock.destroy();

@@ -7,12 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkerTimeouts } from '../shared/constants';
-import { createLogger } from '../shared/logger';
-import { type SupervisorFrame, WorkerSpec } from '../shared/protocol';
+import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { AgentSession } from './agentSession';
+import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
+import { createWorkerLogger } from './workerLog';
 
 /** The fd on which the launcher listens for our readiness line. */
 const READY_FD = 3;
@@ -24,7 +25,7 @@ function readSpec(): WorkerSpec {
   const i = process.argv.indexOf('--spec');
   const file = i === -1 ? undefined : process.argv[i + 1];
   if (!file) throw new Error('usage: worker --spec <spec.json>');
-  return WorkerSpec.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  return parseWorkerSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
 }
 
 function writeAtomic(file: string, data: string): void {
@@ -33,21 +34,33 @@ function writeAtomic(file: string, data: string): void {
   fs.renameSync(tmp, file);
 }
 
-function signalReady(): void {
+/**
+ * Tells the launcher we are up. Returns false when the launcher is gone (EPIPE):
+ * the supervisor that started us died, or gave up waiting, before it heard from
+ * us, so it may have recorded nothing about this worker.
+ */
+function signalReady(): boolean {
+  let heard = true;
   try {
     fs.writeSync(READY_FD, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }) + '\n');
+  } catch (err) {
+    // EBADF: started by hand without a launcher pipe; nobody is waiting for the line.
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') heard = false;
+  }
+  try {
     // Closed before the agent is spawned, so the agent cannot inherit it.
     fs.closeSync(READY_FD);
   } catch {
-    // Started by hand without a launcher pipe: nobody is waiting for the line.
+    // not open: started by hand
   }
+  return heard;
 }
 
 async function main(): Promise<void> {
   process.umask(0o077);
   const spec = readSpec();
   const secrets = [spec.secret, ...Object.entries(spec.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v)];
-  const log = createLogger({
+  const log = createWorkerLogger({
     level: spec.logLevel,
     file: path.join(spec.sessionDir, 'worker.log'),
     stderr: false,
@@ -88,6 +101,8 @@ async function main(): Promise<void> {
         }
         case 'kill':
           return session.kill(frame.params.reason);
+        case 'interrupt':
+          return session.interrupt();
         case 'ackExit':
           if (session.ended) setImmediate(() => void exit(0));
           return {};
@@ -133,7 +148,15 @@ async function main(): Promise<void> {
   });
 
   await ipc.listen();
-  signalReady();
+  if (!signalReady()) {
+    // Restart survival: nobody knows our pid, and a supervisor that starts later will
+    // mark this session lost unless it finds us on our socket (which listens from
+    // before the ready line, so one that wrote the line is always findable). Starting
+    // the agent now would run it unsupervised until ORPHAN_TIMEOUT: do not.
+    log.warn('the supervisor that launched this worker is gone before it heard we were ready; not starting the agent');
+    void exit(3);
+    return;
+  }
   // Until the supervisor connects we are, strictly, an orphan.
   handlers.attached(false);
   session.start();

@@ -32,14 +32,14 @@ test('both transports list the same tools, each with an output schema and honest
   const b = (await http.listTools()).tools;
   expect(a.map((t) => t.name).sort()).toEqual(b.map((t) => t.name).sort());
   expect(a.map((t) => t.name).sort()).toEqual(
-    ['list_directory', 'read_file', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'],
+    ['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'],
   );
   for (const t of a) {
     expect(t.outputSchema?.type).toBe('object');
     expect(t.description!.length).toBeGreaterThan(40);
   }
   const byName = Object.fromEntries(a.map((t) => [t.name, t]));
-  for (const ro of ['session_output', 'session_wait', 'session_list', 'read_file', 'list_directory']) expect(byName[ro].annotations?.readOnlyHint).toBe(true);
+  for (const ro of ['session_output', 'session_wait', 'session_list', 'session_diff', 'read_file', 'list_directory']) expect(byName[ro].annotations?.readOnlyHint).toBe(true);
   expect(byName.session_kill.annotations?.destructiveHint).toBe(true);
   expect(byName.session_start.annotations?.openWorldHint).toBe(true);
 });

@@ -22,14 +22,14 @@ describe('turnCommand (codex)', () => {
     expect(args.slice(0, -1)).toEqual(turnCommand('codex', full, 'neutral', null).args.slice(0, -1));
   });
 
-  test('runs exec and skips the git repo check', () => {
+  test('runs exec, skips the git repo check and bounds connection retries', () => {
     const { args } = turnCommand('codex', full, 't', null);
-    expect(args).toEqual(['--yolo', 'exec', '--skip-git-repo-check', '--', 't']);
+    expect(args).toEqual(['--yolo', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', '--', 't']);
   });
 
   test('edit and plan modes choose the sandbox and never ask for approval', () => {
     expect(turnCommand('codex', { model: null, mode: 'edit' }, 't', null).args).toEqual([
-      '--sandbox', 'workspace-write', '--ask-for-approval', 'never', 'exec', '--skip-git-repo-check', '--', 't',
+      '--sandbox', 'workspace-write', '--ask-for-approval', 'never', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', '--', 't',
     ]);
     const plan = turnCommand('codex', { model: null, mode: 'plan' }, 't', null).args;
     expect(plan.slice(0, 4)).toEqual(['--sandbox', 'read-only', '--ask-for-approval', 'never']);
@@ -38,7 +38,9 @@ describe('turnCommand (codex)', () => {
 
   test('model and resume id are single elements before the task', () => {
     const { args } = turnCommand('codex', { model: 'gpt-x', mode: 'full' }, 'continue', 'thread-123');
-    expect(args).toEqual(['--yolo', '--model', 'gpt-x', 'exec', '--skip-git-repo-check', 'resume', 'thread-123', '--', 'continue']);
+    expect(args).toEqual([
+      '--yolo', '--model', 'gpt-x', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', 'resume', 'thread-123', '--', 'continue',
+    ]);
   });
 });
 

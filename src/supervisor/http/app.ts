@@ -6,16 +6,18 @@
 import crypto from 'node:crypto';
 import { SSEServerTransport } from '@modelcontextprotocol/sdk/server/sse.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { JSONRPCMessageSchema, isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'winston';
 import { createMcpServer } from '../mcp/createServer';
 import { BoundedEventStore } from '../mcp/eventStore';
 import type { ToolContext } from '../tools/context';
+import { type AdminHooks, createAdminRouter } from './admin';
 import { bearerOf, requireBearer, tokenDigest, tokenMatches } from './auth';
 import { Connections } from './connections';
 import { guardOrigin, type OriginPolicy } from './originGuard';
+import { BoundedMemoryStore } from './rateLimitStore';
 
 /** JSON-RPC bodies larger than this are refused (413): no tool argument needs more. */
 export const MAX_BODY = '1mb';
@@ -27,15 +29,44 @@ export interface HttpDeps {
   tokenDigest: () => Buffer;
   originPolicy: () => OriginPolicy;
   rateLimitRpm: number;
+  /** Client addresses the rate limiter remembers at most (see rateLimitStore.ts). */
+  rateLimitMaxAddresses?: number;
   maxConnections: number;
   idleTimeoutMs: number;
   /** Extra, token-holder-only detail for /health. */
   healthDetail: () => Record<string, unknown>;
+  /** Operator endpoints under /admin (stop, token rotation); absent: none. */
+  admin?: AdminHooks;
 }
+
+/** Default of RATE_LIMIT_MAX_ADDRESSES: far more clients than one host serves, a few MB at most. */
+export const RATE_LIMIT_MAX_ADDRESSES = 10_000;
 
 function jsonRpcError(res: Response, status: number, code: number, message: string): void {
   if (res.headersSent) return;
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+/**
+ * Why a parsed body is not something a transport should be handed, or null if it
+ * is fine. Checked here so both transports answer with a JSON-RPC error (the SSE
+ * transport alone would answer a plain-text 400 that echoes the body).
+ */
+function invalidJsonRpc(body: unknown, allowBatch: boolean): string | null {
+  if (Array.isArray(body)) {
+    if (!allowBatch) return 'invalid request: JSON-RPC batches are not accepted here; send one message per POST';
+    if (body.length === 0) return 'invalid request: empty JSON-RPC batch';
+    return body.every((m) => JSONRPCMessageSchema.safeParse(m).success)
+      ? null
+      : 'invalid request: a message in the batch is not a JSON-RPC 2.0 request, notification or response';
+  }
+  return JSONRPCMessageSchema.safeParse(body).success
+    ? null
+    : 'invalid request: the body is not a JSON-RPC 2.0 request, notification or response';
+}
+
+function isJsonContentType(req: Request): boolean {
+  return req.is('application/json') === 'application/json';
 }
 
 export function createHttpApp(deps: HttpDeps): { app: express.Express; connections: Connections } {
@@ -44,9 +75,17 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   app.disable('x-powered-by');
   const connections = new Connections(deps.maxConnections, deps.idleTimeoutMs);
 
+  // Per-address buckets; trust proxy stays off, so the address is the socket's and
+  // X-Forwarded-For / Forwarded can never mint new buckets.
+  const rateStore = new BoundedMemoryStore(deps.rateLimitMaxAddresses ?? RATE_LIMIT_MAX_ADDRESSES);
+
   app.get('/health', (req, res) => {
     const authed = tokenMatches(bearerOf(req), deps.tokenDigest());
-    res.json(authed ? { status: 'ok', ...deps.healthDetail(), connections: connections.size } : { status: 'ok' });
+    res.json(
+      authed
+        ? { status: 'ok', ...deps.healthDetail(), connections: connections.size, rateLimitedAddresses: rateStore.size }
+        : { status: 'ok' },
+    );
   });
 
   const guard = guardOrigin(deps.originPolicy);
@@ -57,8 +96,22 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     standardHeaders: 'draft-7',
     legacyHeaders: false,
     message: { jsonrpc: '2.0', error: { code: -32000, message: 'rate limit exceeded; retry after the Retry-After header' }, id: null },
+    store: rateStore,
+    // Ignoring these headers is the point (see rateStore above), not a misconfiguration to warn about.
+    validate: { xForwardedForHeader: false, forwardedHeader: false },
   });
   const json = express.json({ limit: MAX_BODY, type: () => true });
+  // The limiter counts POSTs; a JSON-RPC batch of n messages must cost n, or one
+  // POST of 100 tool calls would go 100 times past the limit.
+  const chargeBatch = async (req: Request, res: Response, next: NextFunction) => {
+    const key = (req as Request & { rateLimit?: { key?: string } }).rateLimit?.key;
+    if (!Array.isArray(req.body) || req.body.length < 2 || key === undefined) return next();
+    const info = await rateStore.incrementBy(key, req.body.length - 1);
+    if (info.totalHits <= deps.rateLimitRpm) return next();
+    const retryAfter = Math.max(1, Math.ceil(((info.resetTime?.getTime() ?? Date.now() + 60_000) - Date.now()) / 1000));
+    res.set('Retry-After', String(retryAfter));
+    jsonRpcError(res, 429, -32000, `rate limit exceeded (a batch of ${req.body.length} messages counts as ${req.body.length}); retry after the Retry-After header`);
+  };
 
   const atCapacity = (res: Response) => {
     res.status(503).set('Retry-After', '30').json({
@@ -85,7 +138,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     }
   });
 
-  app.post('/messages', guard, auth, limiter, json, async (req, res) => {
+  app.post('/messages', guard, auth, limiter, json, chargeBatch, async (req, res) => {
     const id = typeof req.query.sessionId === 'string' ? req.query.sessionId : '';
     const conn = connections.get(id);
     if (!conn || conn.kind !== 'sse') {
@@ -96,6 +149,9 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
       res.status(403).json({ error: 'forbidden', message: 'this connection was opened with a different token' });
       return;
     }
+    if (!isJsonContentType(req)) return jsonRpcError(res, 415, -32000, 'unsupported media type: Content-Type must be application/json');
+    const invalid = invalidJsonRpc(req.body, false);
+    if (invalid) return jsonRpcError(res, 400, -32600, invalid);
     await (conn.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
   });
 
@@ -103,6 +159,10 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   const streamable = async (req: Request, res: Response) => {
     const header = req.headers['mcp-session-id'];
     const sid = typeof header === 'string' ? header : undefined;
+    if (req.method === 'POST') {
+      const invalid = invalidJsonRpc(req.body, true);
+      if (invalid) return jsonRpcError(res, 400, -32600, invalid);
+    }
     if (sid) {
       const conn = connections.get(sid);
       if (!conn || conn.kind !== 'streamable') {
@@ -118,7 +178,8 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
       return jsonRpcError(res, 400, -32000, 'missing Mcp-Session-Id header (only an initialize request may omit it)');
     }
-    if (connections.full) return atCapacity(res);
+    const release = connections.reserve();
+    if (!release) return atCapacity(res);
     const server = createMcpServer(deps.ctx, deps.version);
     const digest = tokenDigest(bearerOf(req)!);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
@@ -126,18 +187,26 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
       // Lets a client that reconnects with Last-Event-ID receive what it missed.
       eventStore: new BoundedEventStore(),
       onsessioninitialized: (newId) => {
+        release();
         connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now() });
       },
     });
     transport.onclose = () => {
       if (transport.sessionId) connections.remove(transport.sessionId);
     };
-    await server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } finally {
+      // Refused initializations (bad Accept, bad version …) give their slot back.
+      release();
+    }
   };
   app.post('/mcp', guard, auth, limiter, json, streamable);
   app.get('/mcp', guard, auth, streamable);
   app.delete('/mcp', guard, auth, streamable);
+
+  app.use('/admin', guard, auth, limiter, json, createAdminRouter(deps.admin));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'endpoints: GET /sse, POST /messages, POST|GET|DELETE /mcp, GET /health' });

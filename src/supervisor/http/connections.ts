@@ -19,6 +19,13 @@ export interface Connection {
 export class Connections {
   private readonly map = new Map<string, Connection>();
   private readonly sweeper: NodeJS.Timeout;
+  /**
+   * Slots promised to Streamable HTTP initializations still in flight: their
+   * connection is added only once the SDK has answered the initialize, several
+   * awaits after the capacity check, so without this a burst of concurrent
+   * initializations could all pass the check and overshoot the cap.
+   */
+  private pending = 0;
 
   constructor(readonly max: number, private readonly idleMs: number) {
     // Sweep at a fraction of the idle limit so eviction is never much late.
@@ -31,7 +38,19 @@ export class Connections {
   }
 
   get full(): boolean {
-    return this.map.size >= this.max;
+    return this.map.size + this.pending >= this.max;
+  }
+
+  /** Holds a slot for a connection about to be added; returns the release function, or null at capacity. */
+  reserve(): (() => void) | null {
+    if (this.full) return null;
+    this.pending++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.pending--;
+    };
   }
 
   add(c: Connection): void {

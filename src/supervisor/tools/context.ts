@@ -5,6 +5,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'winston';
+import type { AgentCatalog } from '../agentCapabilities';
 import type { Config } from '../config';
 import type { FsPool } from '../fs/fsPool';
 import { SessionError, type SessionManager } from '../sessionManager';
@@ -13,6 +14,7 @@ export interface ToolContext {
   config: Config;
   sessions: SessionManager;
   fsPool: FsPool;
+  agents: AgentCatalog;
   log: Logger;
 }
 

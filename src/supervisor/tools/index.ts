@@ -3,6 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context';
 import { registerListDirectoryTool } from './listDirectory';
 import { registerReadFileTool } from './readFile';
+import { registerSessionDiffTool } from './sessionDiff';
 import { registerSessionKillTool } from './sessionKill';
 import { registerSessionListTool } from './sessionList';
 import { registerSessionOutputTool } from './sessionOutput';
@@ -17,6 +18,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
   registerSessionWaitTool(server, ctx);
   registerSessionListTool(server, ctx);
   registerSessionKillTool(server, ctx);
+  registerSessionDiffTool(server, ctx);
   registerReadFileTool(server, ctx);
   registerListDirectoryTool(server, ctx);
 }

@@ -69,3 +69,30 @@ export const OutputPageSchema = z.object({
   errorSummary: z.string().nullable(),
   note: z.string().optional(),
 });
+
+/** A model name as agents spell them; anything else (shell metacharacters above all) is refused. */
+export const ModelArg = z
+  .string()
+  .max(100, 'model must be at most 100 characters')
+  .regex(/^[A-Za-z0-9._:/\[\]-]+$/, 'model may contain only letters, digits and . - _ : / [ ]');
+
+/** Variables a session may not set: they would hijack the agent, the loader or agentvisor itself. */
+export const DENIED_ENV_NAMES = new Set([
+  'AUTH_TOKEN', 'PATH', 'HOME', 'NODE_OPTIONS', 'NODE_PATH', 'BASH_ENV', 'ENV', 'SHELL', 'IFS', 'PROMPT_COMMAND',
+  'PYTHONPATH', 'PYTHONSTARTUP', 'PERL5OPT', 'RUBYOPT', 'GIT_SSH_COMMAND', 'GIT_EXEC_PATH',
+  'CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT',
+]);
+const DENIED_ENV_PREFIXES = ['LD_', 'DYLD_', 'AGENTVISOR_', 'CHILD_ENV_'];
+
+export const SessionEnvArg = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/, 'env names must match [A-Z_][A-Z0-9_]*')
+      .max(100, 'env names must be at most 100 characters')
+      .refine((k) => !DENIED_ENV_NAMES.has(k) && !DENIED_ENV_PREFIXES.some((p) => k.startsWith(p)), {
+        message: 'this env name is not allowed (PATH, HOME, AUTH_TOKEN, NODE_OPTIONS, LD_*, DYLD_* and similar are refused)',
+      }),
+    z.string().max(4_096, 'env values must be at most 4096 characters'),
+  )
+  .refine((m) => Object.keys(m).length <= 32, { message: 'env may set at most 32 variables' });

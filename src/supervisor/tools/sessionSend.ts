@@ -13,7 +13,8 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
         'Send a follow-up message to a session. Claude Code: delivered at once as a new user message in the same conversation. ' +
         'Codex: it takes no message mid-turn, so the message is queued (queued: true) and becomes the next turn as soon as the current one ends; nothing sent is dropped. ' +
         'To an ended session (exited, failed or killed): continues the same agent conversation under the same sessionId (resumed: true), output offsets carrying on. ' +
-        'raw: true writes the text to the agent\'s terminal exactly as given, to answer a prompt (include "\\r" for Enter).',
+        'raw: true writes the text to the agent\'s terminal exactly as given, to answer a prompt (include "\\r" for Enter). ' +
+        'interrupt: true stops the current turn but keeps the session; add a message to redirect the agent.',
       inputSchema: z
         .object({
           sessionId: sessionIdArg,
@@ -21,23 +22,42 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             .string()
             .min(1, 'message must not be empty')
             .max(Limits.maxMessageChars, `message must be at most ${Limits.maxMessageChars} characters`)
-            .describe('The message'),
+            .optional()
+            .describe('The message (required unless interrupt is true)'),
           raw: z.boolean().optional().describe('Write the text to the agent verbatim, without message framing'),
+          interrupt: z
+            .boolean()
+            .optional()
+            .describe('Stop the agent\'s current turn first (the session and its conversation are kept); with a message, redirect it'),
         })
-        .strict(),
+        .strict()
+        .superRefine((a, issue) => {
+          if (a.message === undefined && a.interrupt !== true) {
+            issue.addIssue({ code: 'custom', path: ['message'], message: 'message is required (or pass interrupt: true to only stop the current turn)' });
+          }
+          if (a.raw && a.interrupt) issue.addIssue({ code: 'custom', path: ['raw'], message: 'raw and interrupt cannot be combined' });
+        }),
       outputSchema: z.object({
         sessionId: z.string(),
         delivered: z.boolean(),
         queued: z.boolean(),
         resumed: z.boolean().optional(),
+        interrupted: z.boolean().optional(),
         note: z.string().optional(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
     (args) =>
       guarded(ctx, 'session_send', async () => {
-        const result = await ctx.sessions.send(args.sessionId, args.message, args.raw ?? false);
-        return ok({ sessionId: args.sessionId, ...result });
+        let interruptNote: string | undefined;
+        if (args.interrupt) {
+          interruptNote = (await ctx.sessions.interrupt(args.sessionId)).note;
+          if (args.message === undefined) {
+            return ok({ sessionId: args.sessionId, delivered: false, queued: false, interrupted: true, note: interruptNote });
+          }
+        }
+        const result = await ctx.sessions.send(args.sessionId, args.message!, args.raw ?? false);
+        return ok({ sessionId: args.sessionId, ...result, ...(args.interrupt ? { interrupted: true } : {}) });
       }),
   );
 }

@@ -1,11 +1,12 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind } from '../../shared/protocol';
+import { AgentKind, AgentMode } from '../../shared/protocol';
 import { resolveCwd } from '../fs/pathGuard';
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
-import { OutputPageSchema, SessionInfoSchema } from './schemas';
+import { waitUntilEnded } from './waiting';
+import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -15,7 +16,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
       description:
         'Start a coding agent (Claude Code or Codex) on a task in a directory on this host. Returns the session id and the first output as soon as the agent prints (at most ~1.5 s). ' +
         'Then follow it with session_wait (blocks until new output) or session_output, steer it with session_send, and end it with session_kill. ' +
-        'The agent runs with full permissions in its cwd.',
+        'For a one-shot question, pass waitMs: the call then blocks until the agent has finished and returns its finalAnswer. ' +
+        'mode "plan" only reads and answers; "edit" may edit files in cwd; "full" (default) runs with full permissions.',
       inputSchema: z
         .object({
           agent: AgentKind.describe('"claude-code" or "codex"'),
@@ -29,17 +31,44 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .min(1, 'task must not be empty')
             .max(Limits.maxTaskChars, `task must be at most ${Limits.maxTaskChars} characters`)
             .describe('What the agent should do, as you would type it to the agent'),
+          model: ModelArg.optional().describe('Model name passed to the agent\'s --model flag, e.g. "sonnet" or "gpt-5.1-codex"'),
+          mode: AgentMode.optional().describe(
+            '"full" (default): no approvals, no sandbox. "edit": may edit files in its cwd, no arbitrary escapes. "plan": reads and answers, changes nothing',
+          ),
+          waitMs: z
+            .number()
+            .int()
+            .min(1, 'waitMs must be at least 1')
+            .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
+            .optional()
+            .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
+          env: SessionEnvArg.optional().describe('Extra environment variables for this session\'s agent (names like FOO_BAR; PATH, HOME, AUTH_TOKEN, LD_* and similar are refused)'),
         })
         .strict(),
-      outputSchema: SessionInfoSchema.extend({ initialOutput: OutputPageSchema }),
+      outputSchema: SessionInfoSchema.extend({
+        initialOutput: OutputPageSchema,
+        finalAnswer: z.string().nullable().optional(),
+        timedOut: z.boolean().optional(),
+      }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
-    (args) =>
+    (args, extra) =>
       guarded(ctx, 'session_start', async () => {
         const cwd = await resolveCwd(args.cwd, ctx.config.WORKSPACE_DIR);
         if (!cwd.ok) throw new SessionError(cwd.error);
-        const { info, initialOutput } = await ctx.sessions.start({ agent: args.agent, cwd: cwd.path, task: args.task });
-        return ok({ ...info, initialOutput });
+        const { info, initialOutput } = await ctx.sessions.start({
+          agent: args.agent,
+          cwd: cwd.path,
+          task: args.task,
+          model: args.model ?? null,
+          mode: args.mode ?? 'full',
+          env: args.env,
+        });
+        if (args.waitMs === undefined) return ok({ ...info, initialOutput });
+        // The one-call ask: block (with progress, honouring cancellation) until the session ends.
+        const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra);
+        const final = ctx.sessions.info(info.sessionId);
+        return ok({ ...final, initialOutput, finalAnswer: waited.finalAnswer, timedOut: waited.timedOut });
       }),
   );
 }

@@ -2,6 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits, SessionTimeouts } from '../../shared/constants';
 import { type ToolContext, guarded, ok } from './context';
+import { withProgress } from './waiting';
 import { OutputPageSchema, limitArg, maxBytesArg, sessionIdArg, sinceArg } from './schemas';
 
 export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): void {
@@ -34,23 +35,9 @@ export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): vo
     (args, extra) =>
       guarded(ctx, 'session_wait', async () => {
         const timeout = Math.min(args.timeoutMs ?? SessionTimeouts.waitDefaultMs, ctx.config.WAIT_MAX);
-        // Progress keeps clients that reset their request timeout on progress from giving up on a long wait.
-        const token = extra._meta?.progressToken;
-        const started = Date.now();
-        const ticker =
-          token === undefined
-            ? undefined
-            : setInterval(() => {
-                extra
-                  .sendNotification({
-                    method: 'notifications/progress',
-                    params: { progressToken: token, progress: Date.now() - started, total: timeout, message: 'waiting for output' },
-                  })
-                  .catch(() => undefined); // the client left; its cancellation ends the wait
-              }, ctx.config.WAIT_PROGRESS_INTERVAL);
-        try {
-          return ok(
-            await ctx.sessions.wait(
+        return ok(
+          await withProgress(ctx, extra, timeout, 'waiting for output', () =>
+            ctx.sessions.wait(
               args.sessionId,
               args.since,
               timeout,
@@ -58,10 +45,8 @@ export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): vo
               args.maxBytes ?? Limits.outputPageBytes,
               extra.signal,
             ),
-          );
-        } finally {
-          if (ticker) clearInterval(ticker);
-        }
+          ),
+        );
       }),
   );
 }

@@ -1,0 +1,79 @@
+/** `agentvisor show <id>`: one session's metadata and its event history, from the journal. */
+import { ago, fields, printJson, table } from './format';
+import { note, operatorConfig, parseCommand } from './common';
+import { events, exitText, findSession, isEnded, openJournal, sessionView, withLive } from './journalView';
+import { findServer, liveSessions } from './server';
+
+export const USAGE = `usage: agentvisor show <id> [--json]
+
+One session's metadata and event history from the journal (works while the
+server is down). <id> may be any unique prefix of the session id.
+
+options:
+  --json   {"session": {...}, "task": "...", "events": [...]} instead of text
+`;
+
+/** Tasks longer than this are cut in the text view (--json has all of it). */
+const TASK_SHOWN_CHARS = 600;
+
+export async function run(argv: string[]): Promise<void> {
+  const args = parseCommand(argv, USAGE, { json: { type: 'boolean' } }, { min: 1, max: 1 });
+  if (!args) return;
+  const config = operatorConfig();
+  const server = await findServer(config.STATE_DIR);
+  const journal = openJournal(config.STATE_DIR);
+  let row, history;
+  try {
+    row = findSession(journal, args.positionals[0]);
+    history = events(journal, row.id);
+  } finally {
+    journal.close();
+  }
+  const live = server ? await liveSessions(config, server) : null;
+  if (live && 'error' in live) note(`showing the journal only: the running server did not answer session_list (${live.error})`);
+  const v = withLive(sessionView(row, server !== null), live && 'byId' in live ? live.byId.get(row.id) : undefined);
+  const evs = history.map((e) => ({ id: e.id, at: e.at, kind: e.kind, detail: e.detail ? safeJson(e.detail) : null }));
+  if (args.values.json) return printJson({ session: v, task: row.task, events: evs });
+
+  const now = Date.now();
+  const when = (iso: string | null) => (iso ? `${iso} (${ago(iso, now)})` : '-');
+  const outcome = isEnded(v.status)
+    ? [
+        `exit ${exitText(v)}`,
+        v.endReason ? `reason ${v.endReason}` : '',
+        v.completedSuccessfully === null ? '' : v.completedSuccessfully ? 'completed successfully' : 'not completed successfully',
+      ].filter(Boolean).join(', ')
+    : '';
+  const task = row.task.length > TASK_SHOWN_CHARS ? `${row.task.slice(0, TASK_SHOWN_CHARS)}… (${row.task.length} characters; --json shows all)` : row.task;
+  process.stdout.write(
+    fields([
+      ['id', v.sessionId],
+      ['agent', v.agent + (v.model ? ` (model ${v.model})` : '')],
+      ['mode', v.mode],
+      ['status', v.status + (outcome ? ` — ${outcome}` : '') + (v.statusFrom === 'journal' || v.statusFrom === 'server' ? '' : ` [from the ${v.statusFrom === 'final record' ? "worker's final record" : 'worker being gone'}; the server is not running]`)],
+      ['cwd', v.cwd],
+      ['task', task],
+      ['started', when(v.startedAt)],
+      ['last output', when(v.lastOutputAt)],
+      ['ended', when(v.endedAt)],
+      ['output lines', String(v.outputLines)],
+      ['pids', `agent ${v.agentPid ?? '-'}, worker ${v.workerPid ?? '-'}`],
+      ['agent session', v.agentSessionId ?? '-'],
+      ['error', v.errorSummary ?? '-'],
+    ]),
+  );
+  process.stdout.write('\nevents\n');
+  process.stdout.write(
+    evs.length === 0
+      ? '(none)\n'
+      : table(['AT', 'KIND', 'DETAIL'], evs.map((e) => [e.at, e.kind, e.detail === null ? '' : JSON.stringify(e.detail)])),
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

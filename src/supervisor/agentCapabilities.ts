@@ -1,0 +1,87 @@
+/**
+ * What each installed agent CLI is and can do, found at start-up from its own
+ * `--version` and `--help` (argv arrays, with a timeout), so agentvisor can refuse
+ * an option a version cannot honour with a clear error instead of a confusing
+ * failure inside the session.
+ */
+import { execFile } from 'node:child_process';
+import type { AgentKind, AgentMode } from '../shared/protocol';
+import { resolveAgentBinary } from './agentBinaries';
+
+/** A CLI that has not answered --help in this long is broken or hung; report it as such. */
+export const DETECT_TIMEOUT_MS = 10_000;
+
+export interface AgentCapabilities {
+  agent: AgentKind;
+  found: boolean;
+  path: string | null;
+  version: string | null;
+  /** Modes this version can run (full always; edit/plan need the permission or sandbox flags). */
+  modes: AgentMode[];
+  supportsModel: boolean;
+  supportsResume: boolean;
+  error: string | null;
+}
+
+function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    // No shell; stdin closed so a CLI that waits for input cannot hang detection.
+    const child = execFile(bin, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (_err, stdout, stderr) =>
+      resolve(`${stdout}\n${stderr}`),
+    );
+    child.stdin?.end();
+  });
+}
+
+export async function detectCapabilities(agent: AgentKind, configured: string | undefined, timeoutMs = DETECT_TIMEOUT_MS): Promise<AgentCapabilities> {
+  const bin = resolveAgentBinary(agent, configured, process.env.PATH);
+  const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, error: null };
+  if (!bin.ok) return { ...none, error: bin.error };
+  const [versionText, help, execHelp] = await Promise.all([
+    run(bin.path, ['--version'], timeoutMs),
+    run(bin.path, ['--help'], timeoutMs),
+    agent === 'codex' ? run(bin.path, ['exec', '--help'], timeoutMs) : Promise.resolve(''),
+  ]);
+  const version = /\d+\.\d+\.\d+[\w.-]*/.exec(versionText)?.[0] ?? null;
+  const text = help + execHelp;
+  const modes: AgentMode[] = ['full'];
+  if (agent === 'claude-code' ? text.includes('--permission-mode') : text.includes('--sandbox')) modes.push('edit', 'plan');
+  return {
+    agent,
+    found: true,
+    path: bin.path,
+    version,
+    modes,
+    supportsModel: text.includes('--model'),
+    supportsResume: agent === 'claude-code' ? text.includes('--resume') : /\bresume\b/.test(text),
+    error: version ? null : `${bin.path} --version printed no version`,
+  };
+}
+
+export class AgentCatalog {
+  private readonly caps = new Map<AgentKind, AgentCapabilities>();
+
+  async detect(bins: Record<AgentKind, string | undefined>): Promise<void> {
+    const results = await Promise.all((Object.keys(bins) as AgentKind[]).map((a) => detectCapabilities(a, bins[a])));
+    for (const r of results) this.caps.set(r.agent, r);
+  }
+
+  get(agent: AgentKind): AgentCapabilities | undefined {
+    return this.caps.get(agent);
+  }
+
+  all(): AgentCapabilities[] {
+    return [...this.caps.values()];
+  }
+
+  /** A clear refusal if a detected version cannot honour the request; null if it can (or nothing was detected yet). */
+  refusal(agent: AgentKind, mode: AgentMode, model: string | null): string | null {
+    const c = this.caps.get(agent);
+    if (!c || !c.found) return null; // binary problems are reported when it is resolved
+    if (!c.modes.includes(mode)) {
+      return `${agent} ${c.version ?? ''} at ${c.path} does not support mode "${mode}" (its --help lacks the flag); supported: ${c.modes.join(', ')}. Upgrade the CLI or use another mode.`;
+    }
+    if (model && !c.supportsModel) return `${agent} ${c.version ?? ''} does not accept --model; omit model or upgrade the CLI.`;
+    return null;
+  }
+}

@@ -99,7 +99,14 @@ function reportDropped(page: Pick<Page, 'dropped' | 'offset'>): void {
 
 /** Reads (and follows) through MCP; returns the next offset. Throws ServerGone if the server goes away. */
 async function viaServer(config: Config, server: RunningServer, id: string, since: number, follow: boolean, print: Print): Promise<number> {
-  const mcp = await connectMcp(config, server);
+  let mcp;
+  try {
+    mcp = await connectMcp(config, server);
+  } catch (err) {
+    // Stopped between finding it and connecting: the files on disk are as good.
+    if (!(await findServer(config.STATE_DIR))) throw new ServerGone(since);
+    throw err;
+  }
   let at = since;
   try {
     for (;;) {

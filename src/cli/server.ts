@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { isAlive, processStartTime } from '../shared/procInfo';
+import { isAlive, isSameProcess, processStartTime } from '../shared/procInfo';
 import type { Config } from '../supervisor/config';
 import { CliError, VERSION, readOperatorToken, requireOperatorToken } from './common';
 
@@ -28,6 +28,14 @@ export interface RunningServer extends ServerInfo {
   /** The process start time read when it was found, to tell it from a later process with its pid. */
   startTime: string | null;
 }
+
+/** False once the server's process has exited (checked by pid and start time, so a reused pid does not count). */
+export function serverAlive(s: RunningServer): boolean {
+  return s.startTime ? isSameProcess(s.pid, s.startTime) : isAlive(s.pid);
+}
+
+/** How often a call in flight checks that the server process still exists. */
+const SERVER_WATCH_MS = 250;
 
 export function readServerInfo(stateDir: string): ServerInfo | null {
   try {
@@ -139,7 +147,18 @@ export async function connectMcp(config: Config, server: RunningServer): Promise
   }
   return {
     async call<T>(name: string, args: Record<string, unknown>, timeoutMs = 60_000): Promise<T> {
-      const res = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs });
+      // A server that exits mid-call (stopped, crashed) leaves a long poll such as session_wait
+      // hanging until its timeout: watch the process and give up as soon as it is gone.
+      const abort = new AbortController();
+      const watch = setInterval(() => {
+        if (!serverAlive(server)) abort.abort(new Error(`the server (pid ${server.pid}) exited`));
+      }, SERVER_WATCH_MS);
+      let res;
+      try {
+        res = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs, signal: abort.signal });
+      } finally {
+        clearInterval(watch);
+      }
       if (res.isError) throw new ToolFailed((res.content as Array<{ text?: string }>)[0]?.text ?? `${name} failed`);
       return res.structuredContent as T;
     },

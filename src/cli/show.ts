@@ -1,6 +1,6 @@
 /** `agentvisor show <id>`: one session's metadata and its event history, from the journal. */
-import { ago, fields, printJson, table } from './format';
 import { note, operatorConfig, parseCommand } from './common';
+import { ago, fields, printJson, table } from './format';
 import { events, exitText, findSession, isEnded, openJournal, sessionView, withLive } from './journalView';
 import { findServer, liveSessions } from './server';
 

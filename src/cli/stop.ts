@@ -1,8 +1,7 @@
 /** `agentvisor stop`: stops the running server through its admin endpoint and waits until it has exited. */
-import { isAlive, isSameProcess } from '../shared/procInfo';
 import { CliError, intOption, note, operatorConfig, parseCommand } from './common';
 import { isEnded, openJournal, sessionView } from './journalView';
-import { type RunningServer, adminPost, findServer } from './server';
+import { adminPost, findServer, serverAlive } from './server';
 
 export const USAGE = `usage: agentvisor stop [--kill-sessions] [--timeout S]
 
@@ -14,8 +13,6 @@ options:
   --kill-sessions   end every running session first (SIGTERM, SIGKILL after KILL_GRACE)
   --timeout S       give up waiting after S seconds (default 60)
 `;
-
-const gone = (s: RunningServer) => !(s.startTime ? isSameProcess(s.pid, s.startTime) : isAlive(s.pid));
 
 export async function run(argv: string[]): Promise<void> {
   const args = parseCommand(argv, USAGE, { 'kill-sessions': { type: 'boolean' }, timeout: { type: 'string' } }, { min: 0, max: 0 });
@@ -49,7 +46,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   const reply = await adminPost(config, server, 'stop', { killSessions });
   const deadline = Date.now() + timeoutMs;
-  while (!gone(server)) {
+  while (serverAlive(server)) {
     if (Date.now() > deadline) {
       throw new CliError(`the server (pid ${server.pid}) is still running ${timeoutMs / 1000} s after it was asked to stop; see ${config.STATE_DIR}/logs/agentvisor.log`);
     }

@@ -6,13 +6,14 @@
  * process tree, so `pm2 restart|reload|stop agentvisor` replaces the supervisor
  * and the sessions run on: the next supervisor re-attaches to them from its
  * journal. Ending every session is an explicit act: `pm2 sendSignal SIGUSR2
- * agentvisor`, or AGENTVISOR_KILL_SESSIONS_ON_EXIT=1.
+ * agentvisor` (pm2 then starts a fresh supervisor; `pm2 stop` it if it should
+ * stay down), or AGENTVISOR_KILL_SESSIONS_ON_EXIT=1 for every stop.
  *
  * Settings are read from the environment of the `pm2 start` command (and from
  * `.env` in `cwd`, below), e.g.
  *   STATE_DIR=/srv/agentvisor PORT=3500 WORKSPACE_DIR=/srv/work pm2 start ecosystem.config.cjs
  * pm2 stores the environment with the app: a later `pm2 restart agentvisor`
- * reuses it; add `--update-env` to take a changed one.
+ * reuses it; `pm2 restart ecosystem.config.cjs --update-env` takes a changed one.
  */
 'use strict';
 const os = require('node:os');
@@ -56,11 +57,12 @@ module.exports = {
       max_restarts: 10,
       min_uptime: '10s',
 
-      // pm2 stops the supervisor with SIGINT, then SIGKILL after kill_timeout. The supervisor's
-      // graceful stop takes at most ~3 s for HTTP connections + 1 s to flush its log, plus, when it
-      // ends every session (AGENTVISOR_KILL_SESSIONS_ON_EXIT=1), KILL_GRACE (5 s) + 2 s: keep
-      // kill_timeout above that sum, so the journal records a clean stop rather than a SIGKILL.
-      kill_timeout: 15_000,
+      // pm2 stops the supervisor with SIGINT, then SIGKILL after kill_timeout. A graceful stop
+      // takes about a second (close client connections and worker sockets, close the journal,
+      // flush the log; at most 1 s more for the log); one that ends every session
+      // (AGENTVISOR_KILL_SESSIONS_ON_EXIT=1) waits up to 1 s + KILL_GRACE + 2 s on top. kill_timeout
+      // stays well above that, so the journal records a clean stop, never a SIGKILL mid-write.
+      kill_timeout: Math.max(15_000, (Number(process.env.KILL_GRACE) || 5_000) + 10_000),
       // Signal the supervisor alone. Workers are not in its tree anyway (setsid --fork), but a
       // worker caught mid-double-fork would be, and would die of pm2's SIGINT; the supervisor,
       // not pm2, decides what happens to sessions.

@@ -20,7 +20,11 @@ export interface CommandOptions {
 }
 
 function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
-  const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json'];
+  // --replay-user-messages: Claude echoes each stdin message (with the uuid we gave it) when it
+  // takes it up. A message sent while Claude is working through tool calls is folded into the
+  // running turn, and that turn's one `result` answers both: counting results alone would wait
+  // for a second result that never comes. The echoes say which messages a result answers.
+  const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json', '--replay-user-messages'];
   if (opts.mode === 'full') args.push('--dangerously-skip-permissions');
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
@@ -57,7 +61,7 @@ export function turnCommand(agent: AgentKind, opts: CommandOptions, prompt: stri
     : { args: codexArgs(opts, prompt, resumeId), pty: true };
 }
 
-/** One stream-json user message line for Claude's stdin. */
-export function claudeUserMessage(text: string): string {
-  return JSON.stringify({ type: 'user', message: { role: 'user', content: text } }) + '\n';
+/** One stream-json user message line for Claude's stdin; `uuid` comes back in Claude's echo of it. */
+export function claudeUserMessage(text: string, uuid?: string): string {
+  return JSON.stringify({ type: 'user', message: { role: 'user', content: text }, ...(uuid ? { uuid } : {}) }) + '\n';
 }

@@ -40,6 +40,14 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  /**
+   * Events that arrived before anyone listened. A worker's first output event can
+   * come in the same read as its answer to hello, and is then parsed before the
+   * caller of connect() has had a chance to add its listeners: emitted then, it
+   * would be lost (and a session_start or session_wait would sleep until its
+   * timeout). Kept, in order, and replayed once the first listener is added.
+   */
+  private early: Array<{ output: [number, string] } | { state: WorkerState }> | null = [];
 
   private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
     super();
@@ -50,6 +58,8 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     );
     sock.on('data', (chunk: string) => reader.push(chunk));
     sock.on('error', () => undefined); // 'close' follows and says it
+    // Listeners are added together (sessionManager.wire), so replay after the current job.
+    (this as EventEmitter).once('newListener', () => queueMicrotask(() => this.replayEarly()));
     sock.on('close', () => {
       this.closed = true;
       for (const p of this.pending.values()) {
@@ -107,11 +117,27 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     this.sock.destroy();
   }
 
+  private replayEarly(): void {
+    const early = this.early ?? [];
+    this.early = null;
+    for (const e of early) {
+      if ('output' in e) this.emit('output', ...e.output);
+      else this.emit('state', e.state);
+    }
+  }
+
   private onFrame(raw: unknown): void {
     const parsed = WorkerFrame.safeParse(raw);
     if (!parsed.success) return; // a malformed frame answers nothing; its request times out
     const frame = parsed.data;
     if ('event' in frame) {
+      if (this.early) {
+        const last = this.early[this.early.length - 1];
+        // Output events only carry the newest offset: consecutive ones collapse into one.
+        if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt];
+        else if (this.early.length < 1_000) this.early.push(frame.event === 'output' ? { output: [frame.nextOffset, frame.lastOutputAt] } : { state: frame.state });
+        return;
+      }
       if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt);
       else this.emit('state', frame.state);
       return;

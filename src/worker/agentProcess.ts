@@ -5,7 +5,9 @@
  * everything it started (shells, test runners) and not the worker.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import * as pty from 'node-pty';
 
 export interface AgentExit {
@@ -93,7 +95,9 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
     env: launch.env,
   });
   const stdoutCbs: Array<(t: string) => void> = [];
-  term.onData((d) => stdoutCbs.forEach((cb) => cb(d)));
+  const deliver = (d: string) => stdoutCbs.forEach((cb) => cb(d));
+  term.onData(deliver);
+  drainBeforeClose(term, deliver);
   return {
     pid: term.pid,
     write: (data) => {
@@ -111,6 +115,39 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
       term.onExit(({ exitCode, signal }) => {
         cb({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null });
       }),
+  };
+}
+
+/**
+ * node-pty closes its end of the terminal 200 ms after the agent exits, or on a
+ * read that reports end-of-file, whether or not the agent's last output has been
+ * read: a worker busy (or starved of CPU) for that long loses the tail of the
+ * output, which for Codex is its final answer. So before the terminal's stream is
+ * destroyed, whatever the kernel still holds is read synchronously and delivered.
+ * Uses node-pty internals (the stream and the master fd); without them nothing changes.
+ */
+function drainBeforeClose(term: pty.IPty, deliver: (text: string) => void): void {
+  const internals = term as unknown as { _socket?: { destroy: (...args: unknown[]) => unknown }; _fd?: number };
+  const socket = internals._socket;
+  const fd = internals._fd;
+  if (!socket || typeof socket.destroy !== 'function' || typeof fd !== 'number') return;
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (...args: unknown[]) => {
+    const decoder = new StringDecoder('utf8');
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      let n: number;
+      try {
+        n = fs.readSync(fd, buf, 0, buf.length, null);
+      } catch {
+        break; // EAGAIN: nothing left; EIO: the terminal is closed and empty
+      }
+      if (n <= 0) break;
+      deliver(decoder.write(buf.subarray(0, n)));
+    }
+    const rest = decoder.end();
+    if (rest) deliver(rest);
+    return destroy(...args);
   };
 }
 

@@ -4,6 +4,7 @@
  * Claude session is done. It knows nothing about sockets; the IPC server calls
  * in and subscribes to `onOutput`/`onState`.
  */
+import crypto from 'node:crypto';
 import { claudeUserMessage, turnCommand } from '../shared/agentCommands';
 import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
@@ -13,6 +14,7 @@ import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
 import { CodexAnswerTracker } from './codexTranscript';
 import { summarizeAgentError } from './agentErrors';
+import { type ProcRef, descendantsOf, signalProcs } from './processTree';
 
 export interface SendOutcome {
   delivered: boolean;
@@ -23,11 +25,29 @@ export interface SendOutcome {
 /** One agent process and what it has been told. */
 interface Run {
   proc: AgentProcess;
-  /** Claude: user messages written and `result` events seen; equal means every message is answered. */
+  /** Claude: user messages written and `result` events seen. */
   messagesSent: number;
   resultsSeen: number;
+  /** Claude: uuids of messages written that Claude has not echoed yet (taken up, see agentCommands.ts). */
+  notEchoed: Set<string>;
+  /** Claude: echoes seen in all, and since the last `result`. */
+  echoes: number;
+  echoesSinceResult: number;
   lastResultError: boolean | null;
   inputClosed: boolean;
+  /** The agent's descendants when it was told to stop; they may live outside its process group. */
+  stopping: ProcRef[];
+}
+
+/**
+ * Claude has answered every message written to it. Claude Code echoes each message as it takes
+ * it up, folding one sent mid-turn into the running turn, so "answered" is: every message echoed,
+ * and a `result` after the last echo. An agent that echoes nothing (an older CLI) is taken to
+ * answer each message with its own result.
+ */
+function allAnswered(run: Run): boolean {
+  if (run.echoes === 0) return run.resultsSeen >= run.messagesSent;
+  return run.resultsSeen > 0 && run.notEchoed.size === 0 && run.echoesSinceResult === 0;
 }
 
 /** Large enough for any stream-json event Claude emits; the output log cuts the formatted lines. */
@@ -122,7 +142,17 @@ export class AgentSession {
       this.fail(`could not start ${this.spec.agentBin}: ${(err as Error).message}`);
       return;
     }
-    const run: Run = { proc, messagesSent: 0, resultsSeen: 0, lastResultError: null, inputClosed: false };
+    const run: Run = {
+      proc,
+      messagesSent: 0,
+      resultsSeen: 0,
+      notEchoed: new Set(),
+      echoes: 0,
+      echoesSinceResult: 0,
+      lastResultError: null,
+      inputClosed: false,
+      stopping: [],
+    };
     this.interrupted = false;
     this.run = run;
     this.agentPid = proc.pid > 0 ? proc.pid : null;
@@ -132,8 +162,7 @@ export class AgentSession {
     proc.onExit((e) => this.agentExited(run, e));
     if (this.spec.agent === 'claude-code') {
       for (const m of messages) {
-        proc.write(claudeUserMessage(m));
-        run.messagesSent++;
+        this.writeClaudeMessage(run, m);
       }
     }
     this.lastInputAt = new Date().toISOString();
@@ -175,8 +204,7 @@ export class AgentSession {
       return { delivered: true, queued: false };
     }
     if (this.spec.agent === 'claude-code' && !run.inputClosed) {
-      run.proc.write(claudeUserMessage(text));
-      run.messagesSent++;
+      this.writeClaudeMessage(run, text);
       return { delivered: true, queued: false };
     }
     this.queue.push(text);
@@ -217,8 +245,15 @@ export class AgentSession {
     this.endReason = reason;
     // Queued messages die with the session: a kill means stop, not "after these".
     this.queue.length = 0;
+    // Taken before the signal, while the tree is intact: once the agent is gone its commands
+    // are init's children and can no longer be told from anyone else's (see processTree.ts).
+    run.stopping = descendantsOf(run.proc.pid);
     run.proc.signal('SIGTERM');
-    this.killTimer = setTimeout(() => run.proc.signal('SIGKILL'), this.spec.killGraceMs);
+    signalProcs(run.stopping, 'SIGTERM');
+    this.killTimer = setTimeout(() => {
+      run.proc.signal('SIGKILL');
+      signalProcs(run.stopping, 'SIGKILL');
+    }, this.spec.killGraceMs);
     this.emitState();
     return this.state();
   }
@@ -247,6 +282,13 @@ export class AgentSession {
     }
   }
 
+  private writeClaudeMessage(run: Run, text: string): void {
+    const uuid = crypto.randomUUID();
+    run.notEchoed.add(uuid);
+    run.proc.write(claudeUserMessage(text, uuid));
+    run.messagesSent++;
+  }
+
   private claudeLine(line: string): void {
     const ev = formatClaudeLine(line);
     if (ev.sessionId && ev.sessionId !== this.agentSessionId) {
@@ -254,15 +296,20 @@ export class AgentSession {
       this.emitState();
     }
     for (const l of ev.lines) this.append(l);
+    if (ev.replayedUuid && this.run?.notEchoed.delete(ev.replayedUuid)) {
+      this.run.echoes++;
+      this.run.echoesSinceResult++;
+    }
     if (ev.result && this.run) {
       const run = this.run;
       run.resultsSeen++;
+      run.echoesSinceResult = 0;
       run.lastResultError = ev.result.isError;
       if (ev.result.isError && ev.result.text) this.noteError(ev.result.text);
       if (ev.result.text) this.claudeAnswer = ev.result.text;
       // Every message sent has its answer: end of input lets Claude exit, ending the
       // session (or, if messages arrive meanwhile, continuing it in a new process).
-      if (run.resultsSeen >= run.messagesSent && !run.inputClosed) {
+      if (allAnswered(run) && !run.inputClosed) {
         run.inputClosed = true;
         run.proc.closeInput();
       }
@@ -326,8 +373,10 @@ export class AgentSession {
   private agentExited(run: Run, e: AgentExit): void {
     this.stdoutSplitter.flush();
     this.stderrSplitter.flush();
-    // Whatever the agent left running in its group goes with it.
+    // Whatever the agent left running in its group goes with it, and so does what it was
+    // running elsewhere when it was told to stop (Claude does not end its Bash command on SIGTERM).
     run.proc.signal('SIGKILL');
+    signalProcs(run.stopping, 'SIGKILL');
     if (this.status === 'killing') {
       this.finish('killed', this.endReason ?? 'killed', e);
       return;
@@ -362,7 +411,7 @@ export class AgentSession {
     if (status === 'exited') {
       this.completedSuccessfully =
         this.spec.agent === 'claude-code'
-          ? !!run && run.resultsSeen > 0 && run.lastResultError === false && run.resultsSeen >= run.messagesSent
+          ? !!run && run.resultsSeen > 0 && run.lastResultError === false && allAnswered(run)
           : e.exitCode === 0;
     } else {
       this.completedSuccessfully = false;

@@ -10,6 +10,8 @@ export interface FormattedEvent {
   sessionId?: string;
   /** Present on a `result` event: the turn is over. */
   result?: { isError: boolean; text: string };
+  /** Present on Claude's echo of a stdin message (--replay-user-messages): the uuid it was sent with. */
+  replayedUuid?: string;
 }
 
 /** Tool inputs worth showing, most telling first. */
@@ -82,6 +84,8 @@ export function formatClaudeLine(line: string): FormattedEvent {
       return { sessionId, lines };
     }
     case 'user': {
+      // The echo of a message we wrote: no line (the client wrote it), but the worker counts it.
+      if (e.isReplay === true) return { sessionId, lines: [], replayedUuid: typeof e.uuid === 'string' ? e.uuid : undefined };
       const lines: string[] = [];
       for (const block of contentBlocks(e)) {
         if (block.type === 'tool_result') {

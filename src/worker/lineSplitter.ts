@@ -18,6 +18,10 @@ export interface LineSplitterOptions {
 // C0 controls other than tab, plus DEL, left over after escape sequences are removed.
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
+// Any character the cleaning in emit() acts on: C0 controls but tab and newline (CR and ESC
+// among them), DEL, and the 8-bit CSI that strip-ansi also removes.
+// eslint-disable-next-line no-control-regex
+const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f\x9b]/;
 
 export class LineSplitter {
   private pending = '';
@@ -57,6 +61,12 @@ export class LineSplitter {
 
   private emit(raw: string): void {
     let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    // Most lines hold no escape, carriage return or control character: nothing below would
+    // change them, and skipping it keeps a PTY's ingest cost near a pipe's.
+    if (!NEEDS_CLEANING.test(line)) {
+      this.deliver(line);
+      return;
+    }
     if (this.options.terminal) line = stripAnsi(line.replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '')); // OSC (title, hyperlink) first: strip-ansi 6 mangles those with spaces or an ST end
     const cr = line.lastIndexOf('\r');
     if (cr !== -1) {
@@ -65,6 +75,10 @@ export class LineSplitter {
       line = parts.length ? parts[parts.length - 1] : '';
     }
     if (this.options.terminal) line = line.replace(CONTROL_CHARS, '');
+    this.deliver(line);
+  }
+
+  private deliver(line: string): void {
     for (let i = 0; i < line.length || i === 0; i += this.options.maxLineChars) {
       this.onLine(line.slice(i, i + this.options.maxLineChars));
       if (line.length === 0) break;

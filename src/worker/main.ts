@@ -13,6 +13,7 @@ import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { AgentSession } from './agentSession';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
+import { closeInheritedFds } from './inheritedFds';
 import { createWorkerLogger } from './workerLog';
 
 /** The fd on which the launcher listens for our readiness line. */
@@ -57,6 +58,8 @@ function signalReady(): boolean {
 }
 
 async function main(): Promise<void> {
+  // Security: nothing inherited from the supervisor's own parent may reach an agent (inheritedFds.ts).
+  closeInheritedFds(READY_FD);
   process.umask(0o077);
   const spec = readSpec();
   const secrets = [spec.secret, ...Object.entries(spec.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v)];

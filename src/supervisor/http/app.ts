@@ -21,6 +21,7 @@ import { BoundedMemoryStore } from './rateLimitStore';
 
 /** JSON-RPC bodies larger than this are refused (413): no tool argument needs more. */
 export const MAX_BODY = '1mb';
+const MAX_BODY_BYTES = 1024 * 1024;
 
 export interface HttpDeps {
   ctx: ToolContext;
@@ -100,7 +101,18 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     // Ignoring these headers is the point (see rateStore above), not a misconfiguration to warn about.
     validate: { xForwardedForHeader: false, forwardedHeader: false },
   });
-  const json = express.json({ limit: MAX_BODY, type: () => true });
+  const parseJson = express.json({ limit: MAX_BODY, type: () => true });
+  // A declared length over the limit is refused at once, and the connection closed so
+  // the body is never read: body-parser alone would drain all of it (say, 5 GB,
+  // trickled) before answering 413.
+  const json = (req: Request, res: Response, next: NextFunction) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+      res.set('Connection', 'close');
+      return jsonRpcError(res, 413, -32600, `request body larger than ${MAX_BODY}`);
+    }
+    parseJson(req, res, next);
+  };
   // The limiter counts POSTs; a JSON-RPC batch of n messages must cost n, or one
   // POST of 100 tool calls would go 100 times past the limit.
   const chargeBatch = async (req: Request, res: Response, next: NextFunction) => {
@@ -202,11 +214,23 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
       release();
     }
   };
-  app.post('/mcp', guard, auth, limiter, json, streamable);
+  app.post('/mcp', guard, auth, limiter, json, chargeBatch, streamable);
   app.get('/mcp', guard, auth, streamable);
   app.delete('/mcp', guard, auth, streamable);
 
-  app.use('/admin', guard, auth, limiter, json, createAdminRouter(deps.admin));
+  // A rotation also closes the connections opened with the old token (see Connections.closeOthers);
+  // the per-request token check above stays as the second line.
+  const rotateToken = deps.admin?.rotateToken;
+  const admin = deps.admin && {
+    ...deps.admin,
+    rotateToken: rotateToken
+      ? () => {
+          rotateToken();
+          void connections.closeOthers(deps.tokenDigest());
+        }
+      : null,
+  };
+  app.use('/admin', guard, auth, limiter, json, createAdminRouter(admin));
 
   app.use((_req, res) => {
     res.status(404).json({ error: 'not_found', message: 'endpoints: GET /sse, POST /messages, POST|GET|DELETE /mcp, GET /health' });

@@ -3,6 +3,7 @@
  * the cap and idle eviction that keep a flood or forgotten clients from using
  * up the server. Each entry owns its McpServer and transport and closes both.
  */
+import crypto from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 
@@ -82,6 +83,16 @@ export class Connections {
     } catch {
       // Already closed by the client: nothing left to release.
     }
+  }
+
+  /**
+   * Closes every connection not opened with the token whose digest is given. Called
+   * after a token rotation: the streams a leaked token opened, and the notifications
+   * they would go on receiving, end with it.
+   */
+  async closeOthers(digest: Buffer): Promise<void> {
+    const stale = [...this.map.values()].filter((c) => !crypto.timingSafeEqual(c.tokenDigest, digest));
+    await Promise.all(stale.map((c) => this.close(c)));
   }
 
   async closeAll(): Promise<void> {

@@ -1,0 +1,72 @@
+/**
+ * The agent's whole process tree, not only its process group. Both real CLIs run tool commands
+ * outside the agent's group: Claude Code 2.1 starts each Bash command in a session of its own
+ * (setsid), Codex 0.169 its shell commands in their own session and its code-mode host in its own
+ * group. Claude exits on SIGTERM at once without ending a running command, so a kill that signals
+ * the agent's group alone leaves that command (a `sleep 600`, a test run, a server) orphaned to
+ * init for good. Linux /proc only; elsewhere the tree is empty and the group signal is all there is.
+ */
+import fs from 'node:fs';
+
+/** A process, identified across pid reuse by its start time (clock ticks since boot). */
+export interface ProcRef {
+  pid: number;
+  startTime: string;
+}
+
+interface ProcStat extends ProcRef {
+  ppid: number;
+}
+
+function readStat(pid: number): ProcStat | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; the fields after it are positional.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] === 'Z') return null; // a zombie is dead already
+    return { pid, ppid: Number(rest[1]), startTime: rest[19] };
+  } catch {
+    return null; // exited while we looked, or not ours to read
+  }
+}
+
+/** Every live descendant of `root` (not `root` itself), whatever its process group or session. */
+export function descendantsOf(root: number): ProcRef[] {
+  if (!Number.isInteger(root) || root <= 0) return [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const children = new Map<number, ProcStat[]>();
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = readStat(Number(entry));
+    if (!s) continue;
+    const list = children.get(s.ppid);
+    if (list) list.push(s);
+    else children.set(s.ppid, [s]);
+  }
+  const out: ProcRef[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const c of children.get(queue.shift()!) ?? []) {
+      out.push({ pid: c.pid, startTime: c.startTime });
+      queue.push(c.pid);
+    }
+  }
+  return out;
+}
+
+/** Signals each process that is still the one recorded (a reused pid is left alone). */
+export function signalProcs(procs: ProcRef[], sig: NodeJS.Signals): void {
+  for (const p of procs) {
+    if (p.pid === process.pid || readStat(p.pid)?.startTime !== p.startTime) continue;
+    try {
+      process.kill(p.pid, sig);
+    } catch {
+      // gone between the check and the signal
+    }
+  }
+}

@@ -54,6 +54,8 @@ describe('turnCommand (claude-code)', () => {
     expect(args[args.indexOf('--input-format') + 1]).toBe('stream-json');
     expect(args.some((a) => a.includes('SECRET TASK TEXT'))).toBe(false);
     expect(args[args.indexOf('--append-system-prompt') + 1]).toBe(CLAUDE_SYSTEM_PROMPT);
+    // Claude echoes each message it takes up: how the worker knows which ones a result answers.
+    expect(args).toContain('--replay-user-messages');
   });
 
   test('full mode skips permissions; edit and plan set the permission mode', () => {
@@ -82,5 +84,10 @@ describe('claudeUserMessage', () => {
     expect(msg.endsWith('\n')).toBe(true);
     expect(msg.slice(0, -1)).not.toContain('\n');
     expect(JSON.parse(msg)).toEqual({ type: 'user', message: { role: 'user', content: text } });
+  });
+
+  test('carries the uuid Claude echoes back', () => {
+    const uuid = '0b5e2f4c-8d4e-4c41-9a53-8f2d6f1c2a77';
+    expect(JSON.parse(claudeUserMessage('hi', uuid))).toEqual({ type: 'user', message: { role: 'user', content: 'hi' }, uuid });
   });
 });

@@ -71,7 +71,7 @@ export async function serve(config: Config): Promise<void> {
   let recentSince = Date.now();
   // The histogram records each sampling timer's full interval (an idle loop reads ≈ the
   // resolution): the delay is what exceeds it.
-  const ms = (ns: number, resolutionMs: number) => (Number.isFinite(ns) && ns > 0 ? Math.max(0, Math.round(ns / 1e4) / 100 - resolutionMs) : 0);
+  const ms = (ns: number, resolutionMs: number) => (Number.isFinite(ns) && ns > 0 ? Math.max(0, Math.round(ns / 1e4 - resolutionMs * 100) / 100) : 0);
   let port = config.PORT;
   const { app, connections } = createHttpApp({
     ctx: { config, sessions, fsPool, log, agents },
@@ -128,7 +128,11 @@ export async function serve(config: Config): Promise<void> {
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  fs.writeFileSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
+  // Written aside and renamed into place: a reader (the CLI, a test, a health check racing a
+  // restart) sees the previous supervisor's file or this one, never a half-written one.
+  const infoFile = path.join(config.STATE_DIR, SERVER_INFO_FILE);
+  fs.writeFileSync(infoFile + '.tmp', JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
+  fs.renameSync(infoFile + '.tmp', infoFile);
   log.info('listening', { url, reattached: counts.reattached, startupMs: Date.now() - started });
   // The token goes to a person at a terminal, never into a log file or a pm2 log.
   const shown = process.stdout.isTTY ? token : `<the token in ${tokenFile(config.STATE_DIR)}${config.AUTH_TOKEN ? ' or AUTH_TOKEN' : ''}>`;

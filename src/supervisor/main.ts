@@ -52,9 +52,12 @@ export async function serve(config: Config): Promise<void> {
   journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION });
   const agents = new AgentCatalog();
   // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
-  void agents.detect({ 'claude-code': config.CLAUDE_BIN, codex: config.CODEX_BIN }).then(() =>
-    log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) }),
-  );
+  // Set by stop() before it ends the logger: late async work must not log after that ("write after end" crashes the exit).
+  let logEnded = false;
+  void agents.detect({ 'claude-code': config.CLAUDE_BIN, codex: config.CODEX_BIN }).then(() => {
+    if (logEnded) return;
+    log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) });
+  });
   const sessions = new SessionManager(config, journal, log, agents);
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
@@ -157,6 +160,7 @@ export async function serve(config: Config): Promise<void> {
     loop.disable();
     recentLoop.disable();
     log.on('finish', () => process.exit(0));
+    logEnded = true;
     log.end();
     setTimeout(() => process.exit(0), 1_000).unref();
   };

@@ -307,6 +307,11 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   private async attach(id: string, socketPath: string, secret: string, eventKind: 'started' | 're_attached'): Promise<void> {
     const { client, state } = await WorkerClient.connect(socketPath, secret, WorkerTimeouts.requestMs);
+    await this.adopt(id, client, state, eventKind);
+  }
+
+  /** Takes a connected worker into the registry: journal, lifecycle event, listeners. */
+  private async adopt(id: string, client: WorkerClient, state: WorkerState, eventKind: 'started' | 're_attached'): Promise<void> {
     const live: Live = { client, state, waiters: new Set(), reconnecting: false };
     this.live.set(id, live);
     this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid });
@@ -410,22 +415,34 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   /** On start-up: re-attach to every worker the journal believes alive, in parallel. */
   async reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
     const counts = { reattached: 0, lost: 0, ended: 0 };
+    const rows = this.journal.live();
+    // Every worker is connected to at once, and what they say is journalled in one
+    // transaction: one disk sync for all of them, not one each (each is milliseconds).
+    const connected = await Promise.all(
+      rows.map((row) => WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs).catch((err: Error) => err)),
+    );
+    const adopting: Array<Promise<void>> = [];
+    this.journal.tx(() => {
+      rows.forEach((row, i) => {
+        const c = connected[i];
+        if (!(c instanceof Error)) adopting.push(this.adopt(row.id, c.client, c.state, 're_attached'));
+      });
+    });
     await Promise.all(
-      this.journal.live().map(async (row) => {
+      rows.map(async (row, i) => {
+        const c = connected[i];
         // The row's socket and secret identify its worker, whatever pid the row holds: a
         // supervisor killed inside session_start (or a resume) after launching a worker but
         // before journalling its pid leaves a row with no pid, or the previous worker's. Such
         // a worker, if it came up, listens on the socket (from before its ready line) and is
         // adopted like any other; one that missed its launcher exits without starting its
         // agent (worker/main.ts). A dead worker's socket refuses at once.
-        try {
-          await this.attach(row.id, row.socket_path, row.secret, 're_attached');
+        if (!(c instanceof Error)) {
           counts.reattached++;
           return;
-        } catch (err) {
-          if (isSameProcess(row.worker_pid, row.worker_start_time)) {
-            this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: (err as Error).message });
-          }
+        }
+        if (isSameProcess(row.worker_pid, row.worker_start_time)) {
+          this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.message });
         }
         this.reconcileDead(row);
         const after = this.journal.get(row.id);
@@ -433,6 +450,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         else counts.ended++;
       }),
     );
+    await Promise.all(adopting);
     return counts;
   }
 

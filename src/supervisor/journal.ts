@@ -123,22 +123,32 @@ export class Journal {
     }
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: preparing costs several times what running does, on every read. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   /** Runs `fn` in one IMMEDIATE transaction: the write lock is taken up front, so no deadlock upgrade. */
   tx<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
 
   event(sessionId: string | null, kind: string, detail?: Record<string, unknown>): void {
-    this.db
-      .prepare('INSERT INTO events (at, session_id, kind, detail) VALUES (?, ?, ?, ?)')
+    this.stmt('INSERT INTO events (at, session_id, kind, detail) VALUES (?, ?, ?, ?)')
       .run(now(), sessionId, kind, detail ? JSON.stringify(detail) : null);
   }
 
   insertSession(s: NewSession): void {
     this.tx(() => {
       const at = now();
-      this.db
-        .prepare(
+      this.stmt(
           `INSERT INTO sessions (id, agent, cwd, task, model, mode, status, socket_path, session_dir, secret, created_at, last_activity_at)
            VALUES (@id, @agent, @cwd, @task, @model, @mode, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
@@ -151,8 +161,7 @@ export class Journal {
   applyWorkerState(state: WorkerState, eventKind?: string, detail?: Record<string, unknown>): void {
     this.tx(() => {
       const lastActivity = [state.lastOutputAt, state.lastInputAt].filter(Boolean).sort().pop() ?? null;
-      this.db
-        .prepare(
+      this.stmt(
           `UPDATE sessions SET status = @status, worker_pid = @workerPid, worker_start_time = @workerStartTime,
              agent_pid = @agentPid, agent_start_time = @agentStartTime, last_output_at = @lastOutputAt,
              last_activity_at = COALESCE(@lastActivity, last_activity_at), ended_at = @endedAt, exit_code = @exitCode,
@@ -171,14 +180,34 @@ export class Journal {
   }
 
   setGitBase(id: string, tree: string): void {
-    this.db.prepare('UPDATE sessions SET git_base_tree = ? WHERE id = ?').run(tree, id);
+    this.stmt('UPDATE sessions SET git_base_tree = ? WHERE id = ?').run(tree, id);
+  }
+
+  /** A session whose worker never came up. */
+  markFailed(id: string, error: string): void {
+    this.tx(() => {
+      this.stmt(
+        "UPDATE sessions SET status = 'failed', end_reason = 'spawn_failed', ended_at = ?, error_summary = ?, completed_successfully = 0 WHERE id = ?",
+      ).run(now(), error, id);
+      this.event(id, 'failed', { error });
+    });
+  }
+
+  /** An ended session continuing its conversation: back to running, its last outcome cleared. */
+  markResumed(id: string, detail: Record<string, unknown>): void {
+    this.tx(() => {
+      this.stmt(
+        `UPDATE sessions SET status = 'running', ended_at = NULL, exit_code = NULL, signal = NULL, end_reason = NULL,
+           completed_successfully = NULL, error_summary = NULL, last_activity_at = ? WHERE id = ?`,
+      ).run(now(), id);
+      this.event(id, 'resumed', detail);
+    });
   }
 
   /** Marks a session whose worker died without recording an outcome. */
   markLost(id: string, reason: string): void {
     this.tx(() => {
-      this.db
-        .prepare(
+      this.stmt(
           `UPDATE sessions SET status = 'lost', end_reason = 'worker_lost', ended_at = ?, completed_successfully = 0,
              error_summary = COALESCE(error_summary, ?) WHERE id = ?`,
         )
@@ -189,32 +218,31 @@ export class Journal {
 
   setStatus(id: string, status: SessionStatus, eventKind: string, detail?: Record<string, unknown>): void {
     this.tx(() => {
-      this.db.prepare('UPDATE sessions SET status = ? WHERE id = ?').run(status, id);
+      this.stmt('UPDATE sessions SET status = ? WHERE id = ?').run(status, id);
       this.event(id, eventKind, detail);
     });
   }
 
   get(id: string): SessionRow | undefined {
-    return this.db.prepare('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
+    return this.stmt('SELECT * FROM sessions WHERE id = ?').get(id) as SessionRow | undefined;
   }
 
   all(): SessionRow[] {
-    return this.db.prepare('SELECT * FROM sessions ORDER BY created_at').all() as SessionRow[];
+    return this.stmt('SELECT * FROM sessions ORDER BY created_at').all() as SessionRow[];
   }
 
   /** Sessions the journal believes have a live worker. */
   live(): SessionRow[] {
-    return this.db.prepare("SELECT * FROM sessions WHERE status IN ('running', 'killing')").all() as SessionRow[];
+    return this.stmt("SELECT * FROM sessions WHERE status IN ('running', 'killing')").all() as SessionRow[];
   }
 
   events(sessionId: string): EventRow[] {
-    return this.db.prepare('SELECT * FROM events WHERE session_id = ? ORDER BY id').all(sessionId) as EventRow[];
+    return this.stmt('SELECT * FROM events WHERE session_id = ? ORDER BY id').all(sessionId) as EventRow[];
   }
 
   /** Ended sessions beyond the newest `keep`, oldest first: their output may be deleted. */
   endedBeyond(keep: number): SessionRow[] {
-    return this.db
-      .prepare(
+    return this.stmt(
         `SELECT * FROM sessions WHERE status NOT IN ('running', 'killing')
          ORDER BY COALESCE(ended_at, created_at) DESC LIMIT -1 OFFSET ?`,
       )

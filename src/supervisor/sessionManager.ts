@@ -275,12 +275,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         readyTimeoutMs: this.config.WORKER_READY_TIMEOUT,
       });
     } catch (err) {
-      this.journal.tx(() => {
-        this.journal.db
-          .prepare("UPDATE sessions SET status = 'failed', end_reason = 'spawn_failed', ended_at = ?, error_summary = ?, completed_successfully = 0 WHERE id = ?")
-          .run(new Date().toISOString(), (err as Error).message, id);
-        this.journal.event(id, 'failed', { error: (err as Error).message });
-      });
+      this.journal.markFailed(id, (err as Error).message);
       log.error('worker failed to start', { error: (err as Error).message });
       throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
     }
@@ -513,15 +508,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     // The previous outcome must not be mistaken for this run's if the new worker dies.
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     this.endedRings.delete(row.id);
-    this.journal.tx(() => {
-      this.journal.db
-        .prepare(
-          `UPDATE sessions SET status = 'running', ended_at = NULL, exit_code = NULL, signal = NULL, end_reason = NULL,
-             completed_successfully = NULL, error_summary = NULL, last_activity_at = ? WHERE id = ?`,
-        )
-        .run(new Date().toISOString(), row.id);
-      this.journal.event(row.id, 'resumed', { agentSessionId: row.agent_session_id, chars: message.length });
-    });
+    this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length });
     try {
       await launchWorker({ specPath, stderrPath: path.join(row.session_dir, 'worker.stderr'), readyTimeoutMs: this.config.WORKER_READY_TIMEOUT });
       await this.attach(row.id, spec.socketPath, spec.secret, 're_attached');

@@ -36,16 +36,12 @@ export async function snapshotTree(cwd: string, timeoutMs = GIT_TIMEOUT_MS): Pro
   const top = await git(['rev-parse', '--show-toplevel'], cwd, {}, timeoutMs);
   if (!top.ok) return { ok: false, reason: 'not a git repository' };
   const root = top.out.trim();
-  const gitDir = (await git(['rev-parse', '--absolute-git-dir'], cwd, {}, timeoutMs)).out.trim();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-idx-'));
   const index = path.join(tmp, 'index');
   try {
-    // Start from the real index so unchanged files are not re-hashed.
-    try {
-      fs.copyFileSync(path.join(gitDir, 'index'), index);
-    } catch {
-      // a repository with no index yet: start empty
-    }
+    // An empty index, so every file is hashed from its content. A copy of the real
+    // index would trust its stat cache, and a same-size edit within the same second
+    // as the last index write would be missed.
     const env = { GIT_INDEX_FILE: index };
     const add = await git(['add', '-A', '--', '.'], root, env, timeoutMs);
     if (!add.ok) return { ok: false, reason: `git add failed: ${add.err.trim().split('\n')[0]}` };

@@ -5,6 +5,7 @@
  * does not know. Plain column names and ISO-8601 text timestamps so an operator
  * can read it with the sqlite3 shell.
  */
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../shared/protocol';
 
@@ -107,6 +108,10 @@ export class Journal {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.migrate();
+      // It holds every session's worker secret: owner only, whatever the umask (-wal/-shm too).
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+        if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+      }
     }
   }
 

@@ -31,6 +31,26 @@ function isWildcard(host: string): boolean {
 }
 
 export async function serve(config: Config): Promise<void> {
+  // Everything in STATE_DIR (journal, sockets, output, logs) is the operator's alone.
+  process.umask(0o077);
+  // Signals that arrive while starting are held until the server is up, then honoured:
+  // the default action would kill us mid-way through a journal write.
+  const killOnExit = process.env.AGENTVISOR_KILL_SESSIONS_ON_EXIT === '1';
+  let stopHandler: ((signal: string, killSessions: boolean) => Promise<void>) | undefined;
+  let heldStop: [string, boolean] | undefined;
+  const requestStop = (signal: string, killSessions: boolean) => {
+    if (stopHandler) void stopHandler(signal, killSessions);
+    else heldStop ??= [signal, killSessions];
+  };
+  process.on('SIGTERM', () => requestStop('SIGTERM', killOnExit));
+  process.on('SIGINT', () => requestStop('SIGINT', killOnExit));
+  // pm2 reload/stop sends this on some setups; treat it like SIGINT.
+  process.on('message', (msg) => {
+    if (msg === 'shutdown') requestStop('shutdown', killOnExit);
+  });
+  // An operator's explicit "end everything": SIGUSR2 stops the server and every session.
+  process.on('SIGUSR2', () => requestStop('SIGUSR2', true));
+
   fs.mkdirSync(config.STATE_DIR, { recursive: true, mode: 0o700 });
   fs.chmodSync(config.STATE_DIR, 0o700);
   fs.mkdirSync(path.join(config.STATE_DIR, 'logs'), { recursive: true, mode: 0o700 });
@@ -164,15 +184,8 @@ export async function serve(config: Config): Promise<void> {
     log.end();
     setTimeout(() => process.exit(0), 1_000).unref();
   };
-  const killOnExit = process.env.AGENTVISOR_KILL_SESSIONS_ON_EXIT === '1';
-  process.on('SIGTERM', () => void stop('SIGTERM', killOnExit));
-  process.on('SIGINT', () => void stop('SIGINT', killOnExit));
-  // pm2 reload/stop sends this on some setups; treat it like SIGINT.
-  process.on('message', (msg) => {
-    if (msg === 'shutdown') void stop('shutdown', killOnExit);
-  });
-  // An operator's explicit "end everything": SIGUSR2 stops the server and every session.
-  process.on('SIGUSR2', () => void stop('SIGUSR2', true));
+  stopHandler = stop;
+  if (heldStop) void stop(...heldStop);
 }
 
 export async function main(): Promise<void> {

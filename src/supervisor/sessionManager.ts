@@ -350,6 +350,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   }
 
   private async onDisconnect(id: string, live: Live): Promise<void> {
+    // A resumed session has a new worker and a new entry by now: the old
+    // worker's goodbye must not touch it.
+    if (this.live.get(id) !== live) return;
     const row = this.journal.get(id);
     if (!row || isEnded(row.status) || live.reconnecting) {
       this.live.delete(id);
@@ -360,6 +363,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     for (let attempt = 0; attempt < SupervisorTimeouts.reconnectAttempts; attempt++) {
       if (!isSameProcess(row.worker_pid, row.worker_start_time)) break;
       await new Promise((r) => setTimeout(r, SupervisorTimeouts.reconnectDelayMs));
+      if (this.live.get(id) !== live) return;
       try {
         const { client, state } = await WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs);
         live.client = client;
@@ -374,6 +378,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       }
     }
     live.reconnecting = false;
+    if (this.live.get(id) !== live) return;
     this.live.delete(id);
     this.reconcileDead(row);
     this.wake(id, live);

@@ -134,7 +134,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
 
   // ---- SSE --------------------------------------------------------------------
   app.get('/sse', guard, auth, async (req, res) => {
-    if (connections.full) return atCapacity(res);
+    if (!connections.makeRoom()) return atCapacity(res);
     const transport = new SSEServerTransport('/messages', res);
     const server = createMcpServer(deps.ctx, deps.version);
     const id = transport.sessionId;
@@ -184,6 +184,12 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
         res.status(403).json({ error: 'forbidden', message: 'this session was opened with a different token' });
         return;
       }
+      // Busy while this request (or GET stream) is open: such a session is never reclaimed.
+      conn.busy = (conn.busy ?? 0) + 1;
+      res.once('close', () => {
+        conn.busy = (conn.busy ?? 1) - 1;
+        conn.lastActivity = Date.now();
+      });
       await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
       return;
     }

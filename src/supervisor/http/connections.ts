@@ -15,7 +15,18 @@ export interface Connection {
   /** Digest of the token the connection was opened with: a later request must carry the same. */
   tokenDigest: Buffer;
   lastActivity: number;
+  /** Requests in flight and open GET streams (Streamable HTTP); an SSE stream is always busy. */
+  busy?: number;
 }
+
+/**
+ * A Streamable HTTP session with nothing in flight and no open stream for this
+ * long may give its slot to a new client when all are taken: one-shot clients
+ * (CLI tools, `claude -p`) exit without DELETE, and their sessions would
+ * otherwise hold every slot until SSE_IDLE_TIMEOUT. A client that comes back
+ * gets 404 and, per the specification, initializes again.
+ */
+export const STREAMABLE_RECLAIM_MIN_IDLE_MS = 1_000;
 
 export class Connections {
   private readonly map = new Map<string, Connection>();
@@ -42,9 +53,23 @@ export class Connections {
     return this.map.size + this.pending >= this.max;
   }
 
+  /** True if a slot is free, after reclaiming the least recently used idle Streamable HTTP session if need be. */
+  makeRoom(): boolean {
+    if (!this.full) return true;
+    const cutoff = Date.now() - STREAMABLE_RECLAIM_MIN_IDLE_MS;
+    let victim: Connection | undefined;
+    for (const c of this.map.values()) {
+      if (c.kind !== 'streamable' || (c.busy ?? 0) > 0 || c.lastActivity > cutoff) continue;
+      if (!victim || c.lastActivity < victim.lastActivity) victim = c;
+    }
+    if (!victim) return false;
+    void this.close(victim); // leaves the map at once; the close itself may finish later
+    return !this.full;
+  }
+
   /** Holds a slot for a connection about to be added; returns the release function, or null at capacity. */
   reserve(): (() => void) | null {
-    if (this.full) return null;
+    if (!this.makeRoom()) return null;
     this.pending++;
     let held = true;
     return () => {

@@ -14,6 +14,7 @@ import { AGENT_BINARY, resolveAgentBinary } from '../supervisor/agentBinaries';
 import { agentEnv } from '../supervisor/agentEnv';
 import { type Config, ConfigError, loadConfig } from '../supervisor/config';
 import { tokenFile } from '../supervisor/token';
+import { findOnPath } from '../shared/findExecutable';
 import type { AgentKind } from '../shared/protocol';
 import { addSecret, parseCommand, readOperatorToken, scrub } from './common';
 import { duration, printJson } from './format';
@@ -375,23 +376,9 @@ function workspaceCheck(dir: string): Check {
   }
 }
 
-function onPath(name: string, pathVar: string | undefined): string | null {
-  for (const dir of (pathVar ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
 function pm2Check(env: NodeJS.ProcessEnv): Check {
   const local = path.join(PACKAGE_ROOT, 'node_modules', '.bin', 'pm2');
-  const pm2 = onPath('pm2', env.PATH) ?? (fs.existsSync(local) ? local : null);
+  const pm2 = findOnPath('pm2', env.PATH) ?? (fs.existsSync(local) ? local : null);
   const ecosystem = [path.join(PACKAGE_ROOT, 'ecosystem.config.cjs'), path.join(process.cwd(), 'ecosystem.config.cjs')].find((f) => fs.existsSync(f));
   if (!pm2) {
     return warn('pm2', 'pm2 not found (on PATH or in node_modules/.bin): nothing restarts agentvisor if it stops or the host reboots', 'npm install -g pm2, then pm2 start ecosystem.config.cjs (or run agentvisor serve under systemd)');

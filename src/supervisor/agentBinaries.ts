@@ -3,8 +3,8 @@
  * Resolved per session_start so an agent installed while we run is found, and
  * a missing one is a clear error before any worker is spawned.
  */
-import fs from 'node:fs';
 import path from 'node:path';
+import { findOnPath, isExecutableFile } from '../shared/findExecutable';
 import type { AgentKind } from '../shared/protocol';
 
 export const AGENT_BINARY: Record<AgentKind, { name: string; envVar: string; pkg: string }> = {
@@ -12,30 +12,18 @@ export const AGENT_BINARY: Record<AgentKind, { name: string; envVar: string; pkg
   codex: { name: 'codex', envVar: 'CODEX_BIN', pkg: '@openai/codex' },
 };
 
-function executable(p: string): boolean {
-  try {
-    fs.accessSync(p, fs.constants.X_OK);
-    return fs.statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
-
 export type Resolved = { ok: true; path: string } | { ok: false; error: string };
 
 export function resolveAgentBinary(agent: AgentKind, configured: string | undefined, pathVar: string | undefined): Resolved {
   const b = AGENT_BINARY[agent];
   if (configured) {
     const p = path.resolve(configured);
-    return executable(p)
+    return isExecutableFile(p)
       ? { ok: true, path: p }
       : { ok: false, error: `${b.envVar}=${configured} is not an executable file. Fix ${b.envVar} or unset it to search PATH.` };
   }
-  for (const dir of (pathVar ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, b.name);
-    if (executable(p)) return { ok: true, path: p };
-  }
+  const found = findOnPath(b.name, pathVar);
+  if (found) return { ok: true, path: found };
   return {
     ok: false,
     error: `${b.name} was not found on PATH. Install it (npm install -g ${b.pkg}) or set ${b.envVar} to its path.`,

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { findOnPath } from '../shared/findExecutable';
 
 const Ready = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
 export type WorkerReady = z.infer<typeof Ready>;
@@ -21,20 +22,6 @@ export type WorkerReady = z.infer<typeof Ready>;
 export function workerEntry(): string {
   const here = __filename.endsWith('.ts') ? path.join(__dirname, '../../dist/src/supervisor') : __dirname;
   return path.join(here, '../worker/main.js');
-}
-
-function findOnPath(name: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const p = path.join(dir, name);
-    try {
-      fs.accessSync(p, fs.constants.X_OK);
-      return p;
-    } catch {
-      // not here; keep looking
-    }
-  }
-  return null;
 }
 
 const SETSID = findOnPath('setsid');

@@ -143,6 +143,6 @@ test('capabilities: each agent\'s binary, version and modes are detected and lis
   expect(codex).toMatchObject({ found: true, version: '0.0.0-fake', modes: ['full', 'edit', 'plan'], supportsModel: true });
   const claude = agents.find((a) => a.agent === 'claude-code');
   expect(claude).toMatchObject({ found: true, version: '0.0.0-fake', supportsResume: true });
-  const health = await (await fetch(`${server.url}/health`, { headers: { Authorization: `Bearer ${server.token}` } })).json();
+  const health = (await (await fetch(`${server.url}/health`, { headers: { Authorization: `Bearer ${server.token}` } })).json()) as any;
   expect(health.agents.map((a: any) => a.agent).sort()).toEqual(['claude-code', 'codex']);
 });

@@ -129,7 +129,12 @@ export class ModelServer {
     });
   }
 
+  /** Scripted delays still running; close() clears them so an abandoned request holds nothing open. */
+  private readonly delays = new Set<NodeJS.Timeout>();
+
   async close(): Promise<void> {
+    for (const t of this.delays) clearTimeout(t);
+    this.delays.clear();
     // The CLIs keep connections alive; drop them so close() does not wait for their idle timeout.
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -174,7 +179,13 @@ export class ModelServer {
     this.waiters = this.waiters.filter((w) => (this.requests.length >= w.n ? (w.resolve(), false) : true));
 
     if (turn.delayMs) {
-      await new Promise((r) => setTimeout(r, turn.delayMs));
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => {
+          this.delays.delete(t);
+          r();
+        }, turn.delayMs);
+        this.delays.add(t);
+      });
       if (res.destroyed || req.socket.destroyed) return; // the CLI gave up / was interrupted
     }
     if (turn.httpStatus) return this.sendError(res, api, turn.httpStatus, turn.error ?? 'scripted error');

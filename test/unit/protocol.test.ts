@@ -1,6 +1,8 @@
+import type { z } from 'zod';
 import { FrameReader, MAX_FRAME_BYTES, SupervisorFrame, WorkerFrame, WorkerState, encodeFrame } from '../../src/shared/protocol';
 
-const state: WorkerState = {
+// The wire form (z.input): finalAnswer may be absent, as from a worker of an older release.
+const state: z.input<typeof WorkerState> = {
   sessionId: 's1',
   status: 'running',
   workerPid: 10,

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../supervisor/config';
 import { tokenFile } from '../supervisor/token';
+import { scrub as scrubSecrets } from '../shared/scrub';
 
 export const VERSION: string = require('../../../package.json').version;
 
@@ -29,9 +30,7 @@ export function addSecret(value: string | undefined): void {
 }
 
 export function scrub(text: string): string {
-  let out = text;
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('[redacted]');
-  return out;
+  return scrubSecrets(text, [...secrets]) as string;
 }
 
 /** A line on stderr for a person (notes, warnings), scrubbed like errors. */

@@ -608,6 +608,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       const onAbort = () => done(false);
       const timer = setTimeout(() => done(false), timeoutMs);
       live.waiters.add(check);
+      // A request cancelled before we got here never fires 'abort' again.
+      if (signal?.aborted) return done(false);
       signal?.addEventListener('abort', onAbort, { once: true });
       check();
     });
@@ -634,9 +636,21 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return { ...(await diffSince(row.cwd, row.git_base_tree)), base: row.git_base_tree };
   }
 
+  /**
+   * Whether a session has ended, as the journal says. Waiters call this on every
+   * output event, so a session its live worker reports running is answered from
+   * memory; the journal is read only once the worker says it ended (by then the
+   * journal has it: state events are journalled before waiters are woken).
+   */
+  private hasEnded(id: string): boolean {
+    const live = this.live.get(id);
+    if (live && !isEnded(live.state.status)) return false;
+    return isEnded(this.journal.get(id)?.status ?? 'lost');
+  }
+
   /** Resolves true once the session has ended, false on timeout or cancellation. */
   async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const ended = () => isEnded(this.journal.get(id)?.status ?? 'lost');
+    const ended = () => this.hasEnded(id);
     if (ended()) return true;
     return this.waitForChange(id, ended, timeoutMs, signal);
   }
@@ -671,7 +685,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (live) {
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
       this.journal.applyWorkerState(live.state, state.status === row.status ? undefined : state.status, { reason });
-      await this.waitForChange(id, () => isEnded(this.journal.get(id)?.status ?? 'lost'), SupervisorTimeouts.killReplyWaitMs);
+      await this.waitForChange(id, () => this.hasEnded(id), SupervisorTimeouts.killReplyWaitMs);
     }
     return this.info(id);
   }
@@ -697,7 +711,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       await Promise.all(ids.map((id) => this.kill(id, 'shutdown').catch(() => undefined)));
       await Promise.all(
         ids.map((id) =>
-          this.waitForChange(id, () => isEnded(this.journal.get(id)?.status ?? 'lost'), this.config.KILL_GRACE + SupervisorTimeouts.shutdownKillMarginMs),
+          this.waitForChange(id, () => this.hasEnded(id), this.config.KILL_GRACE + SupervisorTimeouts.shutdownKillMarginMs),
         ),
       );
     }

@@ -66,7 +66,6 @@ async function main(): Promise<void> {
   const log = createWorkerLogger({
     level: spec.logLevel,
     file: path.join(spec.sessionDir, 'worker.log'),
-    stderr: false,
     secrets,
     defaultMeta: { sessionId: spec.sessionId, pid: process.pid },
   });

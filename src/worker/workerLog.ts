@@ -17,8 +17,6 @@ const MAX_BYTES = 10 * 1024 * 1024;
 export interface WorkerLogOptions {
   level: string;
   file: string;
-  /** Accepted for symmetry with shared/logger.ts; a detached worker has no stderr worth writing to. */
-  stderr?: false;
   /** Strings that must never appear in a log line (the session secret, API keys). */
   secrets: string[];
   defaultMeta?: Record<string, unknown>;

@@ -11,6 +11,7 @@
  *   E2BIG after the session already exists. Refused up front with the numbers.
  */
 import type { AgentKind } from '../shared/protocol';
+import { sessionEnvRefusal } from './sessionEnvPolicy';
 
 /** MAX_ARG_STRLEN less the terminating NUL. */
 export const MAX_ARG_BYTES = 131_071;
@@ -26,8 +27,11 @@ export function agentTextProblem(agent: AgentKind, field: string, text: string):
   return null;
 }
 
-export function agentEnvProblem(env: Record<string, string> | undefined): string | null {
+/** A session env that breaks the session env policy (sessionEnvPolicy.ts) or cannot be passed; null if fine. */
+export function agentEnvProblem(env: Record<string, string> | undefined, operatorAllow?: string): string | null {
   for (const [name, value] of Object.entries(env ?? {})) {
+    const refusal = sessionEnvRefusal(name, operatorAllow);
+    if (refusal) return refusal;
     if (value.includes('\0')) return `env.${name} contains a NUL byte, which an environment variable cannot hold. Remove it.`;
   }
   return null;

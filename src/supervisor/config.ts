@@ -45,6 +45,7 @@ export const CONFIG_VARS = {
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS).default('info'), help: 'error | warn | info | debug' },
   ALLOWED_HOSTS: { schema: z.string().optional(), help: 'comma-separated Host header values accepted (default: localhost names and HOST)' },
   ALLOWED_ORIGINS: { schema: z.string().optional(), help: 'comma-separated Origin values accepted (default: none but localhost origins)' },
+  SESSION_ENV_ALLOW: { schema: z.string().optional(), help: 'comma-separated names (or PREFIX_*) a session\'s env may set beyond the built-in allow-list' },
 } as const;
 
 type Vars = typeof CONFIG_VARS;

@@ -76,10 +76,10 @@ test('waitMs blocks until the session ends and returns the final answer', async 
 });
 
 test('env adds validated variables; dangerous names are refused', async () => {
-  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'env', task: 'env', env: { FOO_BAR: 'baz qux', EMPTY: '' } });
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'env', task: 'env', env: { APP_FOO_BAR: 'baz qux', APP_EMPTY: '' } });
   const env = jsonLine((await ended(s.sessionId)).lines.slice(4));
-  expect(env.FOO_BAR).toBe('baz qux');
-  expect(env.EMPTY).toBe('');
+  expect(env.APP_FOO_BAR).toBe('baz qux');
+  expect(env.APP_EMPTY).toBe('');
   expect(env.AUTH_TOKEN).toBeUndefined();
   for (const bad of [{ PATH: '/tmp' }, { HOME: '/' }, { AUTH_TOKEN: 'x' }, { LD_PRELOAD: '/x.so' }, { NODE_OPTIONS: '--require x' }, { 'lower': 'x' }, { '1ABC': 'x' }, { 'A-B': 'x' }, { BIG: 'x'.repeat(5000) }]) {
     expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'env', task: 'env', env: bad })).toMatch(/env/);

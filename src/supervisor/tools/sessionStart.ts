@@ -42,7 +42,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
-          env: SessionEnvArg.optional().describe('Extra environment variables for this session\'s agent (names like FOO_BAR; PATH, HOME, AUTH_TOKEN, LD_* and similar are refused)'),
+          env: SessionEnvArg.optional().describe('Extra environment variables for this session\'s agent: CI, DEBUG, NODE_ENV, LOG_LEVEL, RUST_LOG, RUST_BACKTRACE, FORCE_COLOR, PYTHONUNBUFFERED, TZ, names starting with APP_, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason'),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({

@@ -16,6 +16,7 @@ import type { ToolContext } from '../tools/context';
 import { type AdminHooks, createAdminRouter } from './admin';
 import { bearerOf, requireBearer, tokenDigest, tokenMatches } from './auth';
 import { Connections } from './connections';
+import { InFlightRequests } from './inFlightRequests';
 import { guardOrigin, type OriginPolicy } from './originGuard';
 import { BoundedMemoryStore } from './rateLimitStore';
 
@@ -64,6 +65,15 @@ function invalidJsonRpc(body: unknown, allowBatch: boolean): string | null {
   return JSONRPCMessageSchema.safeParse(body).success
     ? null
     : 'invalid request: the body is not a JSON-RPC 2.0 request, notification or response';
+}
+
+/**
+ * A request reusing the id of one still in flight. The error carries id null: a
+ * reply with the id would be taken by the client for the answer to the first
+ * request, which is still coming.
+ */
+function duplicateId(res: Response, refusal: string): void {
+  jsonRpcError(res, 400, -32600, refusal);
 }
 
 function isJsonContentType(req: Request): boolean {
@@ -138,7 +148,9 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     const transport = new SSEServerTransport('/messages', res);
     const server = createMcpServer(deps.ctx, deps.version);
     const id = transport.sessionId;
-    connections.add({ id, kind: 'sse', server, transport, tokenDigest: tokenDigest(bearerOf(req)!), lastActivity: Date.now() });
+    const requests = new InFlightRequests();
+    requests.track(transport);
+    connections.add({ id, kind: 'sse', server, transport, tokenDigest: tokenDigest(bearerOf(req)!), lastActivity: Date.now(), requests });
     transport.onclose = () => connections.remove(id);
     res.on('close', () => connections.remove(id));
     try {
@@ -164,7 +176,11 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     if (!isJsonContentType(req)) return jsonRpcError(res, 415, -32000, 'unsupported media type: Content-Type must be application/json');
     const invalid = invalidJsonRpc(req.body, false);
     if (invalid) return jsonRpcError(res, 400, -32600, invalid);
+    const admitted = conn.requests.admit(req.body);
+    if ('refusal' in admitted) return duplicateId(res, admitted.refusal);
     await (conn.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
+    // Refused by the transport: no reply will ever settle these ids.
+    if (res.statusCode >= 400) admitted.release();
   });
 
   // ---- Streamable HTTP ----------------------------------------------------------
@@ -184,13 +200,16 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
         res.status(403).json({ error: 'forbidden', message: 'this session was opened with a different token' });
         return;
       }
-      // Busy while this request (or GET stream) is open: such a session is never reclaimed.
+      const admitted = req.method === 'POST' ? conn.requests.admit(req.body) : { release: () => undefined };
+      if ('refusal' in admitted) return duplicateId(res, admitted.refusal);
+      // Busy while this request (or GET stream) is open: such a session is neither reclaimed nor evicted.
       conn.busy = (conn.busy ?? 0) + 1;
       res.once('close', () => {
         conn.busy = (conn.busy ?? 1) - 1;
         conn.lastActivity = Date.now();
       });
       await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
+      if (res.statusCode >= 400) admitted.release();
       return;
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {
@@ -200,15 +219,17 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     if (!release) return atCapacity(res);
     const server = createMcpServer(deps.ctx, deps.version);
     const digest = tokenDigest(bearerOf(req)!);
+    const requests = new InFlightRequests();
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       // Lets a client that reconnects with Last-Event-ID receive what it missed.
       eventStore: new BoundedEventStore(),
       onsessioninitialized: (newId) => {
         release();
-        connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now() });
+        connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now(), requests });
       },
     });
+    requests.track(transport);
     transport.onclose = () => {
       if (transport.sessionId) connections.remove(transport.sessionId);
     };

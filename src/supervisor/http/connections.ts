@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { InFlightRequests } from './inFlightRequests';
 
 export interface Connection {
   id: string;
@@ -15,8 +16,19 @@ export interface Connection {
   /** Digest of the token the connection was opened with: a later request must carry the same. */
   tokenDigest: Buffer;
   lastActivity: number;
-  /** Requests in flight and open GET streams (Streamable HTTP); an SSE stream is always busy. */
+  /** Open HTTP requests on a Streamable HTTP session: POSTs awaiting their reply and GET (listening) streams. */
   busy?: number;
+  /** JSON-RPC requests in flight, whatever carries their replies. */
+  requests: InFlightRequests;
+}
+
+/** Working for its client, so never idle: a request in flight or an open listening stream. */
+function inUse(c: Connection): boolean {
+  return (c.busy ?? 0) > 0 || c.requests.size > 0;
+}
+
+function lastActive(c: Connection): number {
+  return Math.max(c.lastActivity, c.requests.lastSettled);
 }
 
 /**
@@ -59,8 +71,8 @@ export class Connections {
     const cutoff = Date.now() - STREAMABLE_RECLAIM_MIN_IDLE_MS;
     let victim: Connection | undefined;
     for (const c of this.map.values()) {
-      if (c.kind !== 'streamable' || (c.busy ?? 0) > 0 || c.lastActivity > cutoff) continue;
-      if (!victim || c.lastActivity < victim.lastActivity) victim = c;
+      if (c.kind !== 'streamable' || inUse(c) || lastActive(c) > cutoff) continue;
+      if (!victim || lastActive(c) < lastActive(victim)) victim = c;
     }
     if (!victim) return false;
     void this.close(victim); // leaves the map at once; the close itself may finish later
@@ -97,7 +109,8 @@ export class Connections {
   private evictIdle(): void {
     const cutoff = Date.now() - this.idleMs;
     for (const c of [...this.map.values()]) {
-      if (c.lastActivity < cutoff) void this.close(c);
+      // A long session_wait or a client that only listens is not idle, however long it has been.
+      if (!inUse(c) && lastActive(c) < cutoff) void this.close(c);
     }
   }
 

@@ -11,12 +11,12 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { rateLimit } from 'express-rate-limit';
 import type { Logger } from 'winston';
 import { createMcpServer } from '../mcp/createServer';
-import { BoundedEventStore } from '../mcp/eventStore';
+import { BoundedEventStore, EventStoreBudget } from '../mcp/eventStore';
 import type { ToolContext } from '../tools/context';
 import { type AdminHooks, createAdminRouter } from './admin';
 import { bearerOf, requireBearer, tokenDigest, tokenMatches } from './auth';
 import { Connections } from './connections';
-import { InFlightRequests } from './inFlightRequests';
+import { InFlightRequests, requestIdsOf } from './inFlightRequests';
 import { guardOrigin, type OriginPolicy } from './originGuard';
 import { BoundedMemoryStore } from './rateLimitStore';
 
@@ -76,6 +76,16 @@ function duplicateId(res: Response, refusal: string): void {
   jsonRpcError(res, 400, -32600, refusal);
 }
 
+/**
+ * Once a POST's response has been written out completely, the client has every
+ * reply on it and will never resume that stream: its events need not be kept.
+ * ('finish' does not fire for a response cut short, whose stream may be resumed.)
+ */
+function forgetOnceDelivered(replay: BoundedEventStore | undefined, body: unknown, res: Response): void {
+  const ids = requestIdsOf(body);
+  if (replay && ids.length > 0) res.once('finish', () => replay.delivered(ids));
+}
+
 function isJsonContentType(req: Request): boolean {
   return req.is('application/json') === 'application/json';
 }
@@ -85,6 +95,8 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   const app = express();
   app.disable('x-powered-by');
   const connections = new Connections(deps.maxConnections, deps.idleTimeoutMs);
+  // What all Streamable HTTP sessions together may keep for resumption (see eventStore.ts).
+  const replayBudget = new EventStoreBudget();
 
   // Per-address buckets; trust proxy stays off, so the address is the socket's and
   // X-Forwarded-For / Forwarded can never mint new buckets.
@@ -208,6 +220,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
         conn.busy = (conn.busy ?? 1) - 1;
         conn.lastActivity = Date.now();
       });
+      if (req.method === 'POST') forgetOnceDelivered(conn.replay, req.body, res);
       await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
       if (res.statusCode >= 400) admitted.release();
       return;
@@ -220,19 +233,22 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     const server = createMcpServer(deps.ctx, deps.version);
     const digest = tokenDigest(bearerOf(req)!);
     const requests = new InFlightRequests();
+    const replay = new BoundedEventStore(replayBudget);
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       // Lets a client that reconnects with Last-Event-ID receive what it missed.
-      eventStore: new BoundedEventStore(),
+      eventStore: replay,
       onsessioninitialized: (newId) => {
         release();
-        connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now(), requests });
+        connections.add({ id: newId, kind: 'streamable', server, transport, tokenDigest: digest, lastActivity: Date.now(), requests, replay });
       },
     });
     requests.track(transport);
     transport.onclose = () => {
+      replay.dispose();
       if (transport.sessionId) connections.remove(transport.sessionId);
     };
+    forgetOnceDelivered(replay, req.body, res);
     try {
       await server.connect(transport);
       await transport.handleRequest(req, res, req.body);

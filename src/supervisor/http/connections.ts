@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { BoundedEventStore } from '../mcp/eventStore';
 import type { InFlightRequests } from './inFlightRequests';
 
 export interface Connection {
@@ -20,6 +21,8 @@ export interface Connection {
   busy?: number;
   /** JSON-RPC requests in flight, whatever carries their replies. */
   requests: InFlightRequests;
+  /** Streamable HTTP: the events kept for clients that resume a broken stream. */
+  replay?: BoundedEventStore;
 }
 
 /** Working for its client, so never idle: a request in flight or an open listening stream. */

@@ -17,6 +17,11 @@ import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSON
 // 1 and "1" are different JSON-RPC ids.
 const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
 
+/** The ids of the requests in a POST body (one message or a batch). */
+export function requestIdsOf(body: unknown): unknown[] {
+  return (Array.isArray(body) ? body : [body]).filter(isJSONRPCRequest).map((m) => m.id);
+}
+
 export class InFlightRequests {
   private readonly ids = new Set<string>();
   /** When the last response went out: a connection is idle from then, not from its last request. */

@@ -15,7 +15,7 @@
 
 /** Knobs of a project's own code that change no one's credentials, configuration or loaded code. */
 export const SESSION_ENV_ALLOWED = new Set([
-  'CI', 'DEBUG', 'NODE_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'FORCE_COLOR', 'PYTHONUNBUFFERED', 'TZ',
+  'CI', 'DEBUG', 'NODE_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'PYTHONUNBUFFERED', 'TZ',
 ]);
 /** A namespace for the project's own variables (APP_DATABASE_URL, APP_MODE …), which no tool reads. */
 export const SESSION_ENV_ALLOWED_PREFIXES = ['APP_'];

@@ -189,7 +189,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   async start(req: StartRequest): Promise<{ info: SessionInfo; initialOutput: OutputPage }> {
     if (this.closed) throw new SessionError('agentvisor is shutting down; try again when it is back');
-    // Security: text that would be cut short or refused by execve is refused here, before anything exists (agentInput.ts).
+    // Security: text execve would cut short and env a session may not set are refused before anything exists (agentInput.ts).
     const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env, this.config.SESSION_ENV_ALLOW);
     if (badInput) throw new SessionError(badInput);
     const running = this.journal.live().length;
@@ -203,7 +203,6 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (!bin.ok) throw new SessionError(bin.error);
     const env = agentEnv(process.env, this.config.childEnv, req.env);
     const mode = req.mode ?? 'full';
-    // The operator's CHILD_ENV_IS_SANDBOX decides, never the session's env (sessionEnvPolicy.ts).
     if (req.agent === 'claude-code' && mode === 'full' && process.getuid?.() === 0 && this.config.childEnv.IS_SANDBOX !== '1') {
       throw new SessionError(
         'Claude Code refuses full-permission mode (--dangerously-skip-permissions) when run as root. ' +

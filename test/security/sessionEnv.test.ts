@@ -14,7 +14,7 @@ let server: RunningServer;
 let client: Client;
 
 beforeAll(async () => {
-  server = await startSecurityServer({ CHILD_ENV_IS_SANDBOX: '' });
+  server = await startSecurityServer({ CHILD_ENV_IS_SANDBOX: '', SESSION_ENV_ALLOW: 'FOO_BAR, MYAPP_*, IS_SANDBOX' });
   client = await connect(server, 'http');
 });
 
@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const start = (env: Record<string, string>, agent = 'claude-code') => ({ agent, cwd: 'env', task: 'hello', env });
 
-test('env IS_SANDBOX=1 does not get past the root guard: refused, naming the operator\'s switch', async () => {
+test('env IS_SANDBOX=1 does not get past the root guard (even listed in SESSION_ENV_ALLOW): refused, naming the operator\'s switch', async () => {
   const text = await callError(client, 'session_start', start({ IS_SANDBOX: '1' }));
   expect(text).toMatch(/env\.IS_SANDBOX is refused: it would change a decision agentvisor makes itself/);
   expect(text).toContain('CHILD_ENV_IS_SANDBOX=1');
@@ -59,10 +59,10 @@ test('a malformed name is refused with the rule it breaks', async () => {
   expect(text).not.toMatch(/Invalid key in record/);
 });
 
-test('allowed names reach the agent', async () => {
-  const s = await call(client, 'session_start', { ...start({ APP_MODE: 'demo', NODE_ENV: 'test', DEBUG: '*' }, 'codex'), task: 'env' });
+test('allowed names, and those the operator allows with SESSION_ENV_ALLOW, reach the agent', async () => {
+  const s = await call(client, 'session_start', { ...start({ APP_MODE: 'demo', NODE_ENV: 'test', DEBUG: '*', FOO_BAR: 'op', MYAPP_X: 'y' }, 'codex'), task: 'env' });
   await call(client, 'session_wait', { sessionId: s.sessionId, timeoutMs: 10_000 });
   const out = await call(client, 'session_output', { sessionId: s.sessionId });
   const printed = out.lines.find((l: string) => l.startsWith('{') && l.includes('APP_MODE'));
-  expect(JSON.parse(printed)).toMatchObject({ APP_MODE: 'demo', NODE_ENV: 'test', DEBUG: '*' });
+  expect(JSON.parse(printed)).toMatchObject({ APP_MODE: 'demo', NODE_ENV: 'test', DEBUG: '*', FOO_BAR: 'op', MYAPP_X: 'y' });
 });

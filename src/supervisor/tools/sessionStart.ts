@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Limits } from '../../shared/constants';
 import { AgentKind, AgentMode } from '../../shared/protocol';
 import { resolveCwd } from '../fs/pathGuard';
+import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnvPolicy';
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
 import { waitUntilEnded } from './waiting';
@@ -42,7 +43,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
-          env: SessionEnvArg.optional().describe('Extra environment variables for this session\'s agent: CI, DEBUG, NODE_ENV, LOG_LEVEL, RUST_LOG, RUST_BACKTRACE, FORCE_COLOR, PYTHONUNBUFFERED, TZ, names starting with APP_, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason'),
+          env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({

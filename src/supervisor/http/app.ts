@@ -86,6 +86,17 @@ function forgetOnceDelivered(replay: BoundedEventStore | undefined, body: unknow
   if (replay && ids.length > 0) res.once('finish', () => replay.delivered(ids));
 }
 
+/** Hands a POST to its transport; if the transport refuses or fails it, no reply will ever settle its ids. */
+async function settleIfRefused(admitted: { release: () => void }, res: Response, handle: () => Promise<void>): Promise<void> {
+  try {
+    await handle();
+  } catch (err) {
+    admitted.release();
+    throw err;
+  }
+  if (res.statusCode >= 400) admitted.release();
+}
+
 function isJsonContentType(req: Request): boolean {
   return req.is('application/json') === 'application/json';
 }
@@ -190,9 +201,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     if (invalid) return jsonRpcError(res, 400, -32600, invalid);
     const admitted = conn.requests.admit(req.body);
     if ('refusal' in admitted) return duplicateId(res, admitted.refusal);
-    await (conn.transport as SSEServerTransport).handlePostMessage(req, res, req.body);
-    // Refused by the transport: no reply will ever settle these ids.
-    if (res.statusCode >= 400) admitted.release();
+    await settleIfRefused(admitted, res, () => (conn.transport as SSEServerTransport).handlePostMessage(req, res, req.body));
   });
 
   // ---- Streamable HTTP ----------------------------------------------------------
@@ -221,8 +230,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
         conn.lastActivity = Date.now();
       });
       if (req.method === 'POST') forgetOnceDelivered(conn.replay, req.body, res);
-      await (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body);
-      if (res.statusCode >= 400) admitted.release();
+      await settleIfRefused(admitted, res, () => (conn.transport as StreamableHTTPServerTransport).handleRequest(req, res, req.body));
       return;
     }
     if (req.method !== 'POST' || !isInitializeRequest(req.body)) {

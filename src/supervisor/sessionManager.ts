@@ -29,6 +29,8 @@ import { agentEnv } from './agentEnv';
 import { agentEnvProblem, agentTextProblem } from './agentInput';
 import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
+import { forgetEndedBeyond } from './retention';
+import { type ListQuery, listSessions } from './sessionListing';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -166,8 +168,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   // ---- queries -------------------------------------------------------------
 
-  list(): SessionInfo[] {
-    return this.journal.all().map((row) => toInfo(row, this.live.get(row.id)));
+  list(query: ListQuery = {}): { sessions: SessionInfo[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
+    const page = listSessions(this.journal, query);
+    return { sessions: page.rows.map((row) => toInfo(row, this.live.get(row.id))), nextCursor: page.nextCursor, counts: page.counts };
   }
 
   info(id: string): SessionInfo {
@@ -451,6 +454,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       }),
     );
     await Promise.all(adopting);
+    this.pruneEnded(); // a lowered ENDED_SESSIONS_KEPT, or sessions that ended while we were down
     return counts;
   }
 
@@ -692,12 +696,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   // ---- lifetime ----------------------------------------------------------------
 
-  /** Ended sessions past the retention bound lose their output files (their journal rows stay). */
   private pruneEnded(): void {
-    for (const row of this.journal.endedBeyond(this.config.ENDED_SESSIONS_KEPT)) {
-      if (fs.existsSync(row.session_dir)) fs.rmSync(row.session_dir, { recursive: true, force: true });
-      this.endedRings.delete(row.id);
-    }
+    for (const id of forgetEndedBeyond(this.journal, this.config.ENDED_SESSIONS_KEPT, this.sessionsRoot, this.log)) this.endedRings.delete(id);
   }
 
   /**

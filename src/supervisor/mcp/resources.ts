@@ -30,7 +30,8 @@ export function registerOutputResources(server: McpServer, ctx: ToolContext): ()
     'session-output',
     new ResourceTemplate(new OutputUriTemplate(), {
       list: async () => ({
-        resources: ctx.sessions.list().map((s) => ({
+        // The SDK hands list callbacks no cursor: one page, running sessions first, then the recently ended.
+        resources: ctx.sessions.list({ limit: Limits.sessionListMax }).sessions.map((s) => ({
           uri: outputUri(s.sessionId),
           name: `${s.agent} session ${s.sessionId.slice(0, 8)} (${s.status})`,
           description: `Output of the ${s.agent} session in ${s.cwd}`,

@@ -184,7 +184,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   private row(id: string): SessionRow {
     const row = this.journal.get(id);
-    if (!row) throw new SessionError(`unknown sessionId "${id}". Call session_list to see the sessions that exist.`);
+    if (!row) throw new SessionError(`unknown sessionId "${id}" (ended sessions past ENDED_SESSIONS_KEPT are forgotten). Call session_list to see the sessions that exist.`);
     return row;
   }
 

@@ -58,9 +58,9 @@ export const Limits = {
   outputPageLinesMax: 10_000,
   /** Bounded retention of ended sessions' output on disk. */
   endedSessionsKept: 500,
-  /** session_list's default page: every running session at the default MAX_SESSIONS, then recent ended ones, ~30 KB. */
+  /** session_list's default page: every running session at the default MAX_SESSIONS, then recent ended ones (~50 KB reply). */
   sessionListPage: 50,
-  /** session_list's largest page: the default ENDED_SESSIONS_KEPT in one reply (~300 KB). */
+  /** session_list's largest page: the default ENDED_SESSIONS_KEPT in one reply (~480 KB). */
   sessionListMax: 500,
   /** Text argument limits: large enough for any real prompt, small enough to refuse a flood. */
   maxTaskChars: 100_000,

@@ -51,6 +51,10 @@ test('past ENDED_SESSIONS_KEPT an ended session loses its row, its events and it
   expect(sessionDirs()).toEqual(kept);
   const listed = (await call(client, 'session_list', {})).sessions.map((s: any) => s.sessionId).sort();
   expect(listed).toEqual(kept);
+  // The detailed /health counts what is kept, not every session ever run.
+  const health = (await (await fetch(`${server.url}/health`, { headers: { Authorization: `Bearer ${server.token}` } })).json()) as any;
+  expect(health.sessions).toEqual((await call(client, 'session_list', {})).counts);
+  expect(Object.values(health.sessions as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(kept.length);
   expect(await callError(client, 'session_output', { sessionId: ended[0] })).toMatch(/unknown sessionId .*ENDED_SESSIONS_KEPT/);
   // The kept ones still read in full.
   expect((await call(client, 'session_output', { sessionId: ended[6], since: 0 })).status).toBe('exited');

@@ -158,6 +158,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   ) {
     super();
     this.setMaxListeners(0);
+    // Every end (exited, killed, lost, recovered from a final record) is journalled before it is told: prune then.
+    this.on('lifecycle', (_id, status) => void (isEnded(status) && !this.closed && this.pruneEnded()));
     this.sessionsRoot = path.join(config.STATE_DIR, 'sessions');
     this.socketsRoot = path.join(config.STATE_DIR, 'sock');
     for (const dir of [this.sessionsRoot, this.socketsRoot]) {
@@ -346,10 +348,6 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     } catch {
       // The worker exits on its own after exitAckMs; nothing depends on this ack.
     }
-    // A session ended by a shutdown (SIGUSR2, KILL_SESSIONS_ON_EXIT) gets here after
-    // close() has let the journal be closed: touching it then would crash the exit.
-    if (this.closed) return;
-    this.pruneEnded();
   }
 
   private async onDisconnect(id: string, live: Live): Promise<void> {

@@ -82,3 +82,26 @@ test('at start-up a lower ENDED_SESSIONS_KEPT prunes at once; the running sessio
   expect(await server.stop()).toBe(0);
   await until(() => leftovers(dirs).length === 0, 10_000, 'no worker or agent left');
 });
+
+test('a session lost at run time (its worker killed) prunes like one that ended normally', async () => {
+  const own = makeDirs('agentvisor-retention-lost-');
+  const lostServer = await startServer({ dirs: own, env: { ENDED_SESSIONS_KEPT: '1' } });
+  const c = await connect(lostServer, 'http');
+  try {
+    const older = await runToEnd(c, 'exit 0');
+    const victim = (await call(c, 'session_start', { agent: 'codex', cwd: 'kept', task: 'silent' })).sessionId as string;
+    const workerPid = withJournal(own, (db) => (db.prepare('SELECT worker_pid FROM sessions WHERE id = ?').get(victim) as { worker_pid: number }).worker_pid);
+    // What an agent that kills its own worker does: no final record, the supervisor calls it lost.
+    process.kill(workerPid, 'SIGKILL');
+    await until(async () => (await call(c, 'session_output', { sessionId: victim })).status === 'lost', 15_000, 'the session to be lost');
+    const ids = () => withJournal(own, (db) => (db.prepare('SELECT id FROM sessions').all() as Array<{ id: string }>).map((r) => r.id));
+    await until(() => !ids().includes(older), 10_000, 'the older ended session to be forgotten');
+    expect(ids()).toEqual([victim]);
+    expect(fs.readdirSync(path.join(own.stateDir, 'sessions'))).toEqual([victim]);
+  } finally {
+    await c.close();
+    expect(await lostServer.stop()).toBe(0);
+    await until(() => leftovers(own).length === 0, 10_000, 'no worker or agent left');
+    fs.rmSync(own.base, { recursive: true, force: true });
+  }
+});

@@ -306,6 +306,13 @@ export class Journal {
     });
   }
 
+  /** Keeps the newest `keep` events of no session (supervisor starts and stops); returns how many went. */
+  forgetSupervisorEventsBeyond(keep: number): number {
+    return this.stmt(
+      'DELETE FROM events WHERE session_id IS NULL AND id <= (SELECT id FROM events WHERE session_id IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    ).run(keep).changes;
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }

@@ -2,11 +2,13 @@
  * Bounded memory of ended sessions: past ENDED_SESSIONS_KEPT, the oldest ended
  * sessions are forgotten whole - directory on disk, journal row and events - so
  * the journal, session_list and /health stay the size of what is kept, not of
- * every session ever run. Running sessions are never touched.
+ * every session ever run. Running sessions are never touched. Events of no
+ * session (supervisor starts and stops) are bounded alongside.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
+import { Limits } from '../shared/constants';
 import type { Journal } from './journal';
 
 /** Rows forgotten per transaction: a first start over a large journal must not hold the write lock for long. */
@@ -41,6 +43,7 @@ export function forgetEndedBeyond(journal: Journal, keep: number, sessionsRoot: 
       forgotten.push(...batch);
     }
     if (forgotten.length > 0) log.debug('ended sessions forgotten', { count: forgotten.length, keep });
+    journal.forgetSupervisorEventsBeyond(Limits.supervisorEventsKept);
   } catch (err) {
     log.warn('could not forget ended sessions past ENDED_SESSIONS_KEPT; retried after the next session ends', { error: (err as Error).message });
   }

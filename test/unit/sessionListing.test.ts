@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import winston from 'winston';
+import { Limits } from '../../src/shared/constants';
 import { Journal } from '../../src/supervisor/journal';
 import { forgetEndedBeyond } from '../../src/supervisor/retention';
 import { CursorError, encodeCursor, listSessions } from '../../src/supervisor/sessionListing';
@@ -95,4 +96,16 @@ test('forgetting never throws: a journal that fails is logged and retried later'
   journal.close();
   expect(forgetEndedBeyond(journal, 1, path.join(dir, 'sessions'), log)).toEqual([]);
   expect(warnings.join('\n')).toMatch(/could not forget ended sessions/);
+});
+
+test('events of no session (supervisor starts and stops) keep only the newest, with the sessions they sit between', () => {
+  const sid = add(1, 'running', '2026-01-01T00:00:00.000Z');
+  journal.tx(() => {
+    for (let i = 0; i < Limits.supervisorEventsKept + 25; i++) journal.event(null, 'supervisor_started', { n: i });
+  });
+  forgetEndedBeyond(journal, 1, path.join(dir, 'sessions'), silentLog);
+  const rows = journal.db.prepare('SELECT detail FROM events WHERE session_id IS NULL ORDER BY id').all() as Array<{ detail: string }>;
+  expect(rows).toHaveLength(Limits.supervisorEventsKept);
+  expect(JSON.parse(rows[0].detail).n).toBe(25);
+  expect(journal.events(sid).map((e) => e.kind)).toEqual(['created', 'note']);
 });

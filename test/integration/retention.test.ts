@@ -41,7 +41,8 @@ test('past ENDED_SESSIONS_KEPT an ended session loses its row, its events and it
   client = await connect(server, 'http');
   const running = (await call(client, 'session_start', { agent: 'codex', cwd: 'kept', task: 'silent' })).sessionId as string;
   const ended: string[] = [];
-  for (let i = 0; i < 7; i++) ended.push(await runToEnd(client, i % 2 ? 'lines 2' : 'exit 1'));
+  // Agents that live a little (see sessionList.test.ts on agents that exit at once).
+  for (let i = 0; i < 7; i++) ended.push(await runToEnd(client, 'tick 2 100'));
   const kept = [running, ...ended.slice(-3)].sort();
   // Pruning follows each end (after the worker's exit is acknowledged): wait for it to settle.
   await until(() => journalIds().length === kept.length, 10_000, 'the journal to hold only the kept sessions');
@@ -88,7 +89,7 @@ test('a session lost at run time (its worker killed) prunes like one that ended 
   const lostServer = await startServer({ dirs: own, env: { ENDED_SESSIONS_KEPT: '1' } });
   const c = await connect(lostServer, 'http');
   try {
-    const older = await runToEnd(c, 'exit 0');
+    const older = await runToEnd(c, 'tick 2 100');
     const victim = (await call(c, 'session_start', { agent: 'codex', cwd: 'kept', task: 'silent' })).sessionId as string;
     const workerPid = withJournal(own, (db) => (db.prepare('SELECT worker_pid FROM sessions WHERE id = ?').get(victim) as { worker_pid: number }).worker_pid);
     // What an agent that kills its own worker does: no final record, the supervisor calls it lost.

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Limits } from '../shared/constants';
 import { isAlive, isSameProcess, processStartTime } from '../shared/procInfo';
 import type { Config } from '../supervisor/config';
 import { CliError, VERSION, readOperatorToken, requireOperatorToken } from './common';
@@ -184,14 +185,26 @@ export interface LiveInfo {
   completedSuccessfully: boolean | null;
 }
 
-/** The server's session_list by id, or null (and why) when it cannot be had. */
+/** Enough of session_list's largest pages for the most sessions a server keeps (ENDED_SESSIONS_KEPT and MAX_SESSIONS at their largest): a bound, should a server page forever. */
+const LIVE_PAGES_MAX = Math.ceil((1_000_000 + 10_000) / Limits.sessionListMax);
+
+/** The server's sessions by id, or null (and why) when it cannot be had. */
 export async function liveSessions(config: Config, server: RunningServer): Promise<{ byId: Map<string, LiveInfo> } | { error: string }> {
   if (!readOperatorToken(config)) return { error: 'no token' };
   try {
     const mcp = await connectMcp(config, server);
     try {
-      const { sessions } = await mcp.call<{ sessions: LiveInfo[] }>('session_list', {}, 10_000);
-      return { byId: new Map(sessions.map((s) => [s.sessionId, s])) };
+      // Every session the server keeps, page by page (the default page holds only the recent ones).
+      const byId = new Map<string, LiveInfo>();
+      let cursor: string | null = null;
+      for (let page = 0; page < LIVE_PAGES_MAX; page++) {
+        const args: Record<string, unknown> = { status: 'all', limit: Limits.sessionListMax, ...(cursor ? { cursor } : {}) };
+        const reply: { sessions: LiveInfo[]; nextCursor?: string | null } = await mcp.call('session_list', args, 10_000);
+        for (const s of reply.sessions) byId.set(s.sessionId, s);
+        cursor = reply.nextCursor ?? null;
+        if (!cursor) break;
+      }
+      return { byId };
     } finally {
       await mcp.close();
     }

@@ -58,6 +58,12 @@ export const Limits = {
   outputPageLinesMax: 10_000,
   /** Bounded retention of ended sessions' output on disk. */
   endedSessionsKept: 500,
+  /** Journal events of no session (supervisor starts and stops) kept: years of daily restarts, yet a crash loop cannot grow the journal. */
+  supervisorEventsKept: 1_000,
+  /** session_list's default page: every running session at the default MAX_SESSIONS, then recent ended ones (~50 KB reply). */
+  sessionListPage: 50,
+  /** session_list's largest page: the default ENDED_SESSIONS_KEPT in one reply (~480 KB). */
+  sessionListMax: 500,
   /** Text argument limits: large enough for any real prompt, small enough to refuse a flood. */
   maxTaskChars: 100_000,
   maxMessageChars: 100_000,

@@ -91,6 +91,15 @@ export interface EventRow {
   detail: string | null;
 }
 
+/** Where a session_list page ended: the sort key of its last row. */
+export interface ListPosition {
+  rank: 0 | 1;
+  at: string;
+  id: string;
+}
+
+export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
+
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
@@ -252,6 +261,56 @@ export class Journal {
          ORDER BY COALESCE(ended_at, created_at) DESC LIMIT -1 OFFSET ?`,
       )
       .all(keep) as SessionRow[];
+  }
+
+  /**
+   * One page of session_list: running sessions first, newest first, then ended ones,
+   * most recently ended first; `after` is the last row of the previous page. One
+   * more row than `limit` is returned when there is more.
+   */
+  listPage(q: { statuses: readonly SessionStatus[]; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
+    return this.stmt(
+        `SELECT * FROM (
+           SELECT *, CASE WHEN status IN ('running', 'killing') THEN 0 ELSE 1 END AS list_rank,
+             CASE WHEN status IN ('running', 'killing') THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
+           FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent))
+         WHERE @rank IS NULL OR list_rank > @rank OR (list_rank = @rank AND (list_at < @at OR (list_at = @at AND id < @id)))
+         ORDER BY list_rank, list_at DESC, id DESC LIMIT @limit`,
+      )
+      .all({
+        statuses: JSON.stringify(q.statuses),
+        agent: q.agent,
+        rank: q.after?.rank ?? null,
+        at: q.after?.at ?? null,
+        id: q.after?.id ?? null,
+        limit: q.limit + 1,
+      }) as ListedRow[];
+  }
+
+  /** Sessions kept, by status: what a client is not shown on a page, and /health's summary. */
+  countByStatus(): Partial<Record<SessionStatus, number>> {
+    const rows = this.stmt('SELECT status, COUNT(*) AS n FROM sessions GROUP BY status').all() as Array<{ status: SessionStatus; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+  }
+
+  /** Forgets ended sessions, their rows and their events, in one transaction; a running one is never touched. */
+  forgetEnded(ids: readonly string[]): number {
+    if (ids.length === 0) return 0;
+    return this.tx(() => {
+      const list = JSON.stringify(ids);
+      const gone = this.stmt(
+        `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ('running', 'killing') RETURNING id`,
+      ).all(list) as Array<{ id: string }>;
+      this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(JSON.stringify(gone.map((r) => r.id)));
+      return gone.length;
+    });
+  }
+
+  /** Keeps the newest `keep` events of no session (supervisor starts and stops); returns how many went. */
+  forgetSupervisorEventsBeyond(keep: number): number {
+    return this.stmt(
+      'DELETE FROM events WHERE session_id IS NULL AND id <= (SELECT id FROM events WHERE session_id IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)',
+    ).run(keep).changes;
   }
 
   close(): void {

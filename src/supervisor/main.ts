@@ -120,8 +120,8 @@ export async function serve(config: Config): Promise<void> {
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
-      const byStatus: Record<string, number> = {};
-      for (const s of sessions.list()) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
+      // Counted by the journal: the detailed /health must not build the list of every session kept.
+      const byStatus = sessions.list({ limit: 1 }).counts;
       return {
         version: VERSION,
         uptimeMs: Date.now() - started,

@@ -29,6 +29,8 @@ import { agentEnv } from './agentEnv';
 import { agentEnvProblem, agentTextProblem } from './agentInput';
 import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
+import { forgetEndedBeyond } from './retention';
+import { type ListQuery, listSessions } from './sessionListing';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -156,6 +158,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   ) {
     super();
     this.setMaxListeners(0);
+    // Every end (exited, killed, lost, recovered from a final record) is journalled before it is told: prune then.
+    this.on('lifecycle', (_id, status) => void (isEnded(status) && !this.closed && this.pruneEnded()));
     this.sessionsRoot = path.join(config.STATE_DIR, 'sessions');
     this.socketsRoot = path.join(config.STATE_DIR, 'sock');
     for (const dir of [this.sessionsRoot, this.socketsRoot]) {
@@ -166,8 +170,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   // ---- queries -------------------------------------------------------------
 
-  list(): SessionInfo[] {
-    return this.journal.all().map((row) => toInfo(row, this.live.get(row.id)));
+  list(query: ListQuery = {}): { sessions: SessionInfo[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
+    const page = listSessions(this.journal, query);
+    return { sessions: page.rows.map((row) => toInfo(row, this.live.get(row.id))), nextCursor: page.nextCursor, counts: page.counts };
   }
 
   info(id: string): SessionInfo {
@@ -181,7 +186,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   private row(id: string): SessionRow {
     const row = this.journal.get(id);
-    if (!row) throw new SessionError(`unknown sessionId "${id}". Call session_list to see the sessions that exist.`);
+    if (!row) throw new SessionError(`unknown sessionId "${id}" (ended sessions past ENDED_SESSIONS_KEPT are forgotten). Call session_list to see the sessions that exist.`);
     return row;
   }
 
@@ -343,10 +348,6 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     } catch {
       // The worker exits on its own after exitAckMs; nothing depends on this ack.
     }
-    // A session ended by a shutdown (SIGUSR2, KILL_SESSIONS_ON_EXIT) gets here after
-    // close() has let the journal be closed: touching it then would crash the exit.
-    if (this.closed) return;
-    this.pruneEnded();
   }
 
   private async onDisconnect(id: string, live: Live): Promise<void> {
@@ -451,6 +452,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       }),
     );
     await Promise.all(adopting);
+    this.pruneEnded(); // a lowered ENDED_SESSIONS_KEPT, or sessions that ended while we were down
     return counts;
   }
 
@@ -692,12 +694,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   // ---- lifetime ----------------------------------------------------------------
 
-  /** Ended sessions past the retention bound lose their output files (their journal rows stay). */
   private pruneEnded(): void {
-    for (const row of this.journal.endedBeyond(this.config.ENDED_SESSIONS_KEPT)) {
-      if (fs.existsSync(row.session_dir)) fs.rmSync(row.session_dir, { recursive: true, force: true });
-      this.endedRings.delete(row.id);
-    }
+    for (const id of forgetEndedBeyond(this.journal, this.config.ENDED_SESSIONS_KEPT, this.sessionsRoot, this.log)) this.endedRings.delete(id);
   }
 
   /**

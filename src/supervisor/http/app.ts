@@ -113,16 +113,16 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   // X-Forwarded-For / Forwarded can never mint new buckets.
   const rateStore = new BoundedMemoryStore(deps.rateLimitMaxAddresses ?? RATE_LIMIT_MAX_ADDRESSES);
 
-  app.get('/health', (req, res) => {
-    const authed = tokenMatches(bearerOf(req), deps.tokenDigest());
-    res.json(
-      authed
-        ? { status: 'ok', ...deps.healthDetail(), connections: connections.size, rateLimitedAddresses: rateStore.size }
-        : { status: 'ok' },
-    );
-  });
-
   const guard = guardOrigin(deps.originPolicy);
+
+  // The bare answer stays open to any Host (probes address us by IP or any name); the details
+  // are for the token holder under a name we serve, so a rebinding page cannot read them.
+  app.get('/health', (req, res) => {
+    if (!tokenMatches(bearerOf(req), deps.tokenDigest())) return void res.json({ status: 'ok' });
+    guard(req, res, () => {
+      res.json({ status: 'ok', ...deps.healthDetail(), connections: connections.size, rateLimitedAddresses: rateStore.size });
+    });
+  });
   const auth = requireBearer(deps.tokenDigest);
   const limiter = rateLimit({
     windowMs: 60_000,

@@ -5,38 +5,33 @@
  * output arrives, so it can follow a session without polling.
  */
 import { type McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { Limits } from '../../shared/constants';
+import { SessionError } from '../sessionManager';
 import type { ToolContext } from '../tools/context';
+import { OutputUriTemplate, outputUri, parseOutputUri, sessionIdOfUri } from './outputUri';
 
-const SCHEME_PREFIX = 'agentvisor://sessions/';
 /** Update notifications per subscribed URI are coalesced to at most one per this interval. */
 export const RESOURCE_UPDATE_MIN_INTERVAL_MS = 50;
 
-export function outputUri(sessionId: string): string {
-  return `${SCHEME_PREFIX}${sessionId}/output`;
-}
-
-function sessionIdOf(uri: string): string | undefined {
-  const m = /^agentvisor:\/\/sessions\/([0-9a-f-]{36})\/output(?:\?.*)?$/.exec(uri);
-  return m?.[1];
-}
-
-function intParam(url: URL, name: string, fallback: number, max: number): number {
-  const raw = url.searchParams.get(name);
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name} must be a whole number from 0 to ${max}`);
-  return n;
+/** An unknown session is the client's mistake (a stale or mistyped id): InvalidParams, with the usual message. */
+async function asInvalidParams<T>(fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SessionError) throw new McpError(ErrorCode.InvalidParams, err.message);
+    throw err;
+  }
 }
 
 /** Registers the resources on `server`; returns a disposer for the subscriptions it holds. */
 export function registerOutputResources(server: McpServer, ctx: ToolContext): () => void {
   server.registerResource(
     'session-output',
-    new ResourceTemplate(`${SCHEME_PREFIX}{sessionId}/output{?since,limit}`, {
+    new ResourceTemplate(new OutputUriTemplate(), {
       list: async () => ({
-        resources: ctx.sessions.list().map((s) => ({
+        // The SDK hands list callbacks no cursor: one page, running sessions first, then the recently ended.
+        resources: ctx.sessions.list({ limit: Limits.sessionListMax }).sessions.map((s) => ({
           uri: outputUri(s.sessionId),
           name: `${s.agent} session ${s.sessionId.slice(0, 8)} (${s.status})`,
           description: `Output of the ${s.agent} session in ${s.cwd}`,
@@ -44,15 +39,10 @@ export function registerOutputResources(server: McpServer, ctx: ToolContext): ()
         })),
       }),
     }),
-    { title: 'Session output', description: 'A page of a session\'s output lines; ?since=<offset>&limit=<lines>', mimeType: 'application/json' },
-    async (uri, vars) => {
-      const id = String(vars.sessionId);
-      const page = await ctx.sessions.read(
-        id,
-        intParam(uri, 'since', 0, Number.MAX_SAFE_INTEGER),
-        Math.max(1, intParam(uri, 'limit', Limits.outputPageLines, Limits.outputPageLinesMax)),
-        Limits.outputPageBytes,
-      );
+    { title: 'Session output', description: 'A page of a session\'s output lines; ?since=<offset>&limit=<lines>, each optional, in any order', mimeType: 'application/json' },
+    async (uri) => {
+      const q = parseOutputUri(uri.href);
+      const page = await asInvalidParams(() => ctx.sessions.read(q.sessionId, q.since, q.limit, Limits.outputPageBytes));
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(page) }] };
     },
   );
@@ -63,14 +53,13 @@ export function registerOutputResources(server: McpServer, ctx: ToolContext): ()
   const timers = new Set<NodeJS.Timeout>();
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   server.server.setRequestHandler(SubscribeRequestSchema, async (req) => {
-    const id = sessionIdOf(req.params.uri);
-    if (!id) throw new Error(`not a session output resource: ${req.params.uri}`);
-    ctx.sessions.info(id); // unknown ids fail here, with the usual message
-    subscribed.set(id, req.params.uri);
+    const { sessionId } = parseOutputUri(req.params.uri);
+    await asInvalidParams(() => ctx.sessions.info(sessionId)); // unknown ids fail here, with the usual message
+    subscribed.set(sessionId, req.params.uri);
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
-    const id = sessionIdOf(req.params.uri);
+    const id = sessionIdOfUri(req.params.uri);
     if (id) subscribed.delete(id);
     return {};
   });

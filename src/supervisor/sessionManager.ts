@@ -683,8 +683,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const state = await client.request('kill', { reason });
     const live = this.live.get(id);
     if (live) {
+      const known = live.state.status; // the worker's state event, sent before this answer, journals the transition
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
-      this.journal.applyWorkerState(live.state, state.status === row.status ? undefined : state.status, { reason });
+      this.journal.applyWorkerState(live.state, state.status === known ? undefined : state.status, { reason });
       await this.waitForChange(id, () => this.hasEnded(id), SupervisorTimeouts.killReplyWaitMs);
     }
     return this.info(id);

@@ -73,6 +73,8 @@ async function main(): Promise<void> {
   const session = new AgentSession(spec);
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
+  /** Whether the supervisor that launched us has connected yet (see onEnd). */
+  let everAttached = false;
 
   const exit = async (code: number) => {
     if (exiting) return;
@@ -113,7 +115,10 @@ async function main(): Promise<void> {
     attached(yes) {
       if (orphanTimer) clearTimeout(orphanTimer);
       orphanTimer = undefined;
-      if (yes) log.info('supervisor attached');
+      if (yes) {
+        everAttached = true;
+        log.info('supervisor attached');
+      }
       else if (!session.ended) {
         log.warn('no supervisor attached; session ends if none returns', { orphanTimeoutMs: spec.orphanTimeoutMs });
         orphanTimer = setTimeout(() => {
@@ -133,8 +138,12 @@ async function main(): Promise<void> {
     log.info('session ended', { status: state.status, exitCode: state.exitCode, signal: state.signal, reason: state.endReason });
     // The outcome is on disk, so nothing is lost if no supervisor hears it; give an
     // attached one a moment to journal it (it answers with ackExit).
-    if (!ipc.isAttached) void exit(0);
-    else setTimeout(() => void exit(0), spec.exitAckMs).unref();
+    if (ipc.isAttached) setTimeout(() => void exit(0), spec.exitAckMs).unref();
+    // An agent that ends within milliseconds beats the launching supervisor to our socket: its
+    // session_start would find the socket gone (#12 item 5a). Stay, socket and all, until a
+    // supervisor has collected the outcome (ackExit) or none has come for ORPHAN_TIMEOUT.
+    else if (!everAttached) setTimeout(() => void exit(0), spec.orphanTimeoutMs).unref();
+    else void exit(0);
   });
 
   process.on('SIGTERM', () => {

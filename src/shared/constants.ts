@@ -33,6 +33,10 @@ export const WorkerTimeouts = {
   requestMs: 10_000,
   /** How long the worker's connection handshake may take before the socket is dropped. */
   helloMs: 5_000,
+  /** After the agent exits, its output pipes get this long to drain: a grandchild holding them must not keep the session running. */
+  stdioDrainGraceMs: 1_000,
+  /** The agent's process tree is walked this often, so a command that leaves it (setsid, double fork) is still known and killed at the end. */
+  treeScanMs: 500,
 } as const;
 
 export const HttpTimeouts = {

@@ -14,6 +14,7 @@ import { AgentSession } from './agentSession';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
+import { SessionTree } from './sessionTree';
 import { createWorkerLogger } from './workerLog';
 
 /** The fd on which the launcher listens for our readiness line. */
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     defaultMeta: { sessionId: spec.sessionId, pid: process.pid },
   });
 
-  const session = new AgentSession(spec);
+  const session = new AgentSession(spec, new SessionTree(spec.sessionId, (p) => log.debug('tracking process', { trackedPid: p.pid, startTime: p.startTime })));
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
   /** Whether the supervisor that launched us has connected yet (see onEnd). */

@@ -66,4 +66,8 @@ export const Limits = {
   maxTaskChars: 100_000,
   maxMessageChars: 100_000,
   maxPathChars: 4_096,
+  /** A client's idempotency key: room for a UUID or a hash with a prefix, no more. */
+  maxIdempotencyKeyChars: 200,
+  /** Idempotency keys a worker remembers: far more than a client retries at once, bounded so a flood of keys cannot grow it. */
+  idempotencyKeysKept: 1_000,
 } as const;

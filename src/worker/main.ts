@@ -4,6 +4,7 @@
  * tells the launcher it is ready (fd 3), starts the agent, and exits once the
  * session's outcome is safely on disk and, if a supervisor is attached, journalled.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkerTimeouts } from '../shared/constants';
@@ -11,6 +12,7 @@ import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { AgentSession } from './agentSession';
+import { DeliveryLog } from './deliveryLog';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
     defaultMeta: { sessionId: spec.sessionId, pid: process.pid },
   });
 
+  const deliveries = new DeliveryLog();
   const session = new AgentSession(spec, new SessionTree(spec.sessionId, (p) => log.debug('tracking process', { trackedPid: p.pid, startTime: p.startTime })));
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
@@ -101,8 +104,12 @@ async function main(): Promise<void> {
           session.output.flushSync();
           return session.output.ring.read(frame.params.since, frame.params.limit, frame.params.maxBytes);
         case 'send': {
-          if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);
-          return session.send(frame.params.text, frame.params.raw);
+          const { text, raw, inputId, idempotencyKey } = frame.params;
+          // A repeated key is answered from memory even once the session has ended: it was delivered.
+          return deliveries.deliver(idempotencyKey, inputId ?? crypto.randomUUID(), () => {
+            if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);
+            return session.send(text, raw);
+          });
         }
         case 'kill':
           return session.kill(frame.params.reason);

@@ -6,6 +6,7 @@
  * it failed: a retry with the same key is safe, one without may deliver it twice.
  */
 import crypto from 'node:crypto';
+import type { ResultOf } from '../shared/protocol';
 import type { Journal } from './journal';
 import { type WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -40,9 +41,30 @@ export async function deliverInput(client: WorkerClient, journal: Journal, sessi
   const prior = priorDelivery(journal, sessionId, key);
   if (prior) return prior;
   const inputId = newInputId();
+  const record = (result: ResultOf<'send'>) => {
+    const taken = result.inputId ?? inputId;
+    journal.event(sessionId, 'input', {
+      chars: input.text.length,
+      raw: input.raw,
+      delivered: result.delivered,
+      queued: result.queued,
+      ...inputRecord(taken, key),
+      ...(result.duplicate ? { duplicate: true } : {}),
+    });
+    return { ...result, inputId: taken };
+  };
   let result;
   try {
-    result = await client.request('send', { text: input.text, raw: input.raw, inputId, ...(key === undefined ? {} : { idempotencyKey: key }) });
+    // A late answer is journalled too: a retry of its key after the session has ended (its worker
+    // and the worker's memory of keys gone) then finds it here rather than continuing the session twice.
+    const params = { text: input.text, raw: input.raw, inputId, ...(key === undefined ? {} : { idempotencyKey: key }) };
+    result = await client.request('send', params, (late) => {
+      try {
+        record(late);
+      } catch {
+        // The journal is closed (agentvisor is stopping): the answer is lost, the delivery stays unknown.
+      }
+    });
   } catch (err) {
     if (!(err instanceof WorkerRequestError) || err.code !== 'timeout') throw err;
     const retry =
@@ -51,16 +73,7 @@ export async function deliverInput(client: WorkerClient, journal: Journal, sessi
         : 'Retrying with the same idempotencyKey is safe: it is delivered at most once.';
     return { delivered: false, queued: false, deliveryUnknown: true, inputId, note: `delivery unknown: ${err.message}; the message may still arrive. ${retry}` };
   }
-  const taken = result.inputId ?? inputId;
-  journal.event(sessionId, 'input', {
-    chars: input.text.length,
-    raw: input.raw,
-    delivered: result.delivered,
-    queued: result.queued,
-    ...inputRecord(taken, key),
-    ...(result.duplicate ? { duplicate: true } : {}),
-  });
-  return { ...result, inputId: taken };
+  return record(result);
 }
 
 /** A key the journal already holds as taken is answered like the first time, without a worker (or a resume). */

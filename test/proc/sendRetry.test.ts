@@ -111,3 +111,26 @@ test('an idempotencyKey that is empty or too long is refused with a clear error'
   expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: 'x', idempotencyKey: 'k'.repeat(201) })).toMatch(/idempotencyKey must be at most 200 characters/);
   await endSession(client, s.sessionId);
 });
+
+test('a send that timed out, then was delivered, then the session ended: its retry does not continue the session with it again', async () => {
+  ({ server, client } = await up(dirs));
+  const c = client;
+  // The first answer comes after 4 s; the session then ends once every message is answered.
+  const s = await call(c, 'session_start', { agent: 'claude-code', cwd: 'l', task: 'slow 4000 first' });
+  const worker = journalRow(dirs, s.sessionId).worker_pid!;
+  process.kill(worker, 'SIGSTOP');
+  stopped = worker;
+  const first = await call(c, 'session_send', { sessionId: s.sessionId, message: 'late once', idempotencyKey: 'l-1' }, WorkerTimeouts.requestMs + 30_000);
+  expect(first).toMatchObject({ deliveryUnknown: true });
+  process.kill(worker, 'SIGCONT');
+  stopped = null;
+  await waitEnded(c, s.sessionId);
+  expect(await outputText(c, s.sessionId)).toContain('echo: late once');
+  // The worker, and its memory of keys, is gone: the retry must be answered from the journal.
+  await until(() => !alive(worker), 10_000, 'the worker to exit');
+  const retry = await call(c, 'session_send', { sessionId: s.sessionId, message: 'late once', idempotencyKey: 'l-1' });
+  expect(retry).toMatchObject({ delivered: true, duplicate: true, inputId: first.inputId });
+  expect(retry.resumed).toBeUndefined();
+  expect((await call<Page>(c, 'session_output', { sessionId: s.sessionId, since: 0 })).status).toBe('exited');
+  expect(count(await outputText(c, s.sessionId), 'echo: late once')).toBe(1);
+});

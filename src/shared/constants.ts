@@ -33,6 +33,10 @@ export const WorkerTimeouts = {
   requestMs: 10_000,
   /** How long the worker's connection handshake may take before the socket is dropped. */
   helloMs: 5_000,
+  /** After the agent exits, its output pipes get this long to drain: a grandchild holding them must not keep the session running. */
+  stdioDrainGraceMs: 1_000,
+  /** The agent's process tree is walked this often, so a command that leaves it (setsid, double fork) is still known and killed at the end. */
+  treeScanMs: 500,
 } as const;
 
 export const HttpTimeouts = {
@@ -68,4 +72,8 @@ export const Limits = {
   maxTaskChars: 100_000,
   maxMessageChars: 100_000,
   maxPathChars: 4_096,
+  /** A client's idempotency key: room for a UUID or a hash with a prefix, no more. */
+  maxIdempotencyKeyChars: 200,
+  /** Idempotency keys a worker remembers: far more than a client retries at once, bounded so a flood of keys cannot grow it. */
+  idempotencyKeysKept: 1_000,
 } as const;

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { PROTOCOL_VERSION } from './framing';
+import { Limits } from './constants';
 
 // The framing (and the version) live in a zod-free module the worker can load cheaply.
 export { FrameReader, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from './framing';
@@ -65,7 +66,16 @@ export const ReadParams = z.object({
   limit: z.number().int().positive(),
   maxBytes: z.number().int().positive(),
 });
-export const SendParams = z.object({ text: z.string(), raw: z.boolean() });
+/**
+ * inputId: agentvisor's own id of this input. idempotencyKey: the client's; the worker delivers
+ * each key at most once and answers a repeat like the first (#12 item 4).
+ */
+export const SendParams = z.object({
+  text: z.string(),
+  raw: z.boolean(),
+  inputId: z.string().min(1).max(128).optional(),
+  idempotencyKey: z.string().min(1).max(Limits.maxIdempotencyKeyChars).optional(),
+});
 export const KillParams = z.object({ reason: EndReason });
 
 export const SupervisorFrame = z.discriminatedUnion('method', [
@@ -90,7 +100,14 @@ export const ReadResultSchema = z.object({
   dropped: z.number().int(),
   hasMore: z.boolean(),
 });
-export const SendResult = z.object({ delivered: z.boolean(), queued: z.boolean(), note: z.string().optional() });
+/** inputId: the id of the delivery that took the input (a repeat's is the first one's); duplicate: a repeated key, not delivered again. */
+export const SendResult = z.object({
+  delivered: z.boolean(),
+  queued: z.boolean(),
+  note: z.string().optional(),
+  inputId: z.string().optional(),
+  duplicate: z.boolean().optional(),
+});
 
 /** Result schema per method, checked when a response arrives. */
 export const ResultSchemas = {

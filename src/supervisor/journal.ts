@@ -254,6 +254,14 @@ export class Journal {
     return this.stmt('SELECT * FROM events WHERE session_id = ? ORDER BY id').all(sessionId) as EventRow[];
   }
 
+  /** The newest input (or resume) a session took under a client's idempotency key (#12 item 4). */
+  inputByKey(sessionId: string, key: string): { kind: string; detail: string } | undefined {
+    return this.stmt(
+      `SELECT kind, detail FROM events WHERE session_id = ? AND kind IN ('input', 'resumed')
+         AND json_valid(detail) AND json_extract(detail, '$.idempotencyKey') = ? ORDER BY id DESC LIMIT 1`,
+    ).get(sessionId, key) as { kind: string; detail: string } | undefined;
+  }
+
   /** Ended sessions beyond the newest `keep`, oldest first: their output may be deleted. */
   endedBeyond(keep: number): SessionRow[] {
     return this.stmt(

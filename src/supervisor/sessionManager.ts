@@ -31,6 +31,7 @@ import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
 import { forgetEndedBeyond } from './retention';
 import { type ListQuery, listSessions } from './sessionListing';
+import { type SendReply, deliverInput, inputRecord, newInputId, priorDelivery } from './inputDelivery';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -468,22 +469,21 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return client;
   }
 
-  async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; resumed?: boolean; note?: string }> {
+  async send(id: string, message: string, raw: boolean, idempotencyKey?: string): Promise<SendReply> {
     const row = this.row(id);
     // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
     const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
     if (badInput) throw new SessionError(badInput);
-    if (isEnded(row.status) && !raw) return this.resume(row, message);
+    // A key already taken is answered like the first time, not delivered again (#12 item 4; deliverInput too).
+    if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey);
     const client = this.liveClient(id);
     try {
-      const result = await client.request('send', { text: message, raw });
-      this.journal.event(id, 'input', { chars: message.length, raw, queued: result.queued });
-      return result;
+      return await deliverInput(client, this.journal, id, { text: message, raw, idempotencyKey });
     } catch (err) {
       // The agent ended between our look at the journal and the worker's answer: the
       // ended state is on its way; once journalled, continue the session like any ended one.
       if (err instanceof WorkerRequestError && err.code === 'session_ended' && !raw) {
-        if (await this.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message);
+        if (await this.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message, idempotencyKey);
       }
       throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
     }
@@ -494,7 +494,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
    * session id: same cwd and environment, output offsets carrying on from the
    * lines already on disk.
    */
-  private async resume(row: SessionRow, message: string): Promise<{ delivered: boolean; queued: boolean; resumed: boolean; note?: string }> {
+  private async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<SendReply> {
     if (!row.agent_session_id) {
       throw new SessionError(
         `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
@@ -515,7 +515,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     // The previous outcome must not be mistaken for this run's if the new worker dies.
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     this.endedRings.delete(row.id);
-    this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length });
+    const inputId = newInputId();
+    this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) });
     try {
       await launchWorker({ specPath, stderrPath: path.join(row.session_dir, 'worker.stderr'), readyTimeoutMs: this.config.WORKER_READY_TIMEOUT });
       await this.attach(row.id, spec.socketPath, spec.secret, 're_attached');
@@ -523,7 +524,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`);
       throw new SessionError(`could not continue session ${row.id}: ${(err as Error).message}`);
     }
-    return { delivered: true, queued: false, resumed: true, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
+    return { delivered: true, queued: false, resumed: true, inputId, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
   }
 
   async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
@@ -685,8 +686,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const state = await client.request('kill', { reason });
     const live = this.live.get(id);
     if (live) {
+      const known = live.state.status; // the worker's state event, sent before this answer, journals the transition
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
-      this.journal.applyWorkerState(live.state, state.status === row.status ? undefined : state.status, { reason });
+      this.journal.applyWorkerState(live.state, state.status === known ? undefined : state.status, { reason });
       await this.waitForChange(id, () => this.hasEnded(id), SupervisorTimeouts.killReplyWaitMs);
     }
     return this.info(id);

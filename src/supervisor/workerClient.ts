@@ -100,12 +100,18 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     return this.closed;
   }
 
-  request<M extends Method>(method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+  /**
+   * `onLate` hears an answer that comes after the request has timed out (a worker that was
+   * stopped or starved): what it did then still happened, and the caller may need to record it.
+   */
+  request<M extends Method>(method: M, params: ParamsOf<M>, onLate?: (result: ResultOf<M>) => void): Promise<ResultOf<M>> {
     if (this.closed) return Promise.reject(new WorkerRequestError('disconnected', 'worker connection closed'));
     const id = this.nextId++;
     return new Promise<ResultOf<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(id);
+        // Kept for a late answer until it comes or the connection closes (which clears every entry).
+        if (onLate) this.pending.set(id, { method, resolve: onLate as (v: unknown) => void, reject: () => undefined, timer });
+        else this.pending.delete(id);
         reject(new WorkerRequestError('timeout', `worker did not answer ${method} within ${this.requestTimeoutMs} ms`));
       }, this.requestTimeoutMs);
       this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });

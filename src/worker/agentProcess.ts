@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import * as pty from 'node-pty';
+import { WorkerTimeouts } from '../shared/constants';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -60,10 +61,23 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
   child.on('error', (err) => {
     spawnError = err;
   });
-  // 'close' (not 'exit') so every byte of stdout/stderr has been delivered first.
-  child.on('close', (code, sig) => {
+  let drainTimer: NodeJS.Timeout | undefined;
+  const report = (code: number | null, sig: NodeJS.Signals | null) => {
+    if (exited) return;
+    clearTimeout(drainTimer);
     exited = { exitCode: spawnError && code === null ? 127 : code, signal: sig };
     exitCb?.(exited);
+  };
+  // 'close' (not 'exit') so every byte of stdout/stderr has been delivered first; but a
+  // grandchild holding the pipes would keep them open for good (#12 item 5), so the exit
+  // counts once they have had stdioDrainGraceMs to drain.
+  child.on('close', (code, sig) => report(code, sig));
+  child.on('exit', (code, sig) => {
+    drainTimer = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+      report(code, sig);
+    }, WorkerTimeouts.stdioDrainGraceMs);
   });
   return {
     get pid() {

@@ -14,7 +14,7 @@ import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
 import { CodexAnswerTracker } from './codexTranscript';
 import { summarizeAgentError } from './agentErrors';
-import { type ProcRef, descendantsOf, signalProcs } from './processTree';
+import { SessionTree } from './sessionTree';
 
 export interface SendOutcome {
   delivered: boolean;
@@ -35,8 +35,6 @@ interface Run {
   echoesSinceResult: number;
   lastResultError: boolean | null;
   inputClosed: boolean;
-  /** The agent's descendants when it was told to stop; they may live outside its process group. */
-  stopping: ProcRef[];
 }
 
 /**
@@ -87,7 +85,10 @@ export class AgentSession {
   private stateListeners: Array<(s: WorkerState) => void> = [];
   private endListeners: Array<() => void> = [];
 
-  constructor(private readonly spec: WorkerSpec) {
+  constructor(
+    private readonly spec: WorkerSpec,
+    private readonly tree: SessionTree,
+  ) {
     this.output = new OutputLog({
       sessionDir: spec.sessionDir,
       capacity: spec.ringLines,
@@ -134,7 +135,7 @@ export class AgentSession {
   /** Starts an agent process for `messages` (Codex takes exactly one), continuing `resumeId` if set. */
   private startRun(messages: string[], resumeId: string | null): void {
     const cmd = turnCommand(this.spec.agent, this.spec, messages[0], resumeId);
-    const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, env: this.spec.env };
+    const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, env: this.tree.markEnv(this.spec.env) };
     let proc: AgentProcess;
     try {
       proc = cmd.pty ? spawnPty(launch) : spawnPiped(launch);
@@ -151,12 +152,12 @@ export class AgentSession {
       echoesSinceResult: 0,
       lastResultError: null,
       inputClosed: false,
-      stopping: [],
     };
     this.interrupted = false;
     this.run = run;
     this.agentPid = proc.pid > 0 ? proc.pid : null;
     this.agentStartTime = this.agentPid ? processStartTime(this.agentPid) : null;
+    this.tree.watch(proc);
     proc.onStdout((t) => this.stdoutSplitter.push(t));
     proc.onStderr((t) => this.stderrSplitter.push(t));
     proc.onExit((e) => this.agentExited(run, e));
@@ -245,15 +246,9 @@ export class AgentSession {
     this.endReason = reason;
     // Queued messages die with the session: a kill means stop, not "after these".
     this.queue.length = 0;
-    // Taken before the signal, while the tree is intact: once the agent is gone its commands
-    // are init's children and can no longer be told from anyone else's (see processTree.ts).
-    run.stopping = descendantsOf(run.proc.pid);
-    run.proc.signal('SIGTERM');
-    signalProcs(run.stopping, 'SIGTERM');
-    this.killTimer = setTimeout(() => {
-      run.proc.signal('SIGKILL');
-      signalProcs(run.stopping, 'SIGKILL');
-    }, this.spec.killGraceMs);
+    // The whole tree, not only the agent's group: its commands may live outside it (sessionTree.ts).
+    this.tree.signal('SIGTERM');
+    this.killTimer = setTimeout(() => this.tree.signal('SIGKILL'), this.spec.killGraceMs);
     this.emitState();
     return this.state();
   }
@@ -261,6 +256,7 @@ export class AgentSession {
   dispose(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.tree.dispose();
     this.stdoutSplitter.dispose();
     this.stderrSplitter.dispose();
     this.output.close();
@@ -377,10 +373,9 @@ export class AgentSession {
   private agentExited(run: Run, e: AgentExit): void {
     this.stdoutSplitter.flush();
     this.stderrSplitter.flush();
-    // Whatever the agent left running in its group goes with it, and so does what it was
-    // running elsewhere when it was told to stop (Claude does not end its Bash command on SIGTERM).
-    run.proc.signal('SIGKILL');
-    signalProcs(run.stopping, 'SIGKILL');
+    // Whatever the agent left running goes with it, in its group or not (Claude does not end its
+    // Bash command on SIGTERM; a daemon it started has left the group; see sessionTree.ts).
+    this.tree.end();
     if (this.status === 'killing') {
       this.finish('killed', this.endReason ?? 'killed', e);
       return;

@@ -6,6 +6,7 @@
  * typed against the protocol's types, so a method, parameter, spec field or
  * enum value added there and not here fails to compile.
  */
+import { Limits } from '../shared/constants';
 import { PROTOCOL_VERSION } from '../shared/framing';
 import type { AgentKind, AgentMode, EndReason, Method, ParamsOf, SupervisorFrame, WorkerSpec } from '../shared/protocol';
 
@@ -43,6 +44,10 @@ const nullable =
   (c: Check): Check =>
   (v) =>
     v === null ? null : c(v);
+const optional =
+  (c: Check): Check =>
+  (v) =>
+    v === undefined ? null : c(v);
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const record =
   (c: Check): Check =>
@@ -80,7 +85,7 @@ const object =
 const PARAMS: { [M in Method]: Shape<ParamsOf<M>> } = {
   hello: { protocolVersion: int(), secret: str(16, 256) },
   read: { since: int(0), limit: int(1), maxBytes: int(1) },
-  send: { text: str(), raw: bool },
+  send: { text: str(), raw: bool, inputId: optional(str(1, 128)), idempotencyKey: optional(str(1, Limits.maxIdempotencyKeyChars)) },
   kill: { reason: oneOf(END_REASONS) },
   interrupt: {},
   state: {},

@@ -4,6 +4,7 @@
  * tells the launcher it is ready (fd 3), starts the agent, and exits once the
  * session's outcome is safely on disk and, if a supervisor is attached, journalled.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkerTimeouts } from '../shared/constants';
@@ -11,9 +12,11 @@ import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { AgentSession } from './agentSession';
+import { DeliveryLog } from './deliveryLog';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
+import { SessionTree } from './sessionTree';
 import { createWorkerLogger } from './workerLog';
 
 /** The fd on which the launcher listens for our readiness line. */
@@ -70,9 +73,12 @@ async function main(): Promise<void> {
     defaultMeta: { sessionId: spec.sessionId, pid: process.pid },
   });
 
-  const session = new AgentSession(spec);
+  const deliveries = new DeliveryLog();
+  const session = new AgentSession(spec, new SessionTree(spec.sessionId, (p) => log.debug('tracking process', { trackedPid: p.pid, startTime: p.startTime })));
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
+  /** Whether the supervisor that launched us has connected yet (see onEnd). */
+  let everAttached = false;
 
   const exit = async (code: number) => {
     if (exiting) return;
@@ -98,8 +104,12 @@ async function main(): Promise<void> {
           session.output.flushSync();
           return session.output.ring.read(frame.params.since, frame.params.limit, frame.params.maxBytes);
         case 'send': {
-          if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);
-          return session.send(frame.params.text, frame.params.raw);
+          const { text, raw, inputId, idempotencyKey } = frame.params;
+          // A repeated key is answered from memory even once the session has ended: it was delivered.
+          return deliveries.deliver(idempotencyKey, inputId ?? crypto.randomUUID(), () => {
+            if (session.ended) throw new RequestError('session_ended', `session has ended (${session.state().status})`);
+            return session.send(text, raw);
+          });
         }
         case 'kill':
           return session.kill(frame.params.reason);
@@ -113,7 +123,10 @@ async function main(): Promise<void> {
     attached(yes) {
       if (orphanTimer) clearTimeout(orphanTimer);
       orphanTimer = undefined;
-      if (yes) log.info('supervisor attached');
+      if (yes) {
+        everAttached = true;
+        log.info('supervisor attached');
+      }
       else if (!session.ended) {
         log.warn('no supervisor attached; session ends if none returns', { orphanTimeoutMs: spec.orphanTimeoutMs });
         orphanTimer = setTimeout(() => {
@@ -133,8 +146,12 @@ async function main(): Promise<void> {
     log.info('session ended', { status: state.status, exitCode: state.exitCode, signal: state.signal, reason: state.endReason });
     // The outcome is on disk, so nothing is lost if no supervisor hears it; give an
     // attached one a moment to journal it (it answers with ackExit).
-    if (!ipc.isAttached) void exit(0);
-    else setTimeout(() => void exit(0), spec.exitAckMs).unref();
+    if (ipc.isAttached) setTimeout(() => void exit(0), spec.exitAckMs).unref();
+    // An agent that ends within milliseconds beats the launching supervisor to our socket: its
+    // session_start would find the socket gone (#12 item 5a). Stay, socket and all, until a
+    // supervisor has collected the outcome (ackExit) or none has come for ORPHAN_TIMEOUT.
+    else if (!everAttached) setTimeout(() => void exit(0), spec.orphanTimeoutMs).unref();
+    else void exit(0);
   });
 
   process.on('SIGTERM', () => {

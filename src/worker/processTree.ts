@@ -70,3 +70,69 @@ export function signalProcs(procs: ProcRef[], sig: NodeJS.Signals): void {
     }
   }
 }
+
+/** The process `pid` now, or null if it is gone (or a zombie). */
+export function procRef(pid: number): ProcRef | null {
+  const s = readStat(pid);
+  return s ? { pid: s.pid, startTime: s.startTime } : null;
+}
+
+/** Whether `p` is still the process it was (not exited, its pid not reused). */
+export function isSame(p: ProcRef): boolean {
+  return readStat(p.pid)?.startTime === p.startTime;
+}
+
+/**
+ * Direct children of `pid`, from each of its threads' `children` file: a walk of one tree
+ * instead of a read of every process on the host. null when the kernel lacks the file
+ * (CONFIG_PROC_CHILDREN), so the caller falls back to a full scan.
+ */
+export function childrenOf(pid: number): number[] | null {
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return []; // gone
+  }
+  const out: number[] = [];
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(`/proc/${pid}/task/${tid}`)) return null;
+      continue; // the thread ended while we looked
+    }
+    for (const c of text.split(' ')) if (c.trim()) out.push(Number(c));
+  }
+  return out;
+}
+
+/**
+ * Every process but this one whose environment holds `entry` (`NAME=value`) as it was given at
+ * exec. A process inherits it from whoever started it, so it marks an agent's descendants
+ * wherever they have moved in the process tree since (a daemon, a setsid'd command whose parent
+ * has exited), the way build servers find a build's stray processes.
+ */
+export function markedWith(entry: string): ProcRef[] {
+  const out: ProcRef[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    let environ: string;
+    try {
+      environ = fs.readFileSync(`/proc/${name}/environ`, 'latin1');
+    } catch {
+      continue; // exited, or not ours to read
+    }
+    if (!('\0' + environ).includes('\0' + entry + '\0')) continue;
+    const ref = procRef(Number(name));
+    if (ref) out.push(ref);
+  }
+  return out;
+}

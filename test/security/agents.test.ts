@@ -202,6 +202,8 @@ const ALLOWED_ENV = new Set([
   'TERM', 'NO_COLOR', 'PAGER', 'GIT_PAGER',
   // Set by node-pty for a PTY child: its own cwd.
   'PWD',
+  // Set by the worker to the session id: marks the session's processes (worker/sessionTree.ts).
+  'AGENTVISOR_SESSION_ID',
   // From CHILD_ENV_*:
   'FOO', 'IS_SANDBOX',
 ]);

@@ -14,7 +14,9 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
         'Codex: it takes no message mid-turn, so the message is queued (queued: true) and becomes the next turn as soon as the current one ends; nothing sent is dropped. ' +
         'To an ended session (exited, failed or killed): continues the same agent conversation under the same sessionId (resumed: true), output offsets carrying on. ' +
         'raw: true writes the text to the agent\'s terminal exactly as given, to answer a prompt (include "\\r" for Enter). ' +
-        'interrupt: true stops the current turn but keeps the session; add a message to redirect the agent.',
+        'interrupt: true stops the current turn but keeps the session; add a message to redirect the agent. ' +
+        'idempotencyKey makes a retry safe: a message sent again with the same key is not delivered again (duplicate: true). ' +
+        'deliveryUnknown: true means the worker did not answer in time and the message may still arrive: retry with the same idempotencyKey.',
       inputSchema: z
         .object({
           sessionId: sessionIdArg,
@@ -25,6 +27,12 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             .optional()
             .describe('The message (required unless interrupt is true)'),
           raw: z.boolean().optional().describe('Write the text to the agent verbatim, without message framing'),
+          idempotencyKey: z
+            .string()
+            .min(1, 'idempotencyKey must not be empty')
+            .max(Limits.maxIdempotencyKeyChars, `idempotencyKey must be at most ${Limits.maxIdempotencyKeyChars} characters`)
+            .optional()
+            .describe('A key of your choosing (a UUID): the message is delivered at most once per key, so a retry after a timeout is safe'),
           interrupt: z
             .boolean()
             .optional()
@@ -43,6 +51,9 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
         queued: z.boolean(),
         resumed: z.boolean().optional(),
         interrupted: z.boolean().optional(),
+        inputId: z.string().optional(),
+        duplicate: z.boolean().optional(),
+        deliveryUnknown: z.boolean().optional(),
         note: z.string().optional(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
@@ -56,7 +67,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             return ok({ sessionId: args.sessionId, delivered: false, queued: false, interrupted: true, note: interruptNote });
           }
         }
-        const result = await ctx.sessions.send(args.sessionId, args.message!, args.raw ?? false);
+        const result = await ctx.sessions.send(args.sessionId, args.message!, args.raw ?? false, args.idempotencyKey);
         return ok({ sessionId: args.sessionId, ...result, ...(args.interrupt ? { interrupted: true } : {}) });
       }),
   );

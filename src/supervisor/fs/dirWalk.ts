@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type DirIdentity, HAS_FD_PATHS, fdPath, identityOf, openDirNoFollow, openedPath } from '../../shared/dirHandle';
 import { type FsError, errnoMessage, fail, intArg, kindOf } from './fsTaskHelpers';
-import { resolveInsideRootsSync } from './pathGuard';
+import { type AllowedRoot, resolveInsideRootsSync } from './pathGuard';
 
 /** Listing bound: enough for any sane project level, small enough to stay a modest result. */
 export const MAX_LIST_ENTRIES = 5000;
@@ -73,7 +73,7 @@ interface PendingDir {
 
 type Opened = { ok: true; fd: number } | { ok: false; error: string };
 
-export function listDirectory(args: ListDirectoryArgs, roots: string[]): ListDirectoryResult {
+export function listDirectory(args: ListDirectoryArgs, roots: AllowedRoot[]): ListDirectoryResult {
   const maxEntries = intArg(args.maxEntries, 'maxEntries', MAX_LIST_ENTRIES, 1, MAX_LIST_ENTRIES);
   if (typeof maxEntries !== 'number') return maxEntries;
   if (args.recursive !== undefined && typeof args.recursive !== 'boolean') return fail('recursive must be true or false.');

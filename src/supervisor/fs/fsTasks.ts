@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveInsideRootsSync } from './pathGuard';
+import { type AllowedRoot, resolveInsideRootsSync } from './pathGuard';
 import { type FsError, errnoMessage, fail, intArg, kindOf } from './fsTaskHelpers';
 import { type ListDirectoryArgs, type ListDirectoryResult, listDirectory } from './dirWalk';
 
@@ -52,8 +52,8 @@ export interface ReadFileArgs {
 }
 
 export type FsTaskRequest =
-  | ({ op: 'read_file'; roots: string[] } & ReadFileArgs)
-  | ({ op: 'list_directory'; roots: string[] } & ListDirectoryArgs);
+  | ({ op: 'read_file'; roots: AllowedRoot[] } & ReadFileArgs)
+  | ({ op: 'list_directory'; roots: AllowedRoot[] } & ListDirectoryArgs);
 
 /** Why a page ended before the end of the file (or, for longLine, why its only line is cut). */
 export type ReadTruncation = 'maxLines' | 'maxBytes' | 'longLine';
@@ -103,7 +103,7 @@ export default function fsTask(request: FsTaskRequest): FsTaskResult {
 
 // ---------------------------------------------------------------- read_file
 
-function readFile(args: ReadFileArgs, roots: string[]): ReadFileResult {
+function readFile(args: ReadFileArgs, roots: AllowedRoot[]): ReadFileResult {
   const offset = intArg(args.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
   if (typeof offset !== 'number') return offset;
   const maxLines = intArg(args.maxLines, 'maxLines', DEFAULT_MAX_LINES, 1, MAX_MAX_LINES);

@@ -14,6 +14,13 @@ import fs from 'node:fs';
 
 export const HAS_FD_PATHS = fs.existsSync('/proc/self/fd');
 
+/**
+ * How a worker that refuses its session's cwd says why on stderr before it exits; the
+ * launcher passes only a line with this prefix on to the client (it names the cwd, never a
+ * secret), so other stderr text stays in the file.
+ */
+export const CWD_REFUSED_PREFIX = 'agentvisor worker refused the cwd: ';
+
 // O_NOFOLLOW refuses a symlink swapped in for the last component; O_DIRECTORY anything but a
 // directory; O_NONBLOCK keeps a FIFO swapped in at that moment from blocking the open.
 const DIR_OPEN_FLAGS =

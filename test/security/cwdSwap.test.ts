@@ -2,6 +2,10 @@
  * Workspace escapes through a session's cwd (#12 items 9 and 10), against a real supervisor,
  * real workers and the fake agents.
  *
+ * Item 9: sessions started while another process keeps swapping their cwd with a symlink to /
+ * must never run their agent in / (or anywhere outside the workspace): the directory checked
+ * is the directory the agent starts in, or the session fails.
+ *
  * Item 10: a running session's cwd replaced by a symlink to / must not widen what the file
  * tools may read: the allowed roots are the directories recorded at start, and one whose path
  * no longer leads to the same directory (device + inode) is dropped.
@@ -9,12 +13,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type RunningServer, call, callError, connect } from '../helpers/server';
+import { type RunningServer, call, callError, connect, until } from '../helpers/server';
+import { startSwapRace } from '../helpers/swapRace';
 import { finish, startSecurityServer } from './support';
 
 let server: RunningServer;
 let client: Client;
 let ws: string;
+
+/** Bounds for the start race: enough starts to land in the window many times on a loaded 2-core box. */
+const RACE_STARTS = 40;
+const RACE_MAX_SWAPS = 50_000_000;
+const RACE_MAX_MS = 120_000;
 
 beforeAll(async () => {
   server = await startSecurityServer();
@@ -50,5 +60,45 @@ test("a running session's cwd replaced by a symlink to / does not open / to the 
   } finally {
     await call(client, 'session_kill', { sessionId: session.sessionId });
     fs.rmSync(cwd, { force: true }); // the symlink only, never what it points to
+  }
+});
+
+/** The cwd the fake agent reported in its init line (`[session] … cwd=/x`), or null if it printed none. */
+async function agentCwdOf(sessionId: string): Promise<{ cwd: string | null; status: string; errorSummary: string | null }> {
+  let page: any;
+  await until(async () => {
+    page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1_000 });
+    return !['running', 'killing'].includes(page.status);
+  }, 30_000, `session ${sessionId} to end`);
+  const line = (page.lines as string[]).find((l) => l.startsWith('[session] ') && l.includes(' cwd='));
+  return { cwd: line ? line.slice(line.indexOf(' cwd=') + 5) : null, status: page.status, errorSummary: page.errorSummary };
+}
+
+test('sessions started while their cwd is swapped with a symlink to / never run the agent outside the workspace', async () => {
+  const dir = path.join(ws, 'race');
+  fs.mkdirSync(dir);
+  fs.symlinkSync('/', path.join(ws, 'race-link'));
+  const race = startSwapRace(dir, path.join(ws, 'race-link'), RACE_MAX_SWAPS, RACE_MAX_MS);
+  const outcomes: Array<{ cwd: string | null; status: string; errorSummary: string | null } | { refused: string }> = [];
+  try {
+    for (let i = 0; i < RACE_STARTS && !race.done; i++) {
+      const res = await client.callTool({ name: 'session_start', arguments: { agent: 'claude-code', cwd: 'race', task: 'hello' } });
+      if (res.isError) outcomes.push({ refused: (res.content as Array<{ text: string }>)[0]?.text ?? '' });
+      else outcomes.push(await agentCwdOf((res.structuredContent as { sessionId: string }).sessionId));
+    }
+  } finally {
+    await race.stop();
+    fs.rmSync(path.join(ws, 'race-link'), { force: true }); // the symlink only
+  }
+  const ran = outcomes.filter((o): o is { cwd: string; status: string; errorSummary: string | null } => 'cwd' in o && o.cwd !== null);
+  const escaped = ran.filter((o) => path.relative(ws, o.cwd).startsWith('..') || path.isAbsolute(path.relative(ws, o.cwd)));
+  // The race was real: starts got through and agents ran, in the workspace...
+  expect(ran.length).toBeGreaterThan(0);
+  // ...and none ran anywhere else.
+  expect({ starts: outcomes.length, escaped }).toEqual({ starts: outcomes.length, escaped: [] });
+  // A start that lost the race says why: refused up front, or failed before the agent ran.
+  for (const o of outcomes) {
+    if ('refused' in o) expect(o.refused).toMatch(/outside WORKSPACE_DIR|changed while it was being checked|could not create cwd|was replaced|no longer exists/);
+    else if (o.cwd === null) expect(o.errorSummary ?? '').toMatch(/replaced|changed|no such file/);
   }
 });

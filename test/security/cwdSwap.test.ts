@@ -102,3 +102,21 @@ test('sessions started while their cwd is swapped with a symlink to / never run 
     else if (o.cwd === null) expect(o.errorSummary ?? '').toMatch(/replaced|changed|no such file/);
   }
 });
+
+test('continuing an ended session whose cwd was swapped for a symlink to / is refused, not run in /', async () => {
+  const cwd = path.join(ws, 'later');
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'later', task: 'hello' });
+  const ended = await agentCwdOf(s.sessionId);
+  expect(ended).toMatchObject({ cwd, status: 'exited' });
+  fs.renameSync(cwd, path.join(ws, 'later.moved'));
+  fs.symlinkSync('/', cwd);
+  try {
+    const error = await callError(client, 'session_send', { sessionId: s.sessionId, message: 'args' });
+    expect(error).toMatch(new RegExp(`could not continue session ${s.sessionId}: cwd ${cwd} was replaced`));
+    // Nothing ran: the session's output ends where the first run left it.
+    const page = await call(client, 'session_output', { sessionId: s.sessionId, since: 0, limit: 1_000 });
+    expect((page.lines as string[]).filter((l) => l.includes(' cwd='))).toEqual([`[session] 5f0c1f2e-1111-4222-8333-944455556666 model=fake-model cwd=${cwd}`]);
+  } finally {
+    fs.rmSync(cwd, { force: true }); // the symlink only
+  }
+});

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { dirIdentityNoFollow } from '../../src/shared/dirHandle';
 import { prepareCwd } from '../../src/supervisor/fs/cwdPin';
 import { type AllowedRoot, resolveInsideRoots, resolveInsideRootsSync } from '../../src/supervisor/fs/pathGuard';
+import { SessionRoots } from '../../src/supervisor/fs/sessionRoots';
 
 let base: string;
 let ws: string;
@@ -86,5 +87,24 @@ describe('prepareCwd', () => {
     fs.symlinkSync(path.join(base, 'outside'), path.join(ws, 'via'));
     expect(prepareCwd(path.join(ws, 'via', 'proj'), ws)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
     expect(prepareCwd(path.join(base, 'outside'), ws)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
+  });
+});
+
+describe('SessionRoots', () => {
+  it("gives each live session's cwd with the identity from its spec, and no root where that cannot be read", () => {
+    const id = dirIdentityNoFollow(cwd)!;
+    const dirOf = (name: string, spec: string | null) => {
+      const dir = path.join(base, 'sessions', name);
+      fs.mkdirSync(dir, { recursive: true });
+      if (spec !== null) fs.writeFileSync(path.join(dir, 'spec.json'), spec);
+      return dir;
+    };
+    const sessions = [
+      { id: 'pinned', cwd, session_dir: dirOf('pinned', JSON.stringify({ cwd, cwdIdentity: id })) },
+      { id: 'old-spec', cwd, session_dir: dirOf('old-spec', JSON.stringify({ cwd, cwdIdentity: null })) },
+      { id: 'corrupt', cwd, session_dir: dirOf('corrupt', '{"cwd": "') },
+      { id: 'missing', cwd, session_dir: dirOf('missing', null) },
+    ];
+    expect(new SessionRoots().rootsOf(sessions)).toEqual([{ path: cwd, ...id }]);
   });
 });

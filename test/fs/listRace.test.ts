@@ -36,6 +36,7 @@ test('a subdirectory swapped for a symlink to /etc mid-walk never lists /etc', a
   const allowed = new Set(['sub', 'link', 'sub.swap'].flatMap((p) => [p, `${p}/f0`, `${p}/inner`, `${p}/inner/f1`]).concat('sub.stop'));
   const race = startSwapRace(path.join(ws, 'sub'), path.join(ws, 'link'), MAX_SWAPS, MAX_RACE_MS);
   const escaped: string[] = [];
+  const entryErrors: string[] = [];
   let listings = 0;
   let descended = 0;
   try {
@@ -44,6 +45,7 @@ test('a subdirectory swapped for a symlink to /etc mid-walk never lists /etc', a
       if (!result.ok) continue; // the listed root itself is never swapped, but an error is not an escape
       const entries = (result as ListDirectoryOk).entries;
       for (const entry of entries) if (!allowed.has(entry.name)) escaped.push(entry.name);
+      for (const entry of entries) if (entry.error) entryErrors.push(entry.error);
       if (entries.some((e) => e.name.endsWith('/inner/f1'))) descended++;
       // Let the swap loop's exit be noticed.
       await new Promise((r) => setImmediate(r));
@@ -51,8 +53,11 @@ test('a subdirectory swapped for a symlink to /etc mid-walk never lists /etc', a
   } finally {
     await race.stop();
   }
-  // The walk really descended while racing (so the race was on the path that matters)...
+  // The walk really descended while racing, and swaps landed between listing and opening...
   expect(descended).toBeGreaterThan(0);
+  expect(entryErrors.length).toBeGreaterThan(0);
+  // ...each costing its entry an error that says what happened,
+  expect(entryErrors.filter((e) => !/was replaced|was removed or renamed/.test(e))).toEqual([]);
   // ...and not one name from /etc leaked in.
   expect({ listings, escaped: [...new Set(escaped)].slice(0, 10), count: escaped.length }).toEqual({ listings, escaped: [], count: 0 });
 });

@@ -179,7 +179,7 @@ function openPending(rootFd: number, dir: PendingDir, realPath: string): Opened 
 
 function changedMessage(code: string, message: string, shown: string): string {
   if (code === 'ELOOP' || code === 'ENOTDIR' || code === 'EXDEV') {
-    return `"${shown}" was replaced (by a symbolic link or another file) while being listed; not descended into.`;
+    return `"${shown}" was replaced while being listed (by a symbolic link or another file); it was not followed.`;
   }
   if (code === 'ENOENT') return `"${shown}" was removed or renamed while being listed.`;
   return errnoMessage({ code, message }, shown);
@@ -202,7 +202,11 @@ function describeEntry(base: string, name: string, rel: string): { entry: DirEnt
     try {
       return { entry: { name: shown, type: 'symlink', target: fs.readlinkSync(abs) } };
     } catch (err) {
-      return { entry: { name: shown, type: 'symlink', error: errnoMessage(err, shown) } };
+      const e = err as NodeJS.ErrnoException;
+      if (e?.code === 'ENOENT') return null; // deleted while we listed, like a failed lstat
+      // EINVAL: no longer a symlink by the time it was read.
+      const code = e?.code === 'EINVAL' ? 'EXDEV' : String(e?.code ?? 'EUNKNOWN');
+      return { entry: { name: shown, type: 'symlink', error: changedMessage(code, String(e?.message ?? err), shown) } };
     }
   }
   return { entry: { name: shown, type: 'other' } };

@@ -63,15 +63,18 @@ test("a running session's cwd replaced by a symlink to / does not open / to the 
   }
 });
 
-/** The cwd the fake agent reported in its init line (`[session] … cwd=/x`), or null if it printed none. */
+/** The cwd the fake agent reported (Claude's init line `[session] … cwd=/x`, Codex's `{"cwd":"/x"}`), or null if it printed none. */
 async function agentCwdOf(sessionId: string): Promise<{ cwd: string | null; status: string; errorSummary: string | null }> {
   let page: any;
   await until(async () => {
     page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1_000 });
     return !['running', 'killing'].includes(page.status);
   }, 30_000, `session ${sessionId} to end`);
-  const line = (page.lines as string[]).find((l) => l.startsWith('[session] ') && l.includes(' cwd='));
-  return { cwd: line ? line.slice(line.indexOf(' cwd=') + 5) : null, status: page.status, errorSummary: page.errorSummary };
+  const lines = page.lines as string[];
+  const claude = lines.find((l) => l.startsWith('[session] ') && l.includes(' cwd='));
+  const codex = lines.find((l) => l.includes('{"cwd":'));
+  const cwd = claude ? claude.slice(claude.indexOf(' cwd=') + 5) : codex ? (JSON.parse(codex.slice(codex.indexOf('{"cwd":'))) as { cwd: string }).cwd : null;
+  return { cwd, status: page.status, errorSummary: page.errorSummary };
 }
 
 test('sessions started while their cwd is swapped with a symlink to / never run the agent outside the workspace', async () => {
@@ -82,7 +85,9 @@ test('sessions started while their cwd is swapped with a symlink to / never run 
   const outcomes: Array<{ cwd: string | null; status: string; errorSummary: string | null } | { refused: string }> = [];
   try {
     for (let i = 0; i < RACE_STARTS && !race.done; i++) {
-      const res = await client.callTool({ name: 'session_start', arguments: { agent: 'claude-code', cwd: 'race', task: 'hello' } });
+      // Both spawn paths: Claude on pipes, Codex under a PTY.
+      const args = i % 2 === 0 ? { agent: 'claude-code', cwd: 'race', task: 'hello' } : { agent: 'codex', cwd: 'race', task: 'cwd' };
+      const res = await client.callTool({ name: 'session_start', arguments: args });
       if (res.isError) outcomes.push({ refused: (res.content as Array<{ text: string }>)[0]?.text ?? '' });
       else outcomes.push(await agentCwdOf((res.structuredContent as { sessionId: string }).sessionId));
     }
@@ -95,8 +100,10 @@ test('sessions started while their cwd is swapped with a symlink to / never run 
   // The race was real: starts landed on a swapped cwd (and lost)...
   expect(outcomes.filter((o) => 'refused' in o).length).toBeGreaterThan(0);
   // ...and once it stops, a start in the same place runs normally, so refusals are the race's doing.
-  const control = await call(client, 'session_start', { agent: 'claude-code', cwd: 'race', task: 'hello' });
-  expect(await agentCwdOf(control.sessionId)).toMatchObject({ cwd: dir, status: 'exited' });
+  for (const args of [{ agent: 'claude-code', cwd: 'race', task: 'hello' }, { agent: 'codex', cwd: 'race', task: 'cwd' }]) {
+    const control = await call(client, 'session_start', args);
+    expect(await agentCwdOf(control.sessionId)).toMatchObject({ cwd: dir, status: 'exited' });
+  }
   // No agent that ran during the race ran outside the workspace.
   expect({ starts: outcomes.length, escaped }).toEqual({ starts: outcomes.length, escaped: [] });
   // A start that lost the race says why: refused up front, or failed before the agent ran.

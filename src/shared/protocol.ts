@@ -153,6 +153,8 @@ export const WorkerSpec = z.object({
   /** Absolute path of the agent binary, resolved by the supervisor. */
   agentBin: z.string(),
   cwd: z.string(),
+  /** The cwd's device + inode as checked by the supervisor; the worker starts agents only in that directory (null: spec from before it was recorded). */
+  cwdIdentity: z.object({ dev: z.string().regex(/^\d+$/), ino: z.string().regex(/^\d+$/) }).nullable().default(null),
   task: z.string(),
   model: z.string().nullable(),
   mode: AgentMode,

@@ -27,6 +27,8 @@ import type { AgentCatalog } from './agentCapabilities';
 import { type DiffResult, diffSince, snapshotTree } from './gitDiff';
 import { agentEnv } from './agentEnv';
 import { agentEnvProblem, agentTextProblem } from './agentInput';
+import { prepareCwd } from './fs/cwdPin';
+import { SessionRoots } from './fs/sessionRoots';
 import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
 import { forgetEndedBeyond } from './retention';
@@ -147,6 +149,7 @@ const isEnded = (status: SessionStatus) => status !== 'running' && status !== 'k
 export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly live = new Map<string, Live>();
   private readonly endedRings = new Map<string, RingBuffer>();
+  private readonly cwdRoots = new SessionRoots();
   private readonly sessionsRoot: string;
   private readonly socketsRoot: string;
   private closed = false;
@@ -180,9 +183,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return toInfo(this.row(id), this.live.get(id));
   }
 
-  /** Working directories of sessions still running (the file tools may read there). */
-  activeCwds(): string[] {
-    return this.journal.live().map((r) => r.cwd);
+  /** Working directories of sessions still running, as pinned at start (the file tools may read there). */
+  activeCwds() {
+    return this.cwdRoots.rootsOf(this.journal.live());
   }
 
   private row(id: string): SessionRow {
@@ -216,11 +219,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
           'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
       );
     }
-    try {
-      fs.mkdirSync(req.cwd, { recursive: true });
-    } catch (err) {
-      throw new SessionError(`could not create cwd ${req.cwd}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    const pinned = prepareCwd(req.cwd, this.config.WORKSPACE_DIR);
+    if (!pinned.ok) throw new SessionError(pinned.error);
 
     const refusal = this.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
@@ -236,6 +236,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       agent: req.agent,
       agentBin: bin.path,
       cwd: req.cwd,
+      cwdIdentity: pinned.identity,
       task: req.task,
       model: req.model ?? null,
       mode,

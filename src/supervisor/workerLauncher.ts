@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CWD_REFUSED_PREFIX } from '../shared/dirHandle';
 import { findOnPath } from '../shared/findExecutable';
 
 const Ready = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
@@ -71,10 +72,31 @@ export function launchWorker(opts: LaunchOptions): Promise<WorkerReady> {
       const parsed = Ready.safeParse((() => { try { return JSON.parse(buf.slice(0, nl)); } catch { return null; } })());
       finish(parsed.success ? null : new Error('worker sent a malformed ready line'), parsed.success ? parsed.data : undefined);
     });
-    pipe.on('end', () => finish(new Error(`worker exited before it was ready (see ${opts.stderrPath})`)));
+    pipe.on('end', () => finish(new Error(cwdRefusal(opts.stderrPath) ?? `worker exited before it was ready (see ${opts.stderrPath})`)));
     pipe.on('error', () => undefined); // 'end' or the timer reports it
     child.on('error', (err) => finish(new Error(`could not start worker: ${err.message}`)));
     // The intermediate exits at once; not waiting on it keeps it from holding our event loop.
     child.unref();
   });
+}
+
+/** Bytes of a worker's stderr file read back for a refusal line: it is the last thing written. */
+const REFUSAL_TAIL_BYTES = 4096;
+
+/** The reason a worker refused its cwd (agentCwd.ts), if that is why it exited; nothing else from stderr. */
+function cwdRefusal(stderrPath: string): string | null {
+  try {
+    const fd = fs.openSync(stderrPath, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, REFUSAL_TAIL_BYTES));
+      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
+      const last = buf.toString('utf8').trimEnd().split('\n').pop() ?? '';
+      return last.startsWith(CWD_REFUSED_PREFIX) ? last.slice(CWD_REFUSED_PREFIX.length) : null;
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return null; // no stderr file to read: the generic message points at it
+  }
 }

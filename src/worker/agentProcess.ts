@@ -3,6 +3,8 @@
  * (Claude Code's stream-json) or under a PTY (Codex, which wants a terminal).
  * Either way the agent leads its own process group, so a kill reaches
  * everything it started (shells, test runners) and not the worker.
+ * Either way it starts in the worker's cwd, which agentCwd set to the checked
+ * directory by handle: no cwd path is looked up again at spawn time.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -10,6 +12,8 @@ import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
 import * as pty from 'node-pty';
 import { WorkerTimeouts } from '../shared/constants';
+import type { DirIdentity } from '../shared/dirHandle';
+import { enterAgentCwd } from './agentCwd';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -20,6 +24,8 @@ export interface AgentLaunch {
   command: string;
   args: string[];
   cwd: string;
+  /** The cwd's device + inode as the supervisor checked it (null: not recorded). */
+  cwdIdentity: DirIdentity | null;
   env: Record<string, string>;
 }
 
@@ -43,10 +49,14 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-/** Spawns on pipes. Throws (synchronously) only for bad arguments; a missing binary is reported via onExit. */
+/**
+ * Spawns on pipes. Throws (synchronously) for bad arguments and for a cwd that is no longer
+ * the checked directory; a missing binary is reported via onExit.
+ */
 export function spawnPiped(launch: AgentLaunch): AgentProcess {
+  enterAgentCwd(launch.cwd, launch.cwdIdentity);
   const child = spawn(launch.command, launch.args, {
-    cwd: launch.cwd,
+    // No cwd: the child inherits the worker's, which is the checked directory itself.
     env: launch.env,
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // own process group; we never unref: the worker waits for it
@@ -99,13 +109,20 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
   };
 }
 
-/** Spawns under a PTY (node-pty makes the child a session leader, so its pid is its group id). */
+/**
+ * Spawns under a PTY (node-pty makes the child a session leader, so its pid is its group id).
+ * Throws like spawnPiped for a cwd that is no longer the checked directory.
+ */
 export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProcess {
+  enterAgentCwd(launch.cwd, launch.cwdIdentity);
   const term = pty.spawn(launch.command, launch.args, {
     name: 'xterm-256color',
     cols,
     rows,
-    cwd: launch.cwd,
+    // node-pty chdirs the child to this path (default: process.cwd(), a path looked up again).
+    // '.' is the worker's cwd, the checked directory; node-pty also exports it as PWD, which
+    // shells ignore as not absolute and recompute with getcwd.
+    cwd: '.',
     env: launch.env,
   });
   const stdoutCbs: Array<(t: string) => void> = [];

@@ -135,7 +135,7 @@ export class AgentSession {
   /** Starts an agent process for `messages` (Codex takes exactly one), continuing `resumeId` if set. */
   private startRun(messages: string[], resumeId: string | null): void {
     const cmd = turnCommand(this.spec.agent, this.spec, messages[0], resumeId);
-    const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, env: this.tree.markEnv(this.spec.env) };
+    const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env) };
     let proc: AgentProcess;
     try {
       proc = cmd.pty ? spawnPty(launch) : spawnPiped(launch);

@@ -35,6 +35,7 @@ const str =
   (min = 0, max = Infinity): Check =>
   (v) =>
     typeof v === 'string' && v.length >= min && v.length <= max ? null : `expected a string of ${min}–${max} characters`;
+const digits: Check = (v) => (typeof v === 'string' && /^\d+$/.test(v) ? null : 'expected a decimal number as a string');
 const bool: Check = (v) => (typeof v === 'boolean' ? null : 'expected a boolean');
 const oneOf =
   (values: readonly string[]): Check =>
@@ -116,6 +117,7 @@ const SPEC: Shape<WorkerSpec> = {
   agent: oneOf(AGENT_KINDS),
   agentBin: str(),
   cwd: str(),
+  cwdIdentity: { check: nullable(object({ dev: digits, ino: digits })), default: null },
   task: str(),
   model: nullable(str()),
   mode: oneOf(AGENT_MODES),

@@ -11,6 +11,7 @@ import { WorkerTimeouts } from '../shared/constants';
 import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
+import { enterCwdOrExit } from './agentCwd';
 import { AgentSession } from './agentSession';
 import { DeliveryLog } from './deliveryLog';
 import { parseWorkerSpec } from './frameCheck';
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
   closeInheritedFds(READY_FD);
   process.umask(0o077);
   const spec = readSpec();
+  // Security: agents start in the directory the supervisor checked, or the worker refuses (agentCwd.ts).
+  enterCwdOrExit(spec.cwd, spec.cwdIdentity);
   const secrets = [spec.secret, ...Object.entries(spec.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v)];
   const log = createWorkerLogger({
     level: spec.logLevel,

@@ -16,6 +16,7 @@ import type {
   ReadFileArgs,
   ReadFileResult,
 } from './fsTasks';
+import type { AllowedRoot } from './pathGuard';
 
 /** A few threads suffice: the work is I/O-bound syscalls, and each thread costs ~10 MB. */
 const DEFAULT_MAX_THREADS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
@@ -72,11 +73,11 @@ export class FsPool {
     });
   }
 
-  readFile(args: ReadFileArgs, roots: string[]): Promise<ReadFileResult> {
+  readFile(args: ReadFileArgs, roots: AllowedRoot[]): Promise<ReadFileResult> {
     return this.run({ ...pick(args, ['path', 'maxLines', 'offset', 'maxBytes']), op: 'read_file', roots: [...roots] } as FsTaskRequest) as Promise<ReadFileResult>;
   }
 
-  listDirectory(args: ListDirectoryArgs, roots: string[]): Promise<ListDirectoryResult> {
+  listDirectory(args: ListDirectoryArgs, roots: AllowedRoot[]): Promise<ListDirectoryResult> {
     return this.run({ ...pick(args, ['path', 'recursive', 'maxEntries']), op: 'list_directory', roots: [...roots] } as FsTaskRequest) as Promise<ListDirectoryResult>;
   }
 

@@ -16,7 +16,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { resolveInsideRootsSync, describeFsError } from './pathGuard';
+import { type AllowedRoot, resolveInsideRootsSync } from './pathGuard';
+import { type FsError, errnoMessage, fail, intArg, kindOf } from './fsTaskHelpers';
+import { type ListDirectoryArgs, type ListDirectoryResult, listDirectory } from './dirWalk';
+
+export type { FsError } from './fsTaskHelpers';
+export { MAX_LIST_DEPTH, MAX_LIST_ENTRIES } from './dirWalk';
+export type { DirEntry, EntryType, ListDirectoryArgs, ListDirectoryOk, ListDirectoryResult } from './dirWalk';
 
 /** Page length when the client gives none: a screenful-rich page that stays cheap to return. */
 export const DEFAULT_MAX_LINES = 2000;
@@ -30,12 +36,6 @@ export const MAX_MAX_BYTES = 1_000_000;
 export const READ_CHUNK_BYTES = 64 * 1024;
 /** How much of the file's head is sniffed for NUL bytes; the same heuristic git and grep use. */
 export const BINARY_SNIFF_BYTES = 8 * 1024;
-/** Listing bound: enough for any sane project level, small enough to stay a modest result. */
-export const MAX_LIST_ENTRIES = 5000;
-/** Recursive listings descend this many levels (entries of the listed directory are level 1). */
-export const MAX_LIST_DEPTH = 3;
-/** Entries fetched from the kernel per opendir batch; keeps a 100k-entry directory from being read whole. */
-const DIR_BUFFER_ENTRIES = 64;
 
 // O_NOFOLLOW closes the gap where the checked file is swapped for a symlink before open;
 // O_NONBLOCK makes opening a FIFO swapped in at that moment return at once instead of hanging.
@@ -51,19 +51,9 @@ export interface ReadFileArgs {
   maxBytes?: number;
 }
 
-export interface ListDirectoryArgs {
-  path: string;
-  /** Walk subdirectories down to MAX_LIST_DEPTH levels, breadth first. */
-  recursive?: boolean;
-  /** Lower the entry bound (default and cap MAX_LIST_ENTRIES). */
-  maxEntries?: number;
-}
-
 export type FsTaskRequest =
-  | ({ op: 'read_file'; roots: string[] } & ReadFileArgs)
-  | ({ op: 'list_directory'; roots: string[] } & ListDirectoryArgs);
-
-export type FsError = { ok: false; error: string };
+  | ({ op: 'read_file'; roots: AllowedRoot[] } & ReadFileArgs)
+  | ({ op: 'list_directory'; roots: AllowedRoot[] } & ListDirectoryArgs);
 
 /** Why a page ended before the end of the file (or, for longLine, why its only line is cut). */
 export type ReadTruncation = 'maxLines' | 'maxBytes' | 'longLine';
@@ -88,35 +78,7 @@ export interface ReadFileOk {
   note?: string;
 }
 
-export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
-
-export interface DirEntry {
-  /** Path relative to the listed directory, "/"-separated (a bare name when not recursive). */
-  name: string;
-  type: EntryType;
-  /** Size in bytes, for files only. */
-  size?: number;
-  /** The symlink's own text (readlink); the link is never followed. */
-  target?: string;
-  /** Set when a subdirectory could not be read during a recursive walk. */
-  error?: string;
-}
-
-export interface ListDirectoryOk {
-  ok: true;
-  op: 'list_directory';
-  /** The realpath that was listed. */
-  path: string;
-  entries: DirEntry[];
-  /** True when the walk stopped at maxEntries with entries left unlisted. */
-  truncated: boolean;
-  maxEntries: number;
-  /** Levels walked: 1, or MAX_LIST_DEPTH when recursive. */
-  maxDepth: number;
-}
-
 export type ReadFileResult = ReadFileOk | FsError;
-export type ListDirectoryResult = ListDirectoryOk | FsError;
 export type FsTaskResult = ReadFileResult | ListDirectoryResult;
 
 export default function fsTask(request: FsTaskRequest): FsTaskResult {
@@ -139,36 +101,9 @@ export default function fsTask(request: FsTaskRequest): FsTaskResult {
   }
 }
 
-function fail(error: string): FsError {
-  return { ok: false, error };
-}
-
-/** Integer argument in [min, max]; values above max are lowered (the limits are caps, not errors). */
-function intArg(value: unknown, name: string, fallback: number, min: number, max: number): number | FsError {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value)) return fail(`${name} must be an integer, got ${JSON.stringify(value)}.`);
-  if (value < min) return fail(`${name} must be at least ${min}, got ${value}.`);
-  return Math.min(value, max);
-}
-
-function kindOf(st: fs.Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a FIFO (named pipe)';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  return 'not a regular file';
-}
-
-function errnoMessage(err: unknown, shown: string): string {
-  const e = err as NodeJS.ErrnoException;
-  return describeFsError(typeof e?.code === 'string' ? e.code : 'EUNKNOWN', String(e?.message ?? err), shown);
-}
-
 // ---------------------------------------------------------------- read_file
 
-function readFile(args: ReadFileArgs, roots: string[]): ReadFileResult {
+function readFile(args: ReadFileArgs, roots: AllowedRoot[]): ReadFileResult {
   const offset = intArg(args.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
   if (typeof offset !== 'number') return offset;
   const maxLines = intArg(args.maxLines, 'maxLines', DEFAULT_MAX_LINES, 1, MAX_MAX_LINES);
@@ -351,99 +286,4 @@ function utf8Boundary(bytes: Buffer, limit: number): number {
   let cut = limit;
   while (cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
   return cut;
-}
-
-// ---------------------------------------------------------------- list_directory
-
-interface PendingDir {
-  abs: string;
-  rel: string;
-  depth: number;
-  entry: DirEntry | null; // the entry that names this directory, to attach a read error to
-}
-
-function listDirectory(args: ListDirectoryArgs, roots: string[]): ListDirectoryResult {
-  const maxEntries = intArg(args.maxEntries, 'maxEntries', MAX_LIST_ENTRIES, 1, MAX_LIST_ENTRIES);
-  if (typeof maxEntries !== 'number') return maxEntries;
-  if (args.recursive !== undefined && typeof args.recursive !== 'boolean') return fail('recursive must be true or false.');
-  const maxDepth = args.recursive ? MAX_LIST_DEPTH : 1;
-
-  const guard = resolveInsideRootsSync(args.path, roots);
-  if (!guard.ok) return guard;
-  const realPath = guard.realPath;
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(realPath);
-  } catch (err) {
-    return fail(errnoMessage(err, args.path));
-  }
-  if (st.isFile()) return fail(`"${args.path}" is a file, not a directory; use read_file to read it.`);
-  if (!st.isDirectory()) return fail(`"${args.path}" is ${kindOf(st)}, not a directory.`);
-
-  const entries: DirEntry[] = [];
-  let truncated = false;
-  // Breadth first, so a truncated listing shows the shallow levels completely.
-  const queue: PendingDir[] = [{ abs: realPath, rel: '', depth: 1, entry: null }];
-  for (let q = 0; q < queue.length && !truncated; q++) {
-    const dir = queue[q]!;
-    let handle: fs.Dir;
-    try {
-      handle = fs.opendirSync(dir.abs, { bufferSize: DIR_BUFFER_ENTRIES });
-    } catch (err) {
-      if (dir.entry === null) return fail(errnoMessage(err, args.path));
-      dir.entry.error = errnoMessage(err, dir.rel);
-      continue;
-    }
-    const batch: DirEntry[] = [];
-    try {
-      for (;;) {
-        const dirent = handle.readSync();
-        if (dirent === null) break;
-        if (entries.length + batch.length >= maxEntries) {
-          // One more entry exists beyond the bound: stop the whole walk here.
-          truncated = true;
-          break;
-        }
-        const entry = describeEntry(dir.abs, dirent.name, dir.rel);
-        if (entry) batch.push(entry);
-      }
-    } catch (err) {
-      if (dir.entry === null) return fail(errnoMessage(err, args.path));
-      dir.entry.error = errnoMessage(err, dir.rel);
-    } finally {
-      handle.closeSync();
-    }
-    // Sorting only what was read keeps output stable without reading a huge directory whole.
-    batch.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of batch) {
-      entries.push(entry);
-      if (entry.type === 'directory' && dir.depth < maxDepth) {
-        queue.push({ abs: path.join(realPath, entry.name), rel: entry.name, depth: dir.depth + 1, entry });
-      }
-    }
-  }
-  return { ok: true, op: 'list_directory', path: realPath, entries, truncated, maxEntries, maxDepth };
-}
-
-/** lstat, never stat: a symlink is reported as itself and never followed. */
-function describeEntry(dirAbs: string, name: string, rel: string): DirEntry | null {
-  const shown = rel ? `${rel}/${name}` : name;
-  const abs = path.join(dirAbs, name);
-  let st: fs.Stats;
-  try {
-    st = fs.lstatSync(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException)?.code === 'ENOENT') return null; // deleted while we listed
-    return { name: shown, type: 'other', error: errnoMessage(err, shown) };
-  }
-  if (st.isFile()) return { name: shown, type: 'file', size: st.size };
-  if (st.isDirectory()) return { name: shown, type: 'directory' };
-  if (st.isSymbolicLink()) {
-    try {
-      return { name: shown, type: 'symlink', target: fs.readlinkSync(abs) };
-    } catch (err) {
-      return { name: shown, type: 'symlink', error: errnoMessage(err, shown) };
-    }
-  }
-  return { name: shown, type: 'other' };
 }

@@ -13,13 +13,25 @@
  * default), where a slow mount would starve the supervisor's own I/O; a sync call blocks only
  * the worker it runs in. The main thread uses the async driver so it never blocks.
  *
+ * Session cwds are roots only as the directories recorded at start (AllowedRoot with device +
+ * inode), so swapping a cwd for a symlink cannot widen the roots.
+ *
  * Known limit: this is a check-then-use design. It holds against any static tree (hostile
  * symlinks included) but not against someone concurrently renaming components of the path
- * between the check and the open; fsTasks narrows that window for files (O_NOFOLLOW, fstat
- * identity check, /proc/self/fd re-check on Linux).
+ * between the check and the open; the users close that window after the check: fsTasks for
+ * files (O_NOFOLLOW, fstat identity check, /proc/self/fd re-check on Linux), dirWalk for
+ * directories (descends by handle).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+
+/**
+ * A root the file tools may read under: a path (WORKSPACE_DIR), or a session cwd with the
+ * device + inode recorded when the session started. The latter counts only while its path
+ * still resolves, unchanged, to that same directory: a cwd swapped for a symlink to / must
+ * not make / a root (#12 item 10).
+ */
+export type AllowedRoot = string | { path: string; dev: string; ino: string };
 
 export type GuardResult = { ok: true; realPath: string } | { ok: false; error: string };
 export type CwdResult = { ok: true; path: string } | { ok: false; error: string };
@@ -27,7 +39,7 @@ export type CwdResult = { ok: true; path: string } | { ok: false; error: string 
 /** What the resolver asks of the filesystem; answered by a sync or an async driver. */
 type FsQuestion = { realpath: string };
 type FsAnswer =
-  | { ok: true; realPath: string; isDirectory: boolean }
+  | { ok: true; realPath: string; isDirectory: boolean; dev: string; ino: string }
   | { ok: false; code: string; message: string };
 type Resolver<T> = Generator<FsQuestion, T, FsAnswer>;
 
@@ -103,21 +115,35 @@ function* realpathOrAncestor(
   }
 }
 
-/** Realpath of each root, null where it does not resolve (a session cwd deleted under us). */
-function* realRootsOf(roots: string[]): Resolver<(string | null)[]> {
+function rootPath(root: AllowedRoot): string {
+  return typeof root === 'string' ? root : root?.path;
+}
+
+/**
+ * Realpath of each root, null where it does not resolve (a session cwd deleted under us) or,
+ * for a root with a recorded identity, where its path no longer leads to that directory.
+ */
+function* realRootsOf(roots: AllowedRoot[]): Resolver<(string | null)[]> {
   const real: (string | null)[] = [];
   for (const root of roots) {
-    if (typeof root !== 'string' || checkRequestedPath(root) !== null) {
+    const rooted = rootPath(root);
+    if (typeof rooted !== 'string' || checkRequestedPath(rooted) !== null) {
       real.push(null);
       continue;
     }
-    const answer = yield { realpath: path.resolve(root) };
-    real.push(answer.ok ? answer.realPath : null);
+    const answer = yield { realpath: path.resolve(rooted) };
+    if (!answer.ok) real.push(null);
+    else if (typeof root === 'string') real.push(answer.realPath);
+    else {
+      // The recorded path was a realpath; any change on the way to it, or a different directory at its end, drops it.
+      const same = answer.isDirectory && answer.realPath === root.path && answer.dev === root.dev && answer.ino === root.ino;
+      real.push(same ? answer.realPath : null);
+    }
   }
   return real;
 }
 
-function* resolveInsideRootsSteps(requested: string, roots: string[]): Resolver<GuardResult> {
+function* resolveInsideRootsSteps(requested: string, roots: AllowedRoot[]): Resolver<GuardResult> {
   const invalid = checkRequestedPath(requested);
   if (invalid) return { ok: false, error: invalid };
   if (roots.length === 0) return { ok: false, error: 'no allowed roots are configured, so no path can be accessed. Set WORKSPACE_DIR.' };
@@ -130,11 +156,11 @@ function* resolveInsideRootsSteps(requested: string, roots: string[]): Resolver<
   } else {
     const workspace = rootsOrNull[0];
     if (!workspace) {
-      return { ok: false, error: `WORKSPACE_DIR "${roots[0]}" does not exist or is unreadable, so relative path "${requested}" cannot be resolved. Use an absolute path inside an active session's cwd.` };
+      return { ok: false, error: `WORKSPACE_DIR "${rootPath(roots[0]!)}" does not exist or is unreadable, so relative path "${requested}" cannot be resolved. Use an absolute path inside an active session's cwd.` };
     }
     lexical = path.resolve(workspace, requested);
   }
-  if (realRoots.length === 0) return { ok: false, error: `none of the allowed roots (${roots.join(', ')}) exist. Create WORKSPACE_DIR.` };
+  if (realRoots.length === 0) return { ok: false, error: `none of the allowed roots (${roots.map(rootPath).join(', ')}) exist. Create WORKSPACE_DIR.` };
 
   const { joined, failure } = yield* realpathOrAncestor(lexical);
   if (!realRoots.some((root) => isInside(joined, root))) return { ok: false, error: outsideError(requested, realRoots) };
@@ -166,7 +192,8 @@ function* resolveCwdSteps(requested: string, workspaceDir: string): Resolver<Cwd
 function answerSync(question: FsQuestion): FsAnswer {
   try {
     const realPath = fs.realpathSync.native(question.realpath);
-    return { ok: true, realPath, isDirectory: fs.statSync(realPath).isDirectory() };
+    const st = fs.statSync(realPath, { bigint: true });
+    return { ok: true, realPath, isDirectory: st.isDirectory(), dev: st.dev.toString(), ino: st.ino.toString() };
   } catch (err) {
     return failureOf(err);
   }
@@ -175,7 +202,8 @@ function answerSync(question: FsQuestion): FsAnswer {
 async function answerAsync(question: FsQuestion): Promise<FsAnswer> {
   try {
     const realPath = await fs.promises.realpath(question.realpath);
-    return { ok: true, realPath, isDirectory: (await fs.promises.stat(realPath)).isDirectory() };
+    const st = await fs.promises.stat(realPath, { bigint: true });
+    return { ok: true, realPath, isDirectory: st.isDirectory(), dev: st.dev.toString(), ino: st.ino.toString() };
   } catch (err) {
     return failureOf(err);
   }
@@ -202,12 +230,12 @@ async function runAsync<T>(steps: Resolver<T>): Promise<T> {
  * Resolves `requested` (relative to the first root, WORKSPACE_DIR, or absolute) to its
  * realpath and accepts it only if it lies inside one of the realpath'ed `roots`.
  */
-export function resolveInsideRoots(requested: string, roots: string[]): Promise<GuardResult> {
+export function resolveInsideRoots(requested: string, roots: AllowedRoot[]): Promise<GuardResult> {
   return runAsync(resolveInsideRootsSteps(requested, roots));
 }
 
 /** Same as resolveInsideRoots, for worker threads (see the module comment for why sync). */
-export function resolveInsideRootsSync(requested: string, roots: string[]): GuardResult {
+export function resolveInsideRootsSync(requested: string, roots: AllowedRoot[]): GuardResult {
   return runSync(resolveInsideRootsSteps(requested, roots));
 }
 

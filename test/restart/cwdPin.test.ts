@@ -1,0 +1,42 @@
+/**
+ * The pinned cwd roots survive a supervisor restart (#12 item 10): a new supervisor on the same
+ * STATE_DIR takes each running session's recorded directory identity from its spec, so a cwd
+ * swapped for a symlink to / after the restart opens nothing to the file tools either.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type Dirs, type RunningServer, call, callError, makeDirs, until } from '../helpers/server';
+import { cleanup, up } from './support';
+
+let dirs: Dirs;
+const servers: RunningServer[] = [];
+const clients: Client[] = [];
+
+beforeEach(() => {
+  dirs = makeDirs('agentvisor-cwdpin-');
+});
+afterEach(async () => {
+  fs.rmSync(path.join(dirs.workspace, 'proj'), { force: true }); // the symlink only, never what it points to
+  await cleanup(dirs, servers.splice(0), clients.splice(0));
+});
+
+test("after a supervisor restart, a running session's cwd swapped for a symlink to / opens nothing", async () => {
+  const first = await up(dirs);
+  servers.push(first.server);
+  clients.push(first.client);
+  const s = await call(first.client, 'session_start', { agent: 'claude-code', cwd: 'proj', task: 'slow 120000 stay running' });
+  await first.server.kill();
+
+  const second = await up(dirs);
+  servers.push(second.server);
+  clients.push(second.client);
+  await until(async () => (await call(second.client, 'session_output', { sessionId: s.sessionId, since: 0, limit: 1 })).status === 'running', 20_000, 'the session to be re-attached');
+
+  const cwd = path.join(dirs.workspace, 'proj');
+  fs.renameSync(cwd, path.join(dirs.workspace, 'proj.moved'));
+  fs.symlinkSync('/', cwd);
+  expect(await callError(second.client, 'read_file', { path: '/etc/passwd' })).toMatch(/outside the allowed roots/);
+  expect(await callError(second.client, 'list_directory', { path: '/root' })).toMatch(/outside the allowed roots/);
+  await call(second.client, 'session_kill', { sessionId: s.sessionId });
+});

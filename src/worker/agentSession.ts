@@ -50,8 +50,11 @@ function allAnswered(run: Run): boolean {
   return run.resultsSeen > 0 && run.notEchoed.size === 0 && run.echoesSinceResult === 0;
 }
 
-/** Large enough for any stream-json event Claude emits; the output log cuts the formatted lines. */
-const PIPE_LINE_CHARS = 64 * 1024 * 1024;
+/**
+ * Bound of one stream-json event: above any Claude emits (a base64 image in a tool result), and what
+ * a worker holds at most of a line without newline; a longer one is cut and shown raw, not parsed.
+ */
+const PIPE_LINE_CHARS = 8 * 1024 * 1024;
 
 export class AgentSession {
   readonly output: OutputLog;

@@ -1,0 +1,133 @@
+/**
+ * What a hostile agent prints (#12 items 6-8), through a real supervisor, real
+ * workers and the real CLI: a 200 MB line with no newline costs the worker
+ * bounded time and memory and comes out as marked pieces; terminal escapes
+ * (OSC 52 clipboard writes, titles, resets, DCS/APC/PM/SOS, 8-bit CSI) and NUL
+ * reach neither MCP clients nor `agentvisor logs`, on the Claude (stream-json)
+ * and the Codex (PTY) path; and a newline inside a formatted field cannot
+ * make memory and disk count lines differently.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type RunningServer, call, connect, until } from '../helpers/server';
+import { cliEnv, runCli } from '../cli/cli';
+import { finish, startSecurityServer } from './support';
+import { CUT_MARK } from '../../src/shared/sanitize';
+
+let server: RunningServer;
+let client: Client;
+
+// A small ring keeps the worker's retained output small, so its peak memory shows what the
+// line splitter holds rather than 10 000 lines of 16 KB.
+const RING_LINES = 1_000;
+
+beforeAll(async () => {
+  server = await startSecurityServer({ RING_LINES: String(RING_LINES) });
+  client = await connect(server, 'http');
+}, 60_000);
+
+afterAll(async () => {
+  await finish(server, [client]);
+});
+
+// Any C0 control but tab, DEL, any C1 control.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
+
+/** Every line from `since` on, paging through session_output. */
+async function readAll(sessionId: string, since = 0): Promise<{ lines: string[]; first: number; next: number; status: string }> {
+  const lines: string[] = [];
+  let from = since;
+  let first = -1;
+  let status = '';
+  for (;;) {
+    const page = await call(client, 'session_output', { sessionId, since: from, limit: 10_000, maxBytes: 1_000_000 });
+    if (first === -1) first = page.offset;
+    lines.push(...page.lines);
+    from = page.nextOffset;
+    status = page.status;
+    if (!page.hasMore) return { lines, first, next: from, status };
+  }
+}
+
+async function waitForLine(sessionId: string, line: string, timeoutMs: number): Promise<void> {
+  await until(async () => (await readAll(sessionId)).lines.includes(line), timeoutMs, `"${line}" from session ${sessionId}`);
+}
+
+async function waitEnded(sessionId: string): Promise<void> {
+  await until(async () => !['running', 'killing'].includes((await readAll(sessionId)).status), 20_000, `session ${sessionId} to end`);
+}
+
+function workerPid(sessionId: string): number {
+  const db = new Database(path.join(server.dirs.stateDir, 'journal.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT worker_pid FROM sessions WHERE id = ?').get(sessionId) as { worker_pid: number }).worker_pid;
+  } finally {
+    db.close();
+  }
+}
+
+/** CPU seconds (user + system) and peak resident MB of a live process, from /proc. */
+function processCost(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks of 1/100 s.
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / 100;
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuSeconds, peakRssMb: Number(hwm![1]) / 1024 };
+}
+
+test('a 200 MB line with no newline costs the worker bounded time and memory, and comes out as marked pieces', async () => {
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'flood', task: 'flood 200' });
+  const pid = workerPid(s.sessionId);
+  await waitForLine(s.sessionId, 'flood done', 150_000);
+  const cost = processCost(pid);
+  const { lines, first } = await readAll(s.sessionId);
+  await call(client, 'session_kill', { sessionId: s.sessionId });
+
+  // Before the fix: 66 s of CPU and 1.1 GB. Generous bounds for a loaded 2-core machine.
+  expect(cost.cpuSeconds).toBeLessThan(20);
+  expect(cost.peakRssMb).toBeLessThan(400);
+  // The ring kept its last lines: all pieces of the long line, cut and marked, then its end.
+  expect(first).toBeGreaterThan(0);
+  const end = lines.indexOf('in event rednuldelend');
+  expect(end).toBeGreaterThan(10);
+  const pieces = lines.slice(0, end);
+  const last = pieces.pop()!;
+  expect(last).toMatch(/^x*rednuldelend$/);
+  for (const p of pieces) {
+    expect(p.endsWith(CUT_MARK)).toBe(true);
+    expect(p.length).toBeLessThanOrEqual(16_384);
+  }
+  expect(lines.slice(end)).toEqual(['in event rednuldelend', 'flood done']);
+}, 240_000);
+
+test('terminal escapes and NUL reach neither MCP clients nor `agentvisor logs` (Claude path)', async () => {
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'escapes', task: 'escapes' });
+  await waitForLine(s.sessionId, 'echo: escapes', 20_000);
+  const live = (await readAll(s.sessionId)).lines;
+  expect(live).toContain('raw rednuldelend');
+  expect(live).toContain('in event rednuldelend');
+  expect(live.filter((l) => CONTROL.test(l))).toEqual([]);
+
+  // The CLI through the running server, in text and JSON.
+  const env = cliEnv(server.dirs, { AUTH_TOKEN: server.token });
+  for (const args of [['logs', s.sessionId], ['logs', s.sessionId, '--json'], ['logs', s.sessionId, '--offsets']]) {
+    const r = await runCli(args, env, server.dirs.base);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('rednuldelend');
+    expect(r.stdout.split('\n').filter((l) => CONTROL.test(l))).toEqual([]);
+  }
+}, 60_000);
+
+test('DCS, APC, PM, SOS and OSC leave nothing behind on the PTY path (Codex)', async () => {
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'pty-escapes', task: 'escapes-hold' });
+  await waitForLine(s.sessionId, 'escapes done', 20_000);
+  const { lines } = await readAll(s.sessionId);
+  await call(client, 'session_kill', { sessionId: s.sessionId });
+  const from = lines.findIndex((l) => l.startsWith('osc '));
+  expect(lines.slice(from, from + 7)).toEqual(['osc end', 'dcs end', 'apc end', 'pm end', 'sos end', 'reset red nul end', 'escapes done']);
+  expect(lines.filter((l) => CONTROL.test(l))).toEqual([]);
+}, 60_000);

@@ -131,3 +131,22 @@ test('DCS, APC, PM, SOS and OSC leave nothing behind on the PTY path (Codex)', a
   expect(lines.slice(from, from + 7)).toEqual(['osc end', 'dcs end', 'apc end', 'pm end', 'sos end', 'reset red nul end', 'escapes done']);
   expect(lines.filter((l) => CONTROL.test(l))).toEqual([]);
 }, 60_000);
+
+test('a newline inside a formatted field is escaped: offsets read live and after the end agree', async () => {
+  // The fake holds its turn open: the lines are read while the worker holds them, then from disk.
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'fields', task: 'fields' });
+  await waitForLine(s.sessionId, 'fields done', 20_000);
+  const live = await readAll(s.sessionId);
+  expect(live.lines).toContain('[session] 5f0c1f2e-1111-4222-8333-944455556666 model=evil\\nmodel cwd=/ws/a\\nb\\r\\nc');
+  expect(live.lines).toContain('[tool] Bad\\nTool');
+  expect(live.lines).toContain('[api retry] attempt 1\\n2/3\\n4 HTTP 5\\n0\\n0');
+  await call(client, 'session_kill', { sessionId: s.sessionId });
+  await waitEnded(s.sessionId);
+  // After the end the supervisor reads the worker's files on disk: the same lines at the same offsets.
+  const after = await readAll(s.sessionId);
+  expect(after.lines.slice(0, live.lines.length)).toEqual(live.lines);
+  // And `since` past what was seen live returns nothing seen before.
+  const rest = await readAll(s.sessionId, live.next);
+  expect(rest.lines).toEqual(after.lines.slice(live.lines.length));
+  for (const l of live.lines) expect(rest.lines).not.toContain(l);
+}, 60_000);

@@ -14,6 +14,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect, until } from '../helpers/server';
 import { cliEnv, runCli } from '../cli/cli';
 import { finish, startSecurityServer } from './support';
+import { listSegments, outputDir, segmentName } from '../../src/shared/sessionFiles';
 import { CUT_MARK } from '../../src/shared/sanitize';
 
 let server: RunningServer;
@@ -149,4 +150,41 @@ test('a newline inside a formatted field is escaped: offsets read live and after
   const rest = await readAll(s.sessionId, live.next);
   expect(rest.lines).toEqual(after.lines.slice(live.lines.length));
   for (const l of live.lines) expect(rest.lines).not.toContain(l);
+}, 60_000);
+
+test('the CLI writes no control character to a terminal, whatever the journal or the output files hold', async () => {
+  // The task is the client's text, kept in the journal and shown by `show`; the fake reads only its first word.
+  const task = 'escapes \x1b]52;c;cHduZWQ=\x07\x1b]0;title\x07\x9b2J\x7f task';
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'cli-escapes', task });
+  const db = new Database(path.join(server.dirs.stateDir, 'journal.db'), { readonly: true, fileMustExist: true });
+  let sessionDir = '';
+  try {
+    // Waited for in the journal, not through session_output: the server reads the files below only once the session has ended.
+    await until(() => {
+      const row = db.prepare('SELECT status, session_dir FROM sessions WHERE id = ?').get(s.sessionId) as { status: string; session_dir: string };
+      sessionDir = row.session_dir;
+      return row.status === 'exited';
+    }, 20_000, 'the session to end');
+  } finally {
+    db.close();
+  }
+  // Output an older agentvisor stored raw (it did not sanitise), as a session from before an upgrade has it.
+  const dir = outputDir(sessionDir);
+  const last = listSegments(dir).pop()!;
+  fs.appendFileSync(path.join(dir, segmentName(last)), 'older \x1b]52;c;cHduZWQ=\x07\x1bc\x1b[31mline\x00\x9b0m\n');
+
+  const env = cliEnv(server.dirs, { AUTH_TOKEN: server.token });
+  const runs = [['show', s.sessionId], ['show', s.sessionId, '--json'], ['sessions', '--all'], ['sessions', '--all', '--json'], ['logs', s.sessionId], ['logs', s.sessionId, '--json']];
+  for (const args of runs) {
+    const r = await runCli(args, env, server.dirs.base);
+    expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    expect({ args, controls: (r.stdout + r.stderr).split('\n').filter((l) => CONTROL.test(l)) }).toEqual({ args, controls: [] });
+  }
+  const text = await runCli(['show', s.sessionId], env, server.dirs.base);
+  expect(text.stdout).toContain('escapes  task');
+  const logs = await runCli(['logs', s.sessionId], env, server.dirs.base);
+  expect(logs.stdout).toContain('older line');
+  // JSON stays lossless: the controls are there as escapes, and parse back to what was stored.
+  const json = await runCli(['show', s.sessionId, '--json'], env, server.dirs.base);
+  expect(JSON.parse(json.stdout).task).toBe(task);
 }, 60_000);

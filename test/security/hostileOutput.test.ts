@@ -123,6 +123,15 @@ test('terminal escapes and NUL reach neither MCP clients nor `agentvisor logs` (
   }
 }, 60_000);
 
+test("the final answer and the error summary carry no control character either (Claude's result text)", async () => {
+  // The fake answers "echo: <task>" as its result text, escapes and all, and "fail" with an error result.
+  const task = 'escapes \x1b]52;c;cHduZWQ=\x07\x1bc\x9b2J\x7f answer\nsecond line';
+  const asked = await call(client, 'session_start', { agent: 'claude-code', cwd: 'answer', task, waitMs: 20_000 });
+  expect(asked.finalAnswer).toBe('echo: escapes  answer\nsecond line');
+  const failed = await call(client, 'session_start', { agent: 'claude-code', cwd: 'answer', task: 'fail', waitMs: 20_000 });
+  expect(failed.errorSummary).toBe('it failed');
+}, 60_000);
+
 test('DCS, APC, PM, SOS and OSC leave nothing behind on the PTY path (Codex)', async () => {
   const s = await call(client, 'session_start', { agent: 'codex', cwd: 'pty-escapes', task: 'escapes-hold' });
   await waitForLine(s.sessionId, 'escapes done', 20_000);

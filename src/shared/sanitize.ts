@@ -116,6 +116,7 @@ export const CUT_MARK = ' [agentvisor: line cut, continues]';
  * of at most `maxChars`, each piece but the last ending with CUT_MARK.
  */
 export function storedLines(line: string, maxChars: number): string[] {
+  if (line.length <= maxChars && !HAS_CONTROL.test(line)) return [line]; // nearly every line
   const parts = line.includes('\n') ? line.split('\n') : [line];
   const out: string[] = [];
   for (const part of parts) {

@@ -17,6 +17,9 @@ const HAS_CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 // The same, but a carriage return may stay (the line splitter reads it as a rewrite).
 // eslint-disable-next-line no-control-regex
 const HAS_CONTROL_BUT_CR = /[\x00-\x08\x0a-\x0c\x0e-\x1f\x7f-\x9f]/;
+// The same, but a line feed may stay (text of several lines for a terminal).
+// eslint-disable-next-line no-control-regex
+const HAS_CONTROL_BUT_LF = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 
 const ESC = 0x1b;
 const BEL = 0x07;
@@ -146,7 +149,7 @@ export function cutLong(text: string, maxChars: number, onPiece: (piece: string)
 
 /** Text for a terminal: each line sanitised, line breaks kept. */
 export function terminalText(text: string): string {
-  if (!HAS_CONTROL.test(text)) return text;
+  if (!HAS_CONTROL_BUT_LF.test(text)) return text;
   return text.split('\n').map((l) => sanitize(l)).join('\n');
 }
 

@@ -1,4 +1,4 @@
-import { CUT_MARK, inlineField, sanitize, storedLines } from '../../src/shared/sanitize';
+import { CUT_MARK, inlineField, sanitize, storedLines, terminalJson, terminalText } from '../../src/shared/sanitize';
 
 const ESC = '\x1b';
 
@@ -86,3 +86,17 @@ describe('storedLines', () => {
   });
 });
 
+
+describe('terminalText and terminalJson', () => {
+  test('terminalText keeps line breaks and sanitises each line', () => {
+    expect(terminalText('a\nb')).toBe('a\nb');
+    expect(terminalText(`a${ESC}[31m\nb\x00\r\n`)).toBe('a\nb\n');
+  });
+
+  test('terminalJson escapes DEL and C1 (JSON.stringify leaves them raw) and stays valid JSON', () => {
+    const value = { line: `x\x7f\x9b31m${ESC}]0;t\x07\x00` };
+    const text = terminalJson(value);
+    expect(text).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+});

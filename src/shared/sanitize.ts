@@ -159,5 +159,5 @@ const JSON_RAW_CONTROL = /[\x7f-\x9f]/g;
 
 /** JSON for a terminal: lossless (controls stay as \u escapes, still valid JSON), none written raw. */
 export function terminalJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(JSON_RAW_CONTROL, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(JSON_RAW_CONTROL, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }

@@ -5,6 +5,7 @@
  * `agentvisor sessions`). Errors are one line on stderr and a non-zero exit.
  */
 import { CliError, USAGE_EXIT, scrub } from './cli/common';
+import { terminalText } from './shared/sanitize';
 
 interface Command {
   summary: string;
@@ -61,7 +62,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 run(process.argv.slice(2)).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`agentvisor: ${scrub(message)}\n`);
-  if (process.env.AGENTVISOR_DEBUG === '1' && err instanceof Error && !(err instanceof CliError)) process.stderr.write(scrub(err.stack ?? '') + '\n');
+  process.stderr.write(terminalText(`agentvisor: ${scrub(message)}`) + '\n');
+  if (process.env.AGENTVISOR_DEBUG === '1' && err instanceof Error && !(err instanceof CliError)) process.stderr.write(terminalText(scrub(err.stack ?? '')) + '\n');
   process.exitCode = err instanceof CliError ? err.exitCode : 1;
 });

@@ -9,6 +9,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../supervisor/config';
 import { tokenFile } from '../supervisor/token';
 import { scrub as scrubSecrets } from '../shared/scrub';
+import { terminalText } from '../shared/sanitize';
 
 export const VERSION: string = require('../../../package.json').version;
 
@@ -35,7 +36,16 @@ export function scrub(text: string): string {
 
 /** A line on stderr for a person (notes, warnings), scrubbed like errors. */
 export function note(text: string): void {
-  process.stderr.write(`agentvisor: ${scrub(text)}\n`);
+  process.stderr.write(terminalText(`agentvisor: ${scrub(text)}`) + '\n');
+}
+
+/**
+ * Everything the CLI prints on stdout goes through here (JSON through format.ts's printJson):
+ * it shows agent output and journal fields (task, cwd, errors) that an agent or a client wrote,
+ * and no control character of theirs may reach the operator's terminal.
+ */
+export function out(text: string): void {
+  process.stdout.write(terminalText(text));
 }
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
@@ -68,7 +78,7 @@ export function parseCommand(argv: string[], usage: string, options: Options, po
     );
   }
   if (parsed.values.help) {
-    process.stdout.write(usage);
+    out(usage);
     return null;
   }
   const { positionals: pos } = parsed;

@@ -16,7 +16,7 @@ import { type Config, ConfigError, loadConfig } from '../supervisor/config';
 import { tokenFile } from '../supervisor/token';
 import { findOnPath } from '../shared/findExecutable';
 import type { AgentKind } from '../shared/protocol';
-import { addSecret, parseCommand, readOperatorToken, scrub } from './common';
+import { addSecret, out, parseCommand, readOperatorToken, scrub } from './common';
 import { duration, printJson } from './format';
 import { findServer, health } from './server';
 
@@ -435,8 +435,8 @@ export async function run(argv: string[]): Promise<void> {
   const width = Math.max(...checks.map((c) => c.check.length));
   const indent = ' '.repeat(6 + width + 2);
   for (const c of checks) {
-    process.stdout.write(`${c.status.padEnd(6)}${c.check.padEnd(width)}  ${c.message}\n`);
-    if (c.fix && c.status !== 'OK') process.stdout.write(`${indent}fix: ${c.fix}\n`);
+    out(`${c.status.padEnd(6)}${c.check.padEnd(width)}  ${c.message}\n`);
+    if (c.fix && c.status !== 'OK') out(`${indent}fix: ${c.fix}\n`);
   }
-  process.stdout.write(`\n${counts.FAIL} FAIL, ${counts.WARN} WARN, ${counts.OK} OK\n`);
+  out(`\n${counts.FAIL} FAIL, ${counts.WARN} WARN, ${counts.OK} OK\n`);
 }

@@ -1,4 +1,5 @@
 /** Plain aligned text for people; `--json` output goes through `printJson`. */
+import { terminalJson } from '../shared/sanitize';
 
 /** Columns padded to their widest cell; the last column is never padded (long paths stay on one line). */
 export function table(header: string[], rows: string[][]): string {
@@ -40,5 +41,5 @@ export function ago(iso: string | null, now = Date.now()): string {
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(terminalJson(value, 2) + '\n');
 }

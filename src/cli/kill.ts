@@ -1,5 +1,5 @@
 /** `agentvisor kill <id>`: ends a session through the running server (MCP session_kill) and waits until it is gone. */
-import { CliError, intOption, operatorConfig, parseCommand } from './common';
+import { CliError, intOption, operatorConfig, out, parseCommand } from './common';
 import { printJson } from './format';
 import { findSession, isEnded, openJournal } from './journalView';
 import { ToolFailed, connectMcp, requireServer } from './server';
@@ -61,5 +61,5 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (args.values.json) return printJson(info);
   const how = info.signal ? ` (${info.signal})` : info.exitCode !== null ? ` (exit ${info.exitCode})` : '';
-  process.stdout.write(info.note ? `${id}: ${info.note}\n` : `${id}: ${info.status}${how}\n`);
+  out(info.note ? `${id}: ${info.note}\n` : `${id}: ${info.status}${how}\n`);
 }

@@ -7,9 +7,10 @@
 import fs from 'node:fs';
 import { listSegments, loadOutput, outputDir, segmentName } from '../shared/sessionFiles';
 import { Limits } from '../shared/constants';
+import { terminalJson } from '../shared/sanitize';
 import type { Config } from '../supervisor/config';
 import type { Journal, SessionRow } from '../supervisor/journal';
-import { CliError, intOption, note, operatorConfig, parseCommand } from './common';
+import { CliError, intOption, note, operatorConfig, out, parseCommand } from './common';
 import { exitText, findSession, isEnded, openJournal, sessionView, stillRunning } from './journalView';
 import { type RunningServer, ToolFailed, connectMcp, findServer } from './server';
 
@@ -66,10 +67,10 @@ export async function run(argv: string[]): Promise<void> {
     const row = findSession(journal, args.positionals[0]);
     const print: Print = (offset, lines) => {
       if (lines.length === 0) return;
-      const out = lines.map((line, i) =>
-        args.values.json ? JSON.stringify({ offset: offset + i, line }) : args.values.offsets ? `${offset + i}\t${line}` : line,
+      const text = lines.map((line, i) =>
+        args.values.json ? terminalJson({ offset: offset + i, line }) : args.values.offsets ? `${offset + i}\t${line}` : line,
       );
-      process.stdout.write(out.join('\n') + '\n');
+      out(text.join('\n') + '\n');
     };
     const server = await findServer(config.STATE_DIR);
     let done = false;

@@ -1,5 +1,5 @@
 /** `agentvisor sessions`: the journal's sessions as a table, with or without a running server. */
-import { note, operatorConfig, parseCommand } from './common';
+import { note, operatorConfig, out, parseCommand } from './common';
 import { ago, printJson, table } from './format';
 import { exitText, isEnded, openJournal, sessionView, withLive } from './journalView';
 import { findServer, liveSessions } from './server';
@@ -37,11 +37,11 @@ export async function run(argv: string[]): Promise<void> {
     note('the server is not running: sessions it has not journalled as ended are shown as their workers left them');
   }
   if (shown.length === 0) {
-    process.stdout.write(args.values.all ? 'no sessions\n' : 'no running sessions (agentvisor sessions --all lists ended ones)\n');
+    out(args.values.all ? 'no sessions\n' : 'no running sessions (agentvisor sessions --all lists ended ones)\n');
     return;
   }
   const now = Date.now();
-  process.stdout.write(
+  out(
     table(
       ['ID', 'AGENT', 'STATUS', 'STARTED', 'LAST OUTPUT', 'EXIT', 'CWD'],
       shown.map((v) => [v.sessionId.slice(0, 8), v.agent, v.status, ago(v.startedAt, now), ago(v.lastOutputAt, now), exitText(v), v.cwd]),

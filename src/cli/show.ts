@@ -1,5 +1,5 @@
 /** `agentvisor show <id>`: one session's metadata and its event history, from the journal. */
-import { note, operatorConfig, parseCommand } from './common';
+import { note, operatorConfig, out, parseCommand } from './common';
 import { ago, fields, printJson, table } from './format';
 import { events, exitText, findSession, isEnded, openJournal, sessionView, withLive } from './journalView';
 import { findServer, liveSessions } from './server';
@@ -45,7 +45,7 @@ export async function run(argv: string[]): Promise<void> {
       ].filter(Boolean).join(', ')
     : '';
   const task = row.task.length > TASK_SHOWN_CHARS ? `${row.task.slice(0, TASK_SHOWN_CHARS)}… (${row.task.length} characters; --json shows all)` : row.task;
-  process.stdout.write(
+  out(
     fields([
       ['id', v.sessionId],
       ['agent', v.agent + (v.model ? ` (model ${v.model})` : '')],
@@ -62,8 +62,8 @@ export async function run(argv: string[]): Promise<void> {
       ['error', v.errorSummary ?? '-'],
     ]),
   );
-  process.stdout.write('\nevents\n');
-  process.stdout.write(
+  out('\nevents\n');
+  out(
     evs.length === 0
       ? '(none)\n'
       : table(['AT', 'KIND', 'DETAIL'], evs.map((e) => [e.at, e.kind, e.detail === null ? '' : JSON.stringify(e.detail)])),

@@ -1,5 +1,5 @@
 /** `agentvisor stop`: stops the running server through its admin endpoint and waits until it has exited. */
-import { CliError, intOption, note, operatorConfig, parseCommand } from './common';
+import { CliError, intOption, note, operatorConfig, out, parseCommand } from './common';
 import { isEnded, openJournal, sessionView } from './journalView';
 import { adminPost, findServer, serverAlive } from './server';
 
@@ -41,7 +41,7 @@ export async function run(argv: string[]): Promise<void> {
         );
       }
     }
-    process.stdout.write('agentvisor is not running\n');
+    out('agentvisor is not running\n');
     return;
   }
   const reply = await adminPost(config, server, 'stop', { killSessions });
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  process.stdout.write(
+  out(
     `stopped agentvisor (pid ${server.pid})` +
       (killSessions ? '; every session was ended\n' : '; running sessions keep running and re-attach at the next start\n'),
   );

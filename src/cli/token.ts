@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { clientConfigText } from '../supervisor/clientConfig';
 import type { Config } from '../supervisor/config';
 import { tokenFile, writeNewToken } from '../supervisor/token';
-import { CliError, addSecret, note, operatorConfig, parseCommand, readOperatorToken } from './common';
+import { CliError, addSecret, note, operatorConfig, out, parseCommand, readOperatorToken } from './common';
 import { printJson } from './format';
 import { adminPost, findServer, health } from './server';
 
@@ -69,9 +69,9 @@ export async function run(argv: string[]): Promise<void> {
 
   if (args.values.json) return printJson({ url, sseUrl: `${url}/sse`, mcpUrl: `${url}/mcp`, token, source });
   if (args.values.rotate) {
-    process.stdout.write(
+    out(
       `The auth token was replaced${server ? ' and the running server uses it now' : ''}: clients with the old token are refused until reconfigured.\n`,
     );
   }
-  process.stdout.write(clientConfigText(url, token, false) + '\n');
+  out(clientConfigText(url, token, false) + '\n');
 }

@@ -5,6 +5,7 @@
  */
 import winston from 'winston';
 import { scrub } from './scrub';
+import { terminalJson, terminalText } from './sanitize';
 
 export interface LoggerOptions {
   level: string;
@@ -44,8 +45,9 @@ export function createLogger(opts: LoggerOptions): winston.Logger {
   if (opts.stderr) {
     const readable = winston.format.printf((info) => {
       const { level, message, timestamp, ...meta } = info;
-      const extra = Object.keys(meta).length ? ' ' + JSON.stringify(meta) : '';
-      return `${String(timestamp)} ${level} ${String(message)}${extra}`;
+      // A person's terminal: fields carry client and agent text (a cwd, an error), whose controls must not act on it.
+      const extra = Object.keys(meta).length ? ' ' + terminalJson(meta) : '';
+      return terminalText(`${String(timestamp)} ${level} ${String(message)}`) + extra;
     });
     transports.push(
       new winston.transports.Console({

@@ -12,6 +12,7 @@ import { type AgentExit, type AgentProcess, spawnPiped, spawnPty } from './agent
 import { formatClaudeLine } from './claudeFormatter';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
+import { sanitize, terminalText } from '../shared/sanitize';
 import { CodexAnswerTracker } from './codexTranscript';
 import { summarizeAgentError } from './agentErrors';
 import { SessionTree } from './sessionTree';
@@ -48,8 +49,8 @@ function allAnswered(run: Run): boolean {
   return run.resultsSeen > 0 && run.notEchoed.size === 0 && run.echoesSinceResult === 0;
 }
 
-/** Large enough for any stream-json event Claude emits; the output log cuts the formatted lines. */
-const PIPE_LINE_CHARS = 64 * 1024 * 1024;
+/** Above any stream-json event Claude emits (a base64 image); all a worker holds of one line (a longer one is cut, shown raw). */
+const PIPE_LINE_CHARS = 8 * 1024 * 1024;
 
 export class AgentSession {
   readonly output: OutputLog;
@@ -306,7 +307,7 @@ export class AgentSession {
       run.echoesSinceResult = 0;
       run.lastResultError = ev.result.isError;
       if (ev.result.isError && ev.result.text) this.noteError(ev.result.text);
-      if (ev.result.text) this.claudeAnswer = ev.result.text;
+      if (ev.result.text) this.claudeAnswer = terminalText(ev.result.text);
       // Every message sent has its answer: end of input lets Claude exit, ending the
       // session (or, if messages arrive meanwhile, continuing it in a new process).
       if (allAnswered(run) && !run.inputClosed) {
@@ -341,7 +342,7 @@ export class AgentSession {
     if (this.errorSummary) return;
     const summary = summarizeAgentError(text);
     if (summary) this.errorSummary = summary;
-    else if (!onlyIfRecognised) this.errorSummary = text.split('\n')[0].slice(0, 300);
+    else if (!onlyIfRecognised) this.errorSummary = sanitize(text.split('\n')[0]).slice(0, 300);
     else return;
     this.emitState();
   }

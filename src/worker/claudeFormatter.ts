@@ -3,7 +3,12 @@
  * read, plus the facts the worker needs: the agent's session id, and each
  * turn's outcome from its `result` event (the exit code alone cannot tell a
  * failed turn from a good one).
+ *
+ * Every value set inside a formatted line goes through `inlineField`: a newline
+ * in a cwd, model or tool name would otherwise make one line in memory and two
+ * on disk, shifting offsets once the session ends.
  */
+import { inlineField } from '../shared/sanitize';
 
 export interface FormattedEvent {
   lines: string[];
@@ -42,7 +47,7 @@ function formatToolUse(block: Record<string, unknown>): string {
   const input = (block.input ?? {}) as Record<string, unknown>;
   const key = KEY_ARGS.find((k) => typeof input[k] === 'string');
   const arg = key ? ` ${key}=${snippet(String(input[key]))}` : '';
-  return `[tool] ${String(block.name ?? '?')}${arg}`;
+  return `[tool] ${inlineField(String(block.name ?? '?'))}${arg}`;
 }
 
 function contentBlocks(event: Record<string, unknown>): Record<string, unknown>[] {
@@ -65,13 +70,13 @@ export function formatClaudeLine(line: string): FormattedEvent {
   switch (e.type) {
     case 'system':
       if (e.subtype === 'init') {
-        return { sessionId, lines: [`[session] ${sessionId ?? '?'} model=${String(e.model ?? '?')} cwd=${String(e.cwd ?? '?')}`] };
+        return { sessionId, lines: [`[session] ${inlineField(sessionId ?? '?')} model=${inlineField(String(e.model ?? '?'))} cwd=${inlineField(String(e.cwd ?? '?'))}`] };
       }
       if (e.subtype === 'api_retry') {
         // Claude retries failed model calls (a bad key included) for minutes: say so at once.
-        const status = e.error_status === undefined ? '' : ` HTTP ${String(e.error_status)}`;
+        const status = e.error_status === undefined ? '' : ` HTTP ${inlineField(String(e.error_status))}`;
         const why = typeof e.error === 'string' ? ` ${snippet(e.error)}` : '';
-        return { sessionId, lines: [`[api retry] attempt ${String(e.attempt ?? '?')}/${String(e.max_retries ?? '?')}${status}${why}`] };
+        return { sessionId, lines: [`[api retry] attempt ${inlineField(String(e.attempt ?? '?'))}/${inlineField(String(e.max_retries ?? '?'))}${status}${why}`] };
       }
       return { sessionId, lines: [] };
     case 'assistant': {
@@ -100,7 +105,7 @@ export function formatClaudeLine(line: string): FormattedEvent {
       const text = typeof e.result === 'string' ? e.result : '';
       const secs = typeof e.duration_ms === 'number' ? (e.duration_ms / 1000).toFixed(1) + 's' : '?';
       const cost = typeof e.total_cost_usd === 'number' ? '$' + e.total_cost_usd.toFixed(4) : '?';
-      const head = `[result] ${isError ? 'error' : 'success'} duration=${secs} turns=${String(e.num_turns ?? '?')} cost=${cost}`;
+      const head = `[result] ${isError ? 'error' : 'success'} duration=${secs} turns=${inlineField(String(e.num_turns ?? '?'))} cost=${cost}`;
       const lines = [head];
       if (isError && text) lines.push(...textLines('[error] ', text));
       return { sessionId, lines, result: { isError, text } };

@@ -2,10 +2,14 @@
  * Turns a stream of text chunks into lines. A line split over two reads is one
  * line; "\r\n" and "\n" both end a line; a carriage return inside a line means
  * the terminal rewrote it (progress bars), so only the last rewrite is kept.
- * Lines longer than `maxLineChars` are cut into pieces rather than held
- * without bound.
+ *
+ * Linear in the input whatever its shape: each chunk is scanned once, from its
+ * own start, and a line still arriving is held as a list of chunks rather than
+ * re-joined per read (a 200 MB line without a newline used to cost quadratic
+ * time). A line longer than `maxLineChars` is cut into pieces marked as cut
+ * (see shared/sanitize.ts), so what is held never grows past that bound.
  */
-import stripAnsi from 'strip-ansi';
+import { CUT_MARK, cutLong, sanitize } from '../shared/sanitize';
 
 export interface LineSplitterOptions {
   /** Strip terminal escape sequences and control characters (PTY output). */
@@ -15,79 +19,74 @@ export interface LineSplitterOptions {
   partialFlushMs: number;
 }
 
-// C0 controls other than tab, plus DEL, left over after escape sequences are removed.
-// eslint-disable-next-line no-control-regex
-const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
-// Any character the cleaning in emit() acts on: C0 controls but tab and newline (CR and ESC
-// among them), DEL, and the 8-bit CSI that strip-ansi also removes.
-// eslint-disable-next-line no-control-regex
-const NEEDS_CLEANING = /[\x00-\x08\x0b-\x1f\x7f\x9b]/;
-
 export class LineSplitter {
-  private pending = '';
+  /** The line still arriving, as the chunks it came in; `pendingChars` is their total length. */
+  private pending: string[] = [];
+  private pendingChars = 0;
   private partialTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: LineSplitterOptions, private readonly onLine: (line: string) => void) {}
 
   push(chunk: string): void {
-    const data = this.pending + chunk;
     let start = 0;
     let nl: number;
-    while ((nl = data.indexOf('\n', start)) !== -1) {
-      this.emit(data.slice(start, nl));
+    while ((nl = chunk.indexOf('\n', start)) !== -1) {
+      const piece = chunk.slice(start, nl);
+      if (this.pendingChars === 0 && piece.length <= this.options.maxLineChars) {
+        this.emit(piece); // the common case: a whole line inside one chunk
+      } else {
+        this.hold(piece);
+        this.emit(this.take());
+      }
       start = nl + 1;
     }
-    this.pending = start === 0 ? data : data.slice(start);
-    while (this.pending.length > this.options.maxLineChars) {
-      this.emit(this.pending.slice(0, this.options.maxLineChars));
-      this.pending = this.pending.slice(this.options.maxLineChars);
-    }
+    if (start < chunk.length) this.hold(start === 0 ? chunk : chunk.slice(start));
     this.schedulePartialFlush();
   }
 
   /** Emits whatever partial line is pending (end of stream). */
   flush(): void {
     this.clearTimer();
-    if (this.pending.length > 0) {
-      const rest = this.pending;
-      this.pending = '';
-      this.emit(rest);
-    }
+    if (this.pendingChars > 0) this.emit(this.take());
   }
 
   dispose(): void {
     this.clearTimer();
   }
 
-  private emit(raw: string): void {
-    let line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    // Most lines hold no escape, carriage return or control character: nothing below would
-    // change them, and skipping it keeps a PTY's ingest cost near a pipe's.
-    if (!NEEDS_CLEANING.test(line)) {
-      this.deliver(line);
-      return;
-    }
-    if (this.options.terminal) line = stripAnsi(line.replace(/\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)/g, '')); // OSC (title, hyperlink) first: strip-ansi 6 mangles those with spaces or an ST end
-    const cr = line.lastIndexOf('\r');
-    if (cr !== -1) {
+  /** Adds to the line still arriving; past the bound, its front goes out as marked pieces. */
+  private hold(text: string): void {
+    if (text.length === 0) return;
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars <= this.options.maxLineChars) return;
+    // Joined once per bound's worth of text, not per chunk: linear.
+    const rest = cutLong(this.take(), this.options.maxLineChars, (piece) => this.emit(piece, true));
+    this.pending = [rest];
+    this.pendingChars = rest.length;
+  }
+
+  private take(): string {
+    const line = this.pending.length === 1 ? this.pending[0] : this.pending.join('');
+    this.pending = [];
+    this.pendingChars = 0;
+    return line;
+  }
+
+  private emit(raw: string, cut = false): void {
+    let line = raw.endsWith('\r') && !cut ? raw.slice(0, -1) : raw;
+    if (this.options.terminal) line = sanitize(line, { keepCr: true });
+    if (line.includes('\r')) {
       // Keep the last non-empty rewrite of the line.
       const parts = line.split('\r').filter((p) => p.length > 0);
       line = parts.length ? parts[parts.length - 1] : '';
     }
-    if (this.options.terminal) line = line.replace(CONTROL_CHARS, '');
-    this.deliver(line);
-  }
-
-  private deliver(line: string): void {
-    for (let i = 0; i < line.length || i === 0; i += this.options.maxLineChars) {
-      this.onLine(line.slice(i, i + this.options.maxLineChars));
-      if (line.length === 0) break;
-    }
+    this.onLine(cut ? line + CUT_MARK : line);
   }
 
   private schedulePartialFlush(): void {
     this.clearTimer();
-    if (this.options.partialFlushMs > 0 && this.pending.length > 0) {
+    if (this.options.partialFlushMs > 0 && this.pendingChars > 0) {
       this.partialTimer = setTimeout(() => this.flush(), this.options.partialFlushMs);
       this.partialTimer.unref();
     }

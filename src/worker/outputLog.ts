@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RingBuffer } from '../shared/ringBuffer';
+import { storedLines } from '../shared/sanitize';
 import { listSegments, loadOutput, outputDir, segmentName } from '../shared/sessionFiles';
 
 export interface OutputLogOptions {
@@ -47,12 +48,9 @@ export class OutputLog {
 
   append(line: string): void {
     if (this.closed) return;
-    const max = this.options.maxLineChars;
-    if (line.length > max) {
-      for (let i = 0; i < line.length; i += max) this.appendOne(line.slice(i, i + max));
-    } else {
-      this.appendOne(line);
-    }
+    // Whatever the agent printed, a stored line holds no control character and no newline:
+    // memory and disk then count the same lines, and the offsets hold after the session ends.
+    for (const one of storedLines(line, this.options.maxLineChars)) this.appendOne(one);
   }
 
   private appendOne(line: string): void {

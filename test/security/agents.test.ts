@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, callError, connect, until } from '../helpers/server';
 import { expectNormalSession, finish, startSecurityServer, startServerInheritingFd } from './support';
+import { CUT_MARK } from '../../src/shared/sanitize';
 
 let server: RunningServer;
 let client: Client;
@@ -54,13 +55,13 @@ async function waitEnded(sessionId: string): Promise<any> {
   return page;
 }
 
-/** The JSON object a fake agent printed, reassembled even when a long line was split into several. */
+/** The JSON object a fake agent printed, reassembled even when a long line was cut into marked pieces. */
 function printedJson(lines: string[], key?: string): any {
   const start = lines.findIndex((l) => l.startsWith(key ? `{"${key}":` : '{"'));
   if (start === -1) throw new Error(`no {"${key ?? ''}…": …} line in:\n${lines.join('\n').slice(0, 2_000)}`);
   let text = '';
   for (let i = start; i < lines.length; i++) {
-    text += lines[i];
+    text += lines[i].endsWith(CUT_MARK) ? lines[i].slice(0, -CUT_MARK.length) : lines[i];
     try {
       return JSON.parse(text);
     } catch {

@@ -140,4 +140,23 @@ describe('formatClaudeLine', () => {
     expect(formatClaudeLine(line({ type: 'stream_event', event: { delta: 'x' } })).lines).toEqual([]);
     expect(formatClaudeLine(line({ no_type: true })).lines).toEqual([]);
   });
+
+  // #12 item 8: a newline in a field made one line in memory and two on disk.
+  test('no field can put a line break inside a formatted line', () => {
+    const nl = 'a\nb\r\nc';
+    const formatted = [
+      formatClaudeLine(line({ type: 'system', subtype: 'init', session_id: nl, model: nl, cwd: nl })),
+      formatClaudeLine(line({ type: 'system', subtype: 'api_retry', attempt: nl, max_retries: nl, error_status: nl, error: nl })),
+      formatClaudeLine(line({ type: 'assistant', message: { content: [{ type: 'tool_use', name: nl, input: { command: nl } }, { type: 'thinking', thinking: nl }] } })),
+      formatClaudeLine(line({ type: 'user', message: { content: [{ type: 'tool_result', content: nl }] } })),
+      formatClaudeLine(line({ type: 'result', subtype: 'success', num_turns: nl })),
+    ];
+    for (const f of formatted) {
+      expect(f.lines.length).toBeGreaterThan(0);
+      for (const l of f.lines) expect(l).not.toMatch(/[\n\r]/);
+    }
+    expect(formatted[0].lines).toEqual(['[session] a\\nb\\r\\nc model=a\\nb\\r\\nc cwd=a\\nb\\r\\nc']);
+    expect(formatted[2].lines[0]).toBe('[tool] a\\nb\\r\\nc command=a b c');
+  });
 });
+

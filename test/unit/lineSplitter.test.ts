@@ -1,3 +1,4 @@
+import { CUT_MARK } from '../../src/shared/sanitize';
 import { LineSplitter, LineSplitterOptions } from '../../src/worker/lineSplitter';
 
 const ESC = '\x1b';
@@ -67,23 +68,54 @@ describe('LineSplitter', () => {
     expect(split([line + '\n'], { terminal: false })).toEqual([line]);
   });
 
-  test('lines longer than maxLineChars are cut into pieces', () => {
-    expect(split(['abcdefghijkl\n'], { maxLineChars: 5 })).toEqual(['abcde', 'fghij', 'kl']);
+  // Five characters of text per piece, plus the mark that says the line goes on.
+  const MAX = CUT_MARK.length + 5;
+  const TAIL = 'z'.repeat(MAX - 4);
+
+  test('lines longer than maxLineChars are cut into marked pieces', () => {
+    expect(split([`abcdefghij${TAIL}\n`], { maxLineChars: MAX })).toEqual([`abcde${CUT_MARK}`, `fghij${CUT_MARK}`, TAIL]);
+    expect(split([`abcdefghij${TAIL}\n`], { maxLineChars: MAX, terminal: false })).toEqual([`abcde${CUT_MARK}`, `fghij${CUT_MARK}`, TAIL]);
   });
 
   test('a long partial line is cut while pending, and the rest joins the next chunk', () => {
     const out: string[] = [];
-    const s = new LineSplitter({ terminal: false, maxLineChars: 5, partialFlushMs: 0 }, (l) => out.push(l));
-    s.push('abcdefghijkl');
+    const s = new LineSplitter({ terminal: false, maxLineChars: MAX, partialFlushMs: 0 }, (l) => out.push(l));
+    s.push('abcde');
+    s.push(`fghij${TAIL}`);
     // Held text never grows past maxLineChars.
-    expect(out).toEqual(['abcde', 'fghij']);
+    expect(out).toEqual([`abcde${CUT_MARK}`, `fghij${CUT_MARK}`]);
     s.push('mn\n');
-    expect(out).toEqual(['abcde', 'fghij', 'klmn']);
+    expect(out).toEqual([`abcde${CUT_MARK}`, `fghij${CUT_MARK}`, `${TAIL}mn`]);
     s.dispose();
   });
 
   test('a line of exactly maxLineChars is one piece', () => {
     expect(split(['abcde\n'], { maxLineChars: 5 })).toEqual(['abcde']);
+    expect(split(['abc', 'de\n'], { maxLineChars: 5 })).toEqual(['abcde']);
+  });
+
+  test('DCS, APC, PM and SOS strings leave no leftovers (terminal: true)', () => {
+    expect(split([`a${ESC}P+q544e${ESC}\\b ${ESC}_APC${ESC}\\c ${ESC}^pm${ESC}\\d ${ESC}Xsos${ESC}\\e\n`])).toEqual(['ab c d e']);
+    expect(split([`${ESC}]52;c;cHduZWQ=\x07${ESC}c${ESC}[2Jx\x00y\n`])).toEqual(['xy']);
+  });
+
+  test('linear: a 128 MB line without a newline, in 64 KB chunks, is one quick pass', () => {
+    const chunk = 'x'.repeat(64 * 1024);
+    let pieces = 0;
+    let chars = 0;
+    const s = new LineSplitter({ terminal: false, maxLineChars: 16 * 1024 * 1024, partialFlushMs: 0 }, (l) => {
+      pieces++;
+      chars += l.length;
+    });
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < 2048; i++) s.push(chunk);
+    s.flush();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    s.dispose();
+    expect(pieces).toBe(9);
+    expect(chars).toBe(128 * 1024 * 1024 + 8 * CUT_MARK.length);
+    // Rescanning the held line per chunk (the old splitter) took tens of seconds here.
+    expect(ms).toBeLessThan(5_000);
   });
 
   test('flush() emits the pending partial line, and only once', () => {

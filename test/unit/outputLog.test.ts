@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { listSegments, loadOutput, outputDir, segmentName } from '../../src/shared/sessionFiles';
 import { OutputLog } from '../../src/worker/outputLog';
+import { CUT_MARK } from '../../src/shared/sanitize';
 
 let base: string;
 let dirCount = 0;
@@ -133,12 +134,24 @@ describe('OutputLog', () => {
     expect(r.lines).toEqual(numbered(150, 205));
   });
 
-  test('lines longer than maxLineChars are split into pieces, each its own offset', () => {
+  test('lines longer than maxLineChars are split into marked pieces, each its own offset', () => {
     const dir = freshSessionDir();
-    const log = writeLines(dir, ['short', 'x'.repeat(25), 'end'], 1000, 10);
+    const max = CUT_MARK.length + 10;
+    const log = writeLines(dir, ['short', 'x'.repeat(20) + 'y'.repeat(max - 5), 'end'], 1000, max);
     expect(log.nextOffset).toBe(5);
     log.close();
-    expect(loadOutput(dir, 1000).read(0, 100).lines).toEqual(['short', 'x'.repeat(10), 'x'.repeat(10), 'x'.repeat(5), 'end']);
+    const x10 = 'x'.repeat(10) + CUT_MARK;
+    expect(loadOutput(dir, 1000).read(0, 100).lines).toEqual(['short', x10, x10, 'y'.repeat(max - 5), 'end']);
+  });
+
+  // #12 item 8: a line holding a newline was one line in the ring and two on disk.
+  test('a line holding newlines or control characters counts the same in memory and on disk', () => {
+    const dir = freshSessionDir();
+    const log = writeLines(dir, ['one\ntwo', 'three\r\nfour\x1b]0;title\x07', 'five\x00'], 1000);
+    const live = log.ring.read(0, 100);
+    log.close();
+    expect(live.lines).toEqual(['one', 'two', 'three', 'four', 'five']);
+    expect(loadOutput(dir, 1000).read(0, 100)).toEqual(live);
   });
 
   // Reloading with a larger RING_LINES than the segments were written with (raised between runs).

@@ -17,6 +17,7 @@ import { createHttpApp } from './http/app';
 import { AgentCatalog } from './agentCapabilities';
 import { originPolicy } from './http/originGuard';
 import { Journal } from './journal';
+import { installLastResort } from './lastResort';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
@@ -63,13 +64,13 @@ export async function serve(config: Config): Promise<void> {
     stderr: true,
     secrets,
   });
+  installLastResort(log);
   if (isWildcard(config.HOST)) {
     log.warn(`HOST=${config.HOST} listens on every interface: anyone who can reach this port and holds the token gets a shell here`);
   }
 
   const started = Date.now();
   const journal = new Journal(path.join(config.STATE_DIR, 'journal.db'));
-  journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION });
   const agents = new AgentCatalog();
   // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
   // Set by stop() before it ends the logger: late async work must not log after that ("write after end" crashes the exit).
@@ -79,6 +80,7 @@ export async function serve(config: Config): Promise<void> {
     log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) });
   });
   const sessions = new SessionManager(config, journal, log, agents);
+  sessions.journalGuard.write(() => journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION }));
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
 
@@ -120,6 +122,7 @@ export async function serve(config: Config): Promise<void> {
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
+      const problems = sessions.problems();
       const byStatus: Record<string, number> = {};
       for (const s of sessions.list()) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
       return {
@@ -127,7 +130,9 @@ export async function serve(config: Config): Promise<void> {
         uptimeMs: Date.now() - started,
         sessions: byStatus,
         workers: (byStatus.running ?? 0) + (byStatus.killing ?? 0),
-        journal: journal.db.open ? 'ok' : 'closed',
+        journal: sessions.journalGuard.unwritable ? `unwritable: ${sessions.journalGuard.unwritable}` : journal.db.open ? 'ok' : 'closed',
+        // Degraded: serving, but something is not being recorded; each problem says what.
+        ...(problems.length > 0 ? { status: 'degraded', problems } : {}),
         eventLoopDelayP99Ms: Math.round(ms(loop.percentile(99), LOOP_RESOLUTION_MS)),
         agents: agents.all(),
         eventLoopDelayP50Ms: ms(loop.percentile(50), LOOP_RESOLUTION_MS),
@@ -174,7 +179,8 @@ export async function serve(config: Config): Promise<void> {
     server.closeIdleConnections();
     await sessions.close({ killSessions });
     await fsPool.close();
-    journal.event(null, 'supervisor_stopped', { signal, killSessions });
+    sessions.journalGuard.write(() => journal.event(null, 'supervisor_stopped', { signal, killSessions }));
+    sessions.journalGuard.close();
     journal.close();
     fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
     loop.disable();

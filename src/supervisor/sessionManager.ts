@@ -29,11 +29,13 @@ import { agentEnv } from './agentEnv';
 import { agentEnvProblem, agentTextProblem } from './agentInput';
 import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
+import { JournalGuard } from './journalGuard';
+import { createSessionDir } from './sessionDir';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
-/** Failures a client caused or can fix; the message is shown to it as is. */
-export class SessionError extends Error {}
+import { SessionError } from './sessionError';
+export { SessionError };
 
 const SupervisorTimeouts = {
   /** A dropped connection to a live worker is retried after this pause … */
@@ -147,6 +149,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly sessionsRoot: string;
   private readonly socketsRoot: string;
   private closed = false;
+  /** Journal writes go through this: a full disk degrades the supervisor instead of killing it. */
+  readonly journalGuard: JournalGuard;
 
   constructor(
     private readonly config: Config,
@@ -156,6 +160,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   ) {
     super();
     this.setMaxListeners(0);
+    this.journalGuard = new JournalGuard(log, (detail) => journal.event(null, 'journal_writable_again', detail));
     this.sessionsRoot = path.join(config.STATE_DIR, 'sessions');
     this.socketsRoot = path.join(config.STATE_DIR, 'sock');
     for (const dir of [this.sessionsRoot, this.socketsRoot]) {
@@ -165,6 +170,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   }
 
   // ---- queries -------------------------------------------------------------
+
+  /** What this supervisor cannot record right now (for /health and doctor). */
+  problems(): string[] {
+    const out = [...this.live].flatMap(([id, l]) => (l.state.outputNotPersisted ? [`session ${id}: output not persisted: ${l.state.outputNotPersisted}`] : []));
+    return this.journalGuard.unwritable ? [`journal cannot be written: ${this.journalGuard.unwritable}`, ...out] : out;
+  }
 
   list(): SessionInfo[] {
     return this.journal.all().map((row) => toInfo(row, this.live.get(row.id)));
@@ -189,6 +200,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   async start(req: StartRequest): Promise<{ info: SessionInfo; initialOutput: OutputPage }> {
     if (this.closed) throw new SessionError('agentvisor is shutting down; try again when it is back');
+    this.journalGuard.assertWritable();
     // Security: text that would be cut short or refused by execve is refused here, before anything exists (agentInput.ts).
     const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env);
     if (badInput) throw new SessionError(badInput);
@@ -223,7 +235,6 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
     const id = crypto.randomUUID();
     const sessionDir = path.join(this.sessionsRoot, id);
-    fs.mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
     const spec: WorkerSpec = {
       protocolVersion: PROTOCOL_VERSION,
       sessionId: id,
@@ -249,11 +260,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       maxLineChars: Limits.maxLineChars,
       logLevel: this.config.LOG_LEVEL,
     };
-    const specPath = path.join(sessionDir, SPEC_FILE);
-    fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
     // Journalled before the worker exists: a crash from here on leaves a row that
     // the next start-up reconciles (re-attached or marked lost), never a ghost.
-    this.journal.insertSession({
+    const specPath = createSessionDir(spec, () => this.journalGuard.mustWrite(() => this.journal.insertSession({
       id,
       agent: req.agent,
       cwd: req.cwd,
@@ -263,8 +272,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,
-    });
-    if (snapshot.ok) this.journal.setGitBase(id, snapshot.tree);
+    })));
+    if (snapshot.ok) this.journalGuard.write(() => this.journal.setGitBase(id, snapshot.tree));
     const log = this.log.child({ sessionId: id });
 
     let ready;
@@ -275,7 +284,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         readyTimeoutMs: this.config.WORKER_READY_TIMEOUT,
       });
     } catch (err) {
-      this.journal.markFailed(id, (err as Error).message);
+      this.journalGuard.write(() => this.journal.markFailed(id, (err as Error).message));
       log.error('worker failed to start', { error: (err as Error).message });
       throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
     }
@@ -309,7 +318,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private async adopt(id: string, client: WorkerClient, state: WorkerState, eventKind: 'started' | 're_attached'): Promise<void> {
     const live: Live = { client, state, waiters: new Set(), reconnecting: false };
     this.live.set(id, live);
-    this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid });
+    this.journalGuard.write(() => this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid }));
     this.emit('lifecycle', id, state.status, { event: eventKind });
     this.wire(id, live, client);
     if (isEnded(state.status)) await this.onEnded(id, live, state);
@@ -324,7 +333,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       const prev = live.state;
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, prev.nextOffset) };
       const kind = prev.status !== state.status ? state.status : prev.agentSessionId !== state.agentSessionId ? 'agent_session' : undefined;
-      this.journal.applyWorkerState(live.state, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined);
+      const journalled = live.state;
+      this.journalGuard.write(() => this.journal.applyWorkerState(journalled, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined));
       if (kind && kind !== 'agent_session') this.emit('lifecycle', id, state.status, { endReason: state.endReason, exitCode: state.exitCode });
       if (isEnded(state.status) && !isEnded(prev.status)) void this.onEnded(id, live, state);
       this.wake(id, live);
@@ -337,7 +347,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   private async onEnded(id: string, live: Live, state: WorkerState): Promise<void> {
     this.log.info('session ended', { sessionId: id, status: state.status, exitCode: state.exitCode, reason: state.endReason });
-    // The journal has it (applyWorkerState ran first): the worker may go.
+    // Once the journal has it (applyWorkerState ran first, or waits in the guard) the worker may go.
+    await this.journalGuard.whenCaughtUp();
     try {
       await live.client?.request('ackExit', {});
     } catch {
@@ -369,7 +380,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         live.client = client;
         live.state = state;
         live.reconnecting = false;
-        this.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' });
+        this.journalGuard.write(() => this.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' }));
         this.wire(id, live, client);
         if (isEnded(state.status)) await this.onEnded(id, live, state);
         return;
@@ -394,7 +405,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (fs.existsSync(finalFile)) {
       const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(finalFile, 'utf8')));
       if (parsed.success) {
-        this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' });
+        this.journalGuard.write(() => this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' }));
         this.emit('lifecycle', row.id, parsed.data.status, { endReason: parsed.data.endReason });
         return;
       }
@@ -402,12 +413,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     // A worker that is alive but unreachable is as good as lost: end it too.
     killGroupIfSame(row.worker_pid, row.worker_start_time);
     const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
-    this.journal.markLost(
+    this.journalGuard.write(() => this.journal.markLost(
       row.id,
       row.worker_pid === null
         ? 'agentvisor stopped while starting this session; its worker never reported ready'
         : `worker process ${row.worker_pid} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''),
-    );
+    ));
     this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
     this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   }
@@ -422,12 +433,20 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       rows.map((row) => WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs).catch((err: Error) => err)),
     );
     const adopting: Array<Promise<void>> = [];
-    this.journal.tx(() => {
-      rows.forEach((row, i) => {
-        const c = connected[i];
-        if (!(c instanceof Error)) adopting.push(this.adopt(row.id, c.client, c.state, 're_attached'));
-      });
+    const adopt = () => rows.forEach((row, i) => {
+      const c = connected[i];
+      if (!(c instanceof Error)) adopting.push(this.adopt(row.id, c.client, c.state, 're_attached'));
     });
+    // A journal that refuses the batch (full disk) must not stop the start: adopt one by one, writes kept by the guard.
+    if (this.journalGuard.unwritable) adopt();
+    else {
+      try {
+        this.journal.tx(adopt);
+      } catch {
+        // The commit failed after every write in it was accepted: record them again, one by one.
+        connected.forEach((c) => c instanceof Error || this.journalGuard.write(() => this.journal.applyWorkerState(c.state, 're_attached')));
+      }
+    }
     await Promise.all(
       rows.map(async (row, i) => {
         const c = connected[i];
@@ -467,6 +486,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   }
 
   async send(id: string, message: string, raw: boolean): Promise<{ delivered: boolean; queued: boolean; resumed?: boolean; note?: string }> {
+    this.journalGuard.assertWritable();
     const row = this.row(id);
     // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
     const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
@@ -475,7 +495,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const client = this.liveClient(id);
     try {
       const result = await client.request('send', { text: message, raw });
-      this.journal.event(id, 'input', { chars: message.length, raw, queued: result.queued });
+      this.journalGuard.write(() => this.journal.event(id, 'input', { chars: message.length, raw, queued: result.queued }));
       return result;
     } catch (err) {
       // The agent ended between our look at the journal and the worker's answer: the
@@ -513,12 +533,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     // The previous outcome must not be mistaken for this run's if the new worker dies.
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     this.endedRings.delete(row.id);
-    this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length });
+    this.journalGuard.mustWrite(() => this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length }));
     try {
       await launchWorker({ specPath, stderrPath: path.join(row.session_dir, 'worker.stderr'), readyTimeoutMs: this.config.WORKER_READY_TIMEOUT });
       await this.attach(row.id, spec.socketPath, spec.secret, 're_attached');
     } catch (err) {
-      this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`);
+      this.journalGuard.write(() => this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`));
       throw new SessionError(`could not continue session ${row.id}: ${(err as Error).message}`);
     }
     return { delivered: true, queued: false, resumed: true, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
@@ -672,7 +692,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const row = this.row(id);
     if (isEnded(row.status)) return { ...toInfo(row, undefined), note: `session had already ended (${row.status}); session_send continues it` };
     const state = await this.liveClient(id).request('interrupt', {});
-    this.journal.event(id, 'interrupted', { agentPid: state.agentPid });
+    this.journalGuard.write(() => this.journal.event(id, 'interrupted', { agentPid: state.agentPid }));
     return { ...this.info(id), note: 'the current turn is being interrupted; session_send continues the conversation' };
   }
 
@@ -684,7 +704,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const live = this.live.get(id);
     if (live) {
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
-      this.journal.applyWorkerState(live.state, state.status === row.status ? undefined : state.status, { reason });
+      const journalled = live.state;
+      this.journalGuard.write(() => this.journal.applyWorkerState(journalled, state.status === row.status ? undefined : state.status, { reason }));
       await this.waitForChange(id, () => this.hasEnded(id), SupervisorTimeouts.killReplyWaitMs);
     }
     return this.info(id);

@@ -11,6 +11,7 @@ import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { AgentSession } from './agentSession';
+import { FinalRecord } from './finalRecord';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
@@ -27,12 +28,6 @@ function readSpec(): WorkerSpec {
   const file = i === -1 ? undefined : process.argv[i + 1];
   if (!file) throw new Error('usage: worker --spec <spec.json>');
   return parseWorkerSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
-}
-
-function writeAtomic(file: string, data: string): void {
-  const tmp = file + '.tmp';
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, file);
 }
 
 /**
@@ -71,12 +66,16 @@ async function main(): Promise<void> {
   });
 
   const session = new AgentSession(spec);
+  const finalRecord = new FinalRecord(path.join(spec.sessionDir, FINAL_STATE_FILE), log);
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
 
   const exit = async (code: number) => {
     if (exiting) return;
+    // An ended session's outcome must be on disk before its worker goes (a full disk delays this).
+    if (session.ended && !finalRecord.isWritten) return finalRecord.whenWritten(() => void exit(code));
     exiting = true;
+    finalRecord.dispose();
     if (orphanTimer) clearTimeout(orphanTimer);
     await ipc.close();
     session.dispose();
@@ -129,7 +128,7 @@ async function main(): Promise<void> {
   session.onState((state) => ipc.emit({ event: 'state', state }));
   session.onEnd(() => {
     const state = session.state();
-    writeAtomic(path.join(spec.sessionDir, FINAL_STATE_FILE), JSON.stringify(state));
+    finalRecord.write(JSON.stringify(state));
     log.info('session ended', { status: state.status, exitCode: state.exitCode, signal: state.signal, reason: state.endReason });
     // The outcome is on disk, so nothing is lost if no supervisor hears it; give an
     // attached one a moment to journal it (it answers with ackExit).

@@ -31,6 +31,8 @@ import type { Config } from './config';
 import type { Journal, SessionRow } from './journal';
 import { JournalGuard } from './journalGuard';
 import { createSessionDir } from './sessionDir';
+import { type EndedOutput, loadEndedOutput } from './endedOutput';
+import { readFinalState } from './finalState';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -145,7 +147,7 @@ const isEnded = (status: SessionStatus) => status !== 'running' && status !== 'k
 
 export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly live = new Map<string, Live>();
-  private readonly endedRings = new Map<string, RingBuffer>();
+  private readonly endedRings = new Map<string, EndedOutput>();
   private readonly sessionsRoot: string;
   private readonly socketsRoot: string;
   private closed = false;
@@ -401,14 +403,11 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
    * not live on without supervision.
    */
   private reconcileDead(row: SessionRow): void {
-    const finalFile = path.join(row.session_dir, FINAL_STATE_FILE);
-    if (fs.existsSync(finalFile)) {
-      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(finalFile, 'utf8')));
-      if (parsed.success) {
-        this.journalGuard.write(() => this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' }));
-        this.emit('lifecycle', row.id, parsed.data.status, { endReason: parsed.data.endReason });
-        return;
-      }
+    const final = readFinalState(row.session_dir);
+    if (final?.ok) {
+      this.journalGuard.write(() => this.journal.applyWorkerState(final.state, final.state.status, { recoveredFrom: 'final record' }));
+      this.emit('lifecycle', row.id, final.state.status, { endReason: final.state.endReason });
+      return;
     }
     // A worker that is alive but unreachable is as good as lost: end it too.
     killGroupIfSame(row.worker_pid, row.worker_start_time);
@@ -417,7 +416,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       row.id,
       row.worker_pid === null
         ? 'agentvisor stopped while starting this session; its worker never reported ready'
-        : `worker process ${row.worker_pid} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''),
+        : (final ? `worker process ${row.worker_pid} died and its ${final.error}` : `worker process ${row.worker_pid} died without recording an outcome`) +
+            (killedAgent ? '; its agent was killed' : ''),
     ));
     this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
     this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
@@ -548,6 +548,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const row = this.row(id);
     const live = this.live.get(id);
     let page;
+    let files: EndedOutput | undefined;
     if (live?.client && !isEnded(row.status)) {
       try {
         page = await live.client.request('read', { since, limit, maxBytes });
@@ -556,10 +557,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         // reconciled right now. Answer from the output it flushed to disk instead of
         // failing the read; the worker flushes before every read it answers, so this
         // holds every line a client has already been shown.
-        page = this.endedRing(row).read(since, limit, maxBytes);
+        page = (files = this.endedRing(row)).ring.read(since, limit, maxBytes);
       }
     } else {
-      page = this.endedRing(row).read(since, limit, maxBytes);
+      page = (files = this.endedRing(row)).ring.read(since, limit, maxBytes);
     }
     const fresh = this.journal.get(id) ?? row;
     const result: OutputPage = {
@@ -571,18 +572,19 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       agentSessionId: fresh.agent_session_id,
       errorSummary: fresh.error_summary,
     };
-    if (page.dropped > 0) {
+    if (files?.note) result.note = files.note;
+    else if (page.dropped > 0) {
       result.note = `${page.dropped} line(s) before offset ${page.offset} are no longer kept (the buffer holds the last ${this.config.RING_LINES}).`;
     }
     return result;
   }
 
   /** Output of a session without a live worker, from its files on disk. */
-  private endedRing(row: SessionRow): RingBuffer {
+  private endedRing(row: SessionRow): EndedOutput {
     let ring = this.endedRings.get(row.id);
     // Only cache once the session has ended: a lost-but-flushing worker could still add lines.
     if (!ring) {
-      ring = loadOutput(row.session_dir, this.config.RING_LINES);
+      ring = loadEndedOutput(row.session_dir, row.output_lines, this.config.RING_LINES);
       if (isEnded(row.status)) {
         this.endedRings.set(row.id, ring);
         if (this.endedRings.size > ENDED_RING_CACHE) this.endedRings.delete(this.endedRings.keys().next().value!);
@@ -679,13 +681,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   finalAnswer(id: string): string | null {
     const live = this.live.get(id);
     if (live) return live.state.finalAnswer;
-    const row = this.row(id);
-    try {
-      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(path.join(row.session_dir, FINAL_STATE_FILE), 'utf8')));
-      return parsed.success ? parsed.data.finalAnswer : null;
-    } catch {
-      return null; // no final record (lost, or output no longer kept)
-    }
+    const final = readFinalState(this.row(id).session_dir);
+    return final?.ok ? final.state.finalAnswer : null; // none: lost, unreadable, or no longer kept
   }
 
   async interrupt(id: string): Promise<SessionInfo & { note?: string }> {

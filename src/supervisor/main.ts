@@ -16,7 +16,7 @@ import { tokenDigest } from './http/auth';
 import { createHttpApp } from './http/app';
 import { AgentCatalog } from './agentCapabilities';
 import { originPolicy } from './http/originGuard';
-import { Journal } from './journal';
+import { JournalFileWatch, openJournal } from './journalFile';
 import { installLastResort } from './lastResort';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
@@ -70,7 +70,8 @@ export async function serve(config: Config): Promise<void> {
   }
 
   const started = Date.now();
-  const journal = new Journal(path.join(config.STATE_DIR, 'journal.db'));
+  const journal = openJournal(path.join(config.STATE_DIR, 'journal.db'));
+  const journalFile = new JournalFileWatch(path.join(config.STATE_DIR, 'journal.db'), log);
   const agents = new AgentCatalog();
   // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
   // Set by stop() before it ends the logger: late async work must not log after that ("write after end" crashes the exit).
@@ -122,7 +123,7 @@ export async function serve(config: Config): Promise<void> {
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
-      const problems = sessions.problems();
+      const problems = [...journalFile.problems(), ...sessions.problems()];
       const byStatus: Record<string, number> = {};
       for (const s of sessions.list()) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
       return {
@@ -181,6 +182,7 @@ export async function serve(config: Config): Promise<void> {
     await fsPool.close();
     sessions.journalGuard.write(() => journal.event(null, 'supervisor_stopped', { signal, killSessions }));
     sessions.journalGuard.close();
+    journalFile.close();
     journal.close();
     fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
     loop.disable();

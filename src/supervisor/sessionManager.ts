@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { Limits, WorkerTimeouts } from '../shared/constants';
-import { FINAL_STATE_FILE, SPEC_FILE, loadOutput } from '../shared/sessionFiles';
+import { FINAL_STATE_FILE, SPEC_FILE } from '../shared/sessionFiles';
 import { isSameProcess, killGroupIfSame } from '../shared/procInfo';
 import {
   type AgentKind,
@@ -21,7 +21,6 @@ import {
   WorkerSpec,
   WorkerState,
 } from '../shared/protocol';
-import type { RingBuffer } from '../shared/ringBuffer';
 import { resolveAgentBinary } from './agentBinaries';
 import type { AgentCatalog } from './agentCapabilities';
 import { type DiffResult, diffSince, snapshotTree } from './gitDiff';
@@ -33,6 +32,7 @@ import { JournalGuard } from './journalGuard';
 import { createSessionDir } from './sessionDir';
 import { type EndedOutput, loadEndedOutput } from './endedOutput';
 import { readFinalState } from './finalState';
+import { reattachAll } from './reattach';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -423,54 +423,16 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   }
 
-  /** On start-up: re-attach to every worker the journal believes alive, in parallel. */
-  async reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
-    const counts = { reattached: 0, lost: 0, ended: 0 };
-    const rows = this.journal.live();
-    // Every worker is connected to at once, and what they say is journalled in one
-    // transaction: one disk sync for all of them, not one each (each is milliseconds).
-    const connected = await Promise.all(
-      rows.map((row) => WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs).catch((err: Error) => err)),
-    );
-    const adopting: Array<Promise<void>> = [];
-    const adopt = () => rows.forEach((row, i) => {
-      const c = connected[i];
-      if (!(c instanceof Error)) adopting.push(this.adopt(row.id, c.client, c.state, 're_attached'));
+  /** On start-up: re-attach to every worker the journal believes alive, in parallel (reattach.ts). */
+  reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
+    return reattachAll({
+      journal: this.journal,
+      journalGuard: this.journalGuard,
+      log: this.log,
+      sessionsRoot: this.sessionsRoot,
+      adopt: (id, client, state) => this.adopt(id, client, state, 're_attached'),
+      reconcileDead: (row) => this.reconcileDead(row),
     });
-    // A journal that refuses the batch (full disk) must not stop the start: adopt one by one, writes kept by the guard.
-    if (this.journalGuard.unwritable) adopt();
-    else {
-      try {
-        this.journal.tx(adopt);
-      } catch {
-        // The commit failed after every write in it was accepted: record them again, one by one.
-        connected.forEach((c) => c instanceof Error || this.journalGuard.write(() => this.journal.applyWorkerState(c.state, 're_attached')));
-      }
-    }
-    await Promise.all(
-      rows.map(async (row, i) => {
-        const c = connected[i];
-        // The row's socket and secret identify its worker, whatever pid the row holds: a
-        // supervisor killed inside session_start (or a resume) after launching a worker but
-        // before journalling its pid leaves a row with no pid, or the previous worker's. Such
-        // a worker, if it came up, listens on the socket (from before its ready line) and is
-        // adopted like any other; one that missed its launcher exits without starting its
-        // agent (worker/main.ts). A dead worker's socket refuses at once.
-        if (!(c instanceof Error)) {
-          counts.reattached++;
-          return;
-        }
-        if (isSameProcess(row.worker_pid, row.worker_start_time)) {
-          this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.message });
-        }
-        this.reconcileDead(row);
-        const after = this.journal.get(row.id);
-        if (after?.status === 'lost') counts.lost++;
-        else counts.ended++;
-      }),
-    );
-    await Promise.all(adopting);
-    return counts;
   }
 
   // ---- send / read / wait / kill ---------------------------------------------

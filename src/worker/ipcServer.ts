@@ -32,7 +32,7 @@ function secretsEqual(a: string, b: string): boolean {
 }
 
 export class IpcServer {
-  private readonly server: net.Server;
+  private server: net.Server;
   private current: net.Socket | undefined;
 
   constructor(
@@ -55,6 +55,15 @@ export class IpcServer {
         resolve();
       });
     });
+  }
+
+  /** Listens anew, re-creating the socket file (deleted or replaced by hand); the attached connection stays. */
+  relisten(): Promise<void> {
+    const old = this.server;
+    this.server = net.createServer((sock) => this.accept(sock));
+    // Stops accepting on the old listener; its connections (the supervisor's) are not touched.
+    old.close();
+    return this.listen();
   }
 
   get isAttached(): boolean {

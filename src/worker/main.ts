@@ -141,7 +141,13 @@ async function main(): Promise<void> {
     if (session.ended) void exit(0);
     else session.kill('shutdown');
   });
-  process.on('SIGHUP', () => undefined); // no terminal to lose; stay up
+  // No terminal to lose: SIGHUP means "listen again", sent by a supervisor that found our socket file gone.
+  process.on('SIGHUP', () => {
+    ipc.relisten().then(
+      () => log.info('listening again (SIGHUP)'),
+      (err: Error) => log.error('could not listen again', { error: err.message }),
+    );
+  });
   process.on('uncaughtException', (err) => {
     log.error('worker crashed', { error: err.stack ?? String(err) });
     session.kill('worker_lost');

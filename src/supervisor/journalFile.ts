@@ -14,11 +14,26 @@ export const JournalFileTimeouts = {
   checkMs: 30_000,
 } as const;
 
-export function openJournal(file: string): Journal {
+/** SQLite's answers when it cannot grow the -shm file or the WAL (a full disk). */
+const isNoSpace = (code: string | undefined) => code === 'SQLITE_FULL' || (code?.startsWith('SQLITE_IOERR') ?? false) || code === 'SQLITE_CANTOPEN';
+
+/**
+ * Opens the journal. On a full disk, where SQLite cannot create its -shm file, it is opened in
+ * exclusive locking mode (the WAL index in memory) so the supervisor can still start, re-attach
+ * and serve; `exclusive` then says so, because the CLI cannot read the journal until a restart.
+ */
+export function openJournal(file: string): { journal: Journal; exclusive: boolean } {
   try {
-    return new Journal(file);
+    return { journal: new Journal(file), exclusive: false };
   } catch (err) {
     const code = (err as { code?: string }).code;
+    if (isNoSpace(code)) {
+      try {
+        return { journal: new Journal(file, { exclusive: true }), exclusive: true };
+      } catch {
+        // not the disk after all: report the first error below
+      }
+    }
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       throw new Error(
         `${file} is not a usable journal (${(err as Error).message}). Move it aside (mv ${file} ${file}.bad) and start again: ` +

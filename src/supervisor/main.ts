@@ -18,6 +18,7 @@ import { AgentCatalog } from './agentCapabilities';
 import { originPolicy } from './http/originGuard';
 import { JournalFileWatch, openJournal } from './journalFile';
 import { installLastResort } from './lastResort';
+import { ServerInfoFile } from './serverInfo';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
@@ -70,7 +71,7 @@ export async function serve(config: Config): Promise<void> {
   }
 
   const started = Date.now();
-  const journal = openJournal(path.join(config.STATE_DIR, 'journal.db'));
+  const { journal, exclusive } = openJournal(path.join(config.STATE_DIR, 'journal.db'));
   const journalFile = new JournalFileWatch(path.join(config.STATE_DIR, 'journal.db'), log);
   const agents = new AgentCatalog();
   // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
@@ -123,7 +124,8 @@ export async function serve(config: Config): Promise<void> {
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
-      const problems = [...journalFile.problems(), ...sessions.problems()];
+      const problems = [...journalFile.problems(), ...sessions.problems(), ...(serverInfo.problem ? [serverInfo.problem] : [])];
+      if (exclusive) problems.push('STATE_DIR was full when agentvisor started, so it holds the journal exclusively: the CLI cannot read it until agentvisor restarts');
       const byStatus: Record<string, number> = {};
       for (const s of sessions.list()) byStatus[s.status] = (byStatus[s.status] ?? 0) + 1;
       return {
@@ -157,11 +159,7 @@ export async function serve(config: Config): Promise<void> {
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  // Written aside and renamed into place: a reader (the CLI, a test, a health check racing a
-  // restart) sees the previous supervisor's file or this one, never a half-written one.
-  const infoFile = path.join(config.STATE_DIR, SERVER_INFO_FILE);
-  fs.writeFileSync(infoFile + '.tmp', JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
-  fs.renameSync(infoFile + '.tmp', infoFile);
+  const serverInfo = new ServerInfoFile(path.join(config.STATE_DIR, SERVER_INFO_FILE), { pid: process.pid, url, port });
   log.info('listening', { url, reattached: counts.reattached, startupMs: Date.now() - started });
   // The token goes to a person at a terminal, never into a log file or a pm2 log.
   const shown = process.stdout.isTTY ? token : `<the token in ${tokenFile(config.STATE_DIR)}${config.AUTH_TOKEN ? ' or AUTH_TOKEN' : ''}>`;
@@ -184,7 +182,7 @@ export async function serve(config: Config): Promise<void> {
     sessions.journalGuard.close();
     journalFile.close();
     journal.close();
-    fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
+    serverInfo.remove();
     loop.disable();
     recentLoop.disable();
     log.on('finish', () => process.exit(0));

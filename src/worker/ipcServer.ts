@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../shared/framing';
 import type { ErrorCode, SupervisorFrame } from '../shared/protocol';
 import { checkSupervisorFrame } from './frameCheck';
@@ -63,6 +64,8 @@ export class IpcServer {
     this.server = net.createServer((sock) => this.accept(sock));
     // Stops accepting on the old listener; its connections (the supervisor's) are not touched.
     old.close();
+    // The whole socket directory may have been removed.
+    fs.mkdirSync(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
     return this.listen();
   }
 

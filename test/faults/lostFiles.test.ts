@@ -81,6 +81,12 @@ test('restart after the worker sockets were deleted: the live worker listens aga
   await expectFoundAgain(s.sessionId, row, agentBin);
 });
 
+test('restart after the whole socket directory was removed: the same', async () => {
+  const { s, row, agentBin } = await sessionOutlivingItsSupervisor();
+  fs.rmSync(path.join(dirs.stateDir, 'sock'), { recursive: true });
+  await expectFoundAgain(s.sessionId, row, agentBin);
+});
+
 test('a journal that is not a database: start fails naming the file and the fix', async () => {
   fs.mkdirSync(dirs.stateDir, { recursive: true });
   fs.writeFileSync(journalFiles()[0], 'this is not a database, it is a text file that ended up here\n'.repeat(100));

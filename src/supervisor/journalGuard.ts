@@ -84,6 +84,8 @@ export class JournalGuard {
   }
 
   close(): void {
+    // Stopping with writes still refused: they are lost with this process; say how many.
+    if (this.kept.length > 0) this.log.warn('stopping with journal writes not recorded', { count: this.kept.length, problem: this.problem });
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

@@ -163,11 +163,22 @@ export class OutputLog {
   }
 
   private open(first: number, linesOnDisk: number): void {
-    const fd = fs.openSync(path.join(this.dir, segmentName(first)), 'a', 0o600);
+    const file = path.join(this.dir, segmentName(first));
+    const fd = fs.openSync(file, 'a', 0o600);
     this.fd = fd;
     this.segmentFirst = first;
     this.segmentLines = linesOnDisk;
     this.segmentBytes = fs.fstatSync(fd).size;
+    // Half a line left by a worker killed mid-write (loadOutput skipped it): cut it off, so
+    // the next line does not continue it.
+    if (this.segmentBytes > 0) {
+      const text = fs.readFileSync(file);
+      const whole = text.lastIndexOf(0x0a) + 1;
+      if (whole < text.length) {
+        fs.ftruncateSync(fd, whole);
+        this.segmentBytes = whole;
+      }
+    }
   }
 
   private rotate(): void {

@@ -33,7 +33,6 @@ import { createSessionDir } from './sessionDir';
 import { type EndedOutput, loadEndedOutput } from './endedOutput';
 import { readFinalState } from './finalState';
 import { reattachAll } from './reattach';
-import { connectOrRevive } from './workerReach';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
@@ -379,7 +378,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       await new Promise((r) => setTimeout(r, SupervisorTimeouts.reconnectDelayMs));
       if (this.live.get(id) !== live) return;
       try {
-        const { client, state } = await connectOrRevive(row, WorkerTimeouts.requestMs);
+        const { client, state } = await WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs);
         live.client = client;
         live.state = state;
         live.reconnecting = false;

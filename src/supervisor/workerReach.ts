@@ -23,7 +23,7 @@ function inode(file: string): number | null {
   }
 }
 
-/** Resolves when `file` exists as a new file (another inode than `before`), or after `timeoutMs`. */
+/** Resolves when `file` exists (as another inode than `before`, if given), or after `timeoutMs`. */
 function fileAppears(file: string, before: number | null, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
     const isBack = () => {
@@ -53,9 +53,10 @@ export async function connectOrRevive(
   try {
     return await WorkerClient.connect(row.socket_path, row.secret, requestMs);
   } catch (err) {
+    // Only a missing file is re-created: a worker never takes over a path that exists.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (row.worker_pid === null || !isSameProcess(row.worker_pid, row.worker_start_time)) throw err;
-    const before = inode(row.socket_path);
-    const back = fileAppears(row.socket_path, before, WorkerReachTimeouts.socketBackMs);
+    const back = fileAppears(row.socket_path, null, WorkerReachTimeouts.socketBackMs);
     process.kill(row.worker_pid, 'SIGHUP');
     await back;
     return WorkerClient.connect(row.socket_path, row.secret, requestMs);

@@ -58,15 +58,19 @@ export class IpcServer {
     });
   }
 
-  /** Listens anew, re-creating the socket file (deleted or replaced by hand); the attached connection stays. */
-  relisten(): Promise<void> {
+  /**
+   * Listens anew when the socket file is gone (deleted by hand), re-creating it; the attached
+   * connection stays. A file that exists is left alone: it may be a resumed worker's, on the same path.
+   */
+  relisten(): Promise<boolean> {
+    if (fs.existsSync(this.socketPath)) return Promise.resolve(false);
     const old = this.server;
     this.server = net.createServer((sock) => this.accept(sock));
     // Stops accepting on the old listener; its connections (the supervisor's) are not touched.
     old.close();
     // The whole socket directory may have been removed.
     fs.mkdirSync(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
-    return this.listen();
+    return this.listen().then(() => true);
   }
 
   get isAttached(): boolean {

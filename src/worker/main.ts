@@ -144,7 +144,7 @@ async function main(): Promise<void> {
   // No terminal to lose: SIGHUP means "listen again", sent by a supervisor that found our socket file gone.
   process.on('SIGHUP', () => {
     ipc.relisten().then(
-      () => log.info('listening again (SIGHUP)'),
+      (again) => log.info(again ? 'socket file was gone: listening again (SIGHUP)' : 'SIGHUP: socket file present, nothing to do'),
       (err: Error) => log.error('could not listen again', { error: err.message }),
     );
   });

@@ -107,3 +107,19 @@ test('a full STATE_DIR: supervisor, worker and agent stay up, reads go on, state
   const again = await call(client, 'session_start', { agent: 'codex', cwd: 'q', task: 'tick 3 5' });
   expect(await waitEnded(client, again.sessionId)).toMatchObject({ status: 'exited', exitCode: 0 });
 });
+
+test('a session_start that meets the full disk fails clearly and leaves no directory behind', async () => {
+  const { server, client } = await up(dirs);
+  servers.push(server);
+  clients.push(client);
+  fillUp(dirs.stateDir);
+  // Nothing has written the journal since the disk filled: the start itself meets the full disk.
+  const refused = await callError(client, 'session_start', { agent: 'codex', cwd: 'q', task: 'tick 5 5' });
+  expect(refused).toMatch(/could not write the session's files in STATE_DIR \(disk full\); nothing was started/);
+  expect(fs.readdirSync(path.join(dirs.stateDir, 'sessions'))).toEqual([]);
+  expect(server.proc.exitCode).toBeNull();
+  freeUp(dirs.stateDir);
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'q', task: 'tick 3 5' });
+  expect(await waitEnded(client, s.sessionId)).toMatchObject({ status: 'exited', exitCode: 0 });
+  expect(fs.readdirSync(path.join(dirs.stateDir, 'sessions'))).toEqual([s.sessionId]);
+});

@@ -487,8 +487,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     let spec: WorkerSpec;
     try {
       spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
-    } catch {
-      throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+      }
+      const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
+      throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
     spec.resume = { agentSessionId: row.agent_session_id, message };
     fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, makeDirs, until } from '../helpers/server';
+import { type Dirs, type RunningServer, call, callError, makeDirs, until } from '../helpers/server';
 import { alive, cleanup, health, journalRow, lineCount, startTick, up, waitEnded, writeHardyAgent } from '../restart/support';
 
 jest.setTimeout(60_000);
@@ -113,4 +113,20 @@ test('an output directory deleted under an ended session: reads keep the offsets
   const page = await call(again.client, 'session_output', { sessionId: s.sessionId, since: 0 });
   expect(page).toMatchObject({ status: 'exited', lines: [], nextOffset: produced, dropped: produced });
   expect(page.note).toBe(`the session produced ${produced} line(s) but its output directory ${out} no longer exists; they cannot be shown.`);
+});
+
+test('a corrupt spec.json of an ended session: continuing it is refused naming the file, the session and server untouched', async () => {
+  const { server, client } = await up(dirs);
+  servers.push(server);
+  clients.push(client);
+  const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'c', task: 'hello' });
+  const end = await waitEnded(client, s.sessionId);
+  expect(end.status).toBe('exited');
+  const spec = path.join(journalRow(dirs, s.sessionId).session_dir, 'spec.json');
+  fs.writeFileSync(spec, '{"protocolVersion": 1, "sess');
+  const refused = await callError(client, 'session_send', { sessionId: s.sessionId, message: 'more' });
+  expect(refused).toContain(`session ${s.sessionId} cannot be continued: its launch spec ${spec} is unreadable (Unterminated string in JSON`);
+  expect(refused).toMatch(/\); start a new session\.$/);
+  expect(journalRow(dirs, s.sessionId).status).toBe('exited');
+  expect(await health(server)).toMatchObject({ status: 'ok' });
 });

@@ -342,6 +342,11 @@ async function portCheck(config: Config): Promise<Check> {
     if (detail && detail.version !== undefined) {
       const sessions = Object.entries((detail.sessions ?? {}) as Record<string, number>).map(([s, n]) => `${n} ${s}`).join(', ') || 'no sessions';
       const loop = detail.eventLoopDelayP99Ms !== undefined ? `, event-loop delay p99 ${detail.eventLoopDelayP99Ms} ms` : '';
+      // Degraded: up and serving, but not recording everything (a full disk, a replaced journal).
+      if (detail.status === 'degraded') {
+        const problems = (detail.problems as string[] | undefined) ?? [];
+        return warn('server', `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url} degraded: ${problems.join('; ')}`, 'free space in STATE_DIR (df -h STATE_DIR); agentvisor catches up by itself');
+      }
       return ok('server', `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url}: up ${duration(Number(detail.uptimeMs ?? 0))}, ${sessions}, journal ${detail.journal ?? '?'}${loop}`);
     }
     return warn(

@@ -71,7 +71,8 @@ export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs =
 export async function health(url: string, token?: string): Promise<Record<string, any> | null> {
   try {
     const { status, body } = await fetchJson(`${url}/health`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
-    return status === 200 && body && body.status === 'ok' ? (body as Record<string, any>) : null;
+    // Degraded (a full disk) is up and answering: the caller shows why.
+    return status === 200 && body && (body.status === 'ok' || body.status === 'degraded') ? (body as Record<string, any>) : null;
   } catch {
     return null;
   }

@@ -32,15 +32,16 @@ export function createLogger(opts: LoggerOptions): winston.Logger {
   const base = winston.format.combine(redact(), winston.format.timestamp());
   const transports: winston.transport[] = [];
   if (opts.file) {
-    transports.push(
-      new winston.transports.File({
-        filename: opts.file,
-        maxsize: LOG_FILE_MAX_BYTES,
-        maxFiles: LOG_FILES_KEPT,
-        tailable: true,
-        format: winston.format.combine(base, winston.format.json()),
-      }),
-    );
+    const file = new winston.transports.File({
+      filename: opts.file,
+      maxsize: LOG_FILE_MAX_BYTES,
+      maxFiles: LOG_FILES_KEPT,
+      tailable: true,
+      format: winston.format.combine(base, winston.format.json()),
+    });
+    // A full or unwritable disk loses log lines, never the process: an unhandled stream 'error' would end it.
+    file.on('error', () => undefined);
+    transports.push(file);
   }
   if (opts.stderr) {
     const readable = winston.format.printf((info) => {

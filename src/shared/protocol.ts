@@ -53,6 +53,8 @@ export const WorkerState = z.object({
   errorSummary: z.string().nullable(),
   /** The agent's last answer (Claude's result text, Codex's last message); defaulted for older workers. */
   finalAnswer: z.string().nullable().default(null),
+  /** Why the worker cannot write this session's output to disk right now ("disk full"); null when it can. */
+  outputNotPersisted: z.string().nullable().default(null),
 });
 export type WorkerState = z.infer<typeof WorkerState>;
 

@@ -43,8 +43,12 @@ export function listSegments(dir: string): number[] {
     .sort((a, b) => a - b);
 }
 
-/** Loads the persisted output into a ring, with offsets as the session produced them. */
-export function loadOutput(sessionDir: string, capacity: number): RingBuffer {
+/**
+ * Loads the persisted output into a ring, with offsets as the session produced them.
+ * A segment that cannot be read is skipped and named in `problems`: one bad file costs
+ * its own lines, never the reader.
+ */
+export function loadOutput(sessionDir: string, capacity: number, problems: string[] = []): RingBuffer {
   const dir = outputDir(sessionDir);
   const segments = listSegments(dir).slice(-2);
   if (segments.length === 0) return new RingBuffer(capacity, 0);
@@ -54,11 +58,19 @@ export function loadOutput(sessionDir: string, capacity: number): RingBuffer {
     if (first > ring.nextOffset) {
       for (let i = ring.nextOffset; i < first; i++) ring.push('');
     }
-    const text = fs.readFileSync(path.join(dir, segmentName(first)), 'utf8');
+    let text: string;
+    try {
+      text = fs.readFileSync(path.join(dir, segmentName(first)), 'utf8');
+    } catch (err) {
+      problems.push(`${segmentName(first)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      continue;
+    }
     if (text.length === 0) continue;
     const lines = text.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop(); // the terminating newline
+    // The terminating newline; an unterminated tail is half a line from a crash mid-write.
+    lines.pop();
     for (const line of lines) ring.push(line);
   }
   return ring;
 }
+

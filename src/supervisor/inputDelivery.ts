@@ -36,21 +36,32 @@ export function inputRecord(inputId: string, key: string | undefined): Record<st
   return key === undefined ? { inputId } : { inputId, idempotencyKey: key };
 }
 
-export async function deliverInput(client: WorkerClient, journal: Journal, sessionId: string, input: Input): Promise<SendReply> {
+/**
+ * `write` journals the input: the supervisor passes its JournalGuard's, so a full disk keeps the
+ * record for later rather than turning a delivered message into an error (and a client's retry).
+ */
+export async function deliverInput(
+  client: WorkerClient,
+  journal: Journal,
+  sessionId: string,
+  input: Input,
+  write: (fn: () => void) => void = (fn) => fn(),
+): Promise<SendReply> {
   const key = input.idempotencyKey;
   const prior = priorDelivery(journal, sessionId, key);
   if (prior) return prior;
   const inputId = newInputId();
   const record = (result: ResultOf<'send'>) => {
     const taken = result.inputId ?? inputId;
-    journal.event(sessionId, 'input', {
+    const detail = {
       chars: input.text.length,
       raw: input.raw,
       delivered: result.delivered,
       queued: result.queued,
       ...inputRecord(taken, key),
       ...(result.duplicate ? { duplicate: true } : {}),
-    });
+    };
+    write(() => journal.event(sessionId, 'input', detail));
     return { ...result, inputId: taken };
   };
   let result;
@@ -81,7 +92,12 @@ export function priorDelivery(journal: Journal, sessionId: string, key: string |
   if (key === undefined) return null;
   const prior = journal.inputByKey(sessionId, key);
   if (!prior) return null;
-  const d = JSON.parse(prior.detail) as { delivered?: boolean; queued?: boolean; inputId?: string };
+  let d: { delivered?: boolean; queued?: boolean; inputId?: string };
+  try {
+    d = JSON.parse(prior.detail) as typeof d;
+  } catch {
+    return null; // a damaged journal row proves nothing was taken; deliver (the worker's own key log still holds)
+  }
   if (prior.kind === 'input' && !d.delivered && !d.queued) return null; // refused then: nothing was taken
   const resumed = prior.kind === 'resumed';
   return {

@@ -110,17 +110,25 @@ const now = () => new Date().toISOString();
 export class Journal {
   readonly db: Database.Database;
 
-  constructor(file: string, opts: { readonly?: boolean } = {}) {
+  constructor(file: string, opts: { readonly?: boolean; exclusive?: boolean } = {}) {
     this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
-    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    if (!opts.readonly) {
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.migrate();
-      // It holds every session's worker secret: owner only, whatever the umask (-wal/-shm too).
-      for (const f of [file, `${file}-wal`, `${file}-shm`]) {
-        if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+    try {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      if (!opts.readonly) {
+        // Exclusive: the WAL index lives in memory, not in a -shm file a full disk cannot hold (journalFile.ts).
+        if (opts.exclusive) this.db.pragma('locking_mode = EXCLUSIVE');
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = FULL');
+        this.migrate();
+        // It holds every session's worker secret: owner only, whatever the umask (-wal/-shm too).
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+          if (fs.existsSync(f)) fs.chmodSync(f, 0o600);
+        }
       }
+    } catch (err) {
+      // A journal that cannot be set up must not stay open: it would hold its lock against the next attempt.
+      this.db.close();
+      throw err;
     }
   }
 

@@ -16,7 +16,9 @@ import { tokenDigest } from './http/auth';
 import { createHttpApp } from './http/app';
 import { AgentCatalog } from './agentCapabilities';
 import { originPolicy } from './http/originGuard';
-import { Journal } from './journal';
+import { JournalFileWatch, openJournal } from './journalFile';
+import { installLastResort } from './lastResort';
+import { ServerInfoFile } from './serverInfo';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
@@ -63,13 +65,14 @@ export async function serve(config: Config): Promise<void> {
     stderr: true,
     secrets,
   });
+  installLastResort(log);
   if (isWildcard(config.HOST)) {
     log.warn(`HOST=${config.HOST} listens on every interface: anyone who can reach this port and holds the token gets a shell here`);
   }
 
   const started = Date.now();
-  const journal = new Journal(path.join(config.STATE_DIR, 'journal.db'));
-  journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION });
+  const { journal, exclusive } = openJournal(path.join(config.STATE_DIR, 'journal.db'));
+  const journalFile = new JournalFileWatch(path.join(config.STATE_DIR, 'journal.db'), log);
   const agents = new AgentCatalog();
   // Detected in the background: start-up (and re-attach) must not wait on two CLIs' --help.
   // Set by stop() before it ends the logger: late async work must not log after that ("write after end" crashes the exit).
@@ -79,6 +82,7 @@ export async function serve(config: Config): Promise<void> {
     log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) });
   });
   const sessions = new SessionManager(config, journal, log, agents);
+  sessions.journalGuard.write(() => journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION }));
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
 
@@ -120,6 +124,8 @@ export async function serve(config: Config): Promise<void> {
     maxConnections: config.MAX_SSE_CONNECTIONS,
     idleTimeoutMs: config.SSE_IDLE_TIMEOUT,
     healthDetail: () => {
+      const problems = [...journalFile.problems(), ...sessions.problems(), ...(serverInfo.problem ? [serverInfo.problem] : [])];
+      if (exclusive) problems.push('STATE_DIR was full when agentvisor started, so it holds the journal exclusively: the CLI cannot read it until agentvisor restarts');
       // Counted by the journal: the detailed /health must not build the list of every session kept.
       const byStatus = sessions.list({ limit: 1 }).counts;
       return {
@@ -127,7 +133,9 @@ export async function serve(config: Config): Promise<void> {
         uptimeMs: Date.now() - started,
         sessions: byStatus,
         workers: (byStatus.running ?? 0) + (byStatus.killing ?? 0),
-        journal: journal.db.open ? 'ok' : 'closed',
+        journal: sessions.journalGuard.unwritable ? `unwritable: ${sessions.journalGuard.unwritable}` : journal.db.open ? 'ok' : 'closed',
+        // Degraded: serving, but something is not being recorded; each problem says what.
+        ...(problems.length > 0 ? { status: 'degraded', problems } : {}),
         eventLoopDelayP99Ms: Math.round(ms(loop.percentile(99), LOOP_RESOLUTION_MS)),
         agents: agents.all(),
         eventLoopDelayP50Ms: ms(loop.percentile(50), LOOP_RESOLUTION_MS),
@@ -151,11 +159,7 @@ export async function serve(config: Config): Promise<void> {
   });
   port = (server.address() as AddressInfo).port;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  // Written aside and renamed into place: a reader (the CLI, a test, a health check racing a
-  // restart) sees the previous supervisor's file or this one, never a half-written one.
-  const infoFile = path.join(config.STATE_DIR, SERVER_INFO_FILE);
-  fs.writeFileSync(infoFile + '.tmp', JSON.stringify({ pid: process.pid, url, port }), { mode: 0o600 });
-  fs.renameSync(infoFile + '.tmp', infoFile);
+  const serverInfo = new ServerInfoFile(path.join(config.STATE_DIR, SERVER_INFO_FILE), { pid: process.pid, url, port });
   log.info('listening', { url, reattached: counts.reattached, startupMs: Date.now() - started });
   // The token goes to a person at a terminal, never into a log file or a pm2 log.
   const shown = process.stdout.isTTY ? token : `<the token in ${tokenFile(config.STATE_DIR)}${config.AUTH_TOKEN ? ' or AUTH_TOKEN' : ''}>`;
@@ -174,9 +178,11 @@ export async function serve(config: Config): Promise<void> {
     server.closeIdleConnections();
     await sessions.close({ killSessions });
     await fsPool.close();
-    journal.event(null, 'supervisor_stopped', { signal, killSessions });
+    sessions.journalGuard.write(() => journal.event(null, 'supervisor_stopped', { signal, killSessions }));
+    sessions.journalGuard.close();
+    journalFile.close();
     journal.close();
-    fs.rmSync(path.join(config.STATE_DIR, SERVER_INFO_FILE), { force: true });
+    serverInfo.remove();
     loop.disable();
     recentLoop.disable();
     log.on('finish', () => process.exit(0));

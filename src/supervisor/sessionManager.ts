@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { Limits, WorkerTimeouts } from '../shared/constants';
-import { FINAL_STATE_FILE, SPEC_FILE, loadOutput } from '../shared/sessionFiles';
+import { FINAL_STATE_FILE, SPEC_FILE } from '../shared/sessionFiles';
 import { isSameProcess, killGroupIfSame } from '../shared/procInfo';
 import {
   type AgentKind,
@@ -21,7 +21,6 @@ import {
   WorkerSpec,
   WorkerState,
 } from '../shared/protocol';
-import type { RingBuffer } from '../shared/ringBuffer';
 import { resolveAgentBinary } from './agentBinaries';
 import type { AgentCatalog } from './agentCapabilities';
 import { type DiffResult, diffSince, snapshotTree } from './gitDiff';
@@ -34,11 +33,16 @@ import type { Journal, SessionRow } from './journal';
 import { forgetEndedBeyond } from './retention';
 import { type ListQuery, listSessions } from './sessionListing';
 import { type SendReply, deliverInput, inputRecord, newInputId, priorDelivery } from './inputDelivery';
+import { JournalGuard } from './journalGuard';
+import { createSessionDir } from './sessionDir';
+import { type EndedOutput, loadEndedOutput } from './endedOutput';
+import { readFinalState } from './finalState';
+import { reattachAll } from './reattach';
 import { launchWorker } from './workerLauncher';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 
-/** Failures a client caused or can fix; the message is shown to it as is. */
-export class SessionError extends Error {}
+import { SessionError } from './sessionError';
+export { SessionError };
 
 const SupervisorTimeouts = {
   /** A dropped connection to a live worker is retried after this pause … */
@@ -148,11 +152,13 @@ const isEnded = (status: SessionStatus) => status !== 'running' && status !== 'k
 
 export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly live = new Map<string, Live>();
-  private readonly endedRings = new Map<string, RingBuffer>();
+  private readonly endedRings = new Map<string, EndedOutput>();
   private readonly cwdRoots = new SessionRoots();
   private readonly sessionsRoot: string;
   private readonly socketsRoot: string;
   private closed = false;
+  /** Journal writes go through this: a full disk degrades the supervisor instead of killing it. */
+  readonly journalGuard: JournalGuard;
 
   constructor(
     private readonly config: Config,
@@ -164,6 +170,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     this.setMaxListeners(0);
     // Every end (exited, killed, lost, recovered from a final record) is journalled before it is told: prune then.
     this.on('lifecycle', (_id, status) => void (isEnded(status) && !this.closed && this.pruneEnded()));
+    this.journalGuard = new JournalGuard(log, (detail) => journal.event(null, 'journal_writable_again', detail));
     this.sessionsRoot = path.join(config.STATE_DIR, 'sessions');
     this.socketsRoot = path.join(config.STATE_DIR, 'sock');
     for (const dir of [this.sessionsRoot, this.socketsRoot]) {
@@ -173,6 +180,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   }
 
   // ---- queries -------------------------------------------------------------
+
+  /** What this supervisor cannot record right now (for /health and doctor). */
+  problems(): string[] {
+    const out = [...this.live].flatMap(([id, l]) => (l.state.outputNotPersisted ? [`session ${id}: output not persisted: ${l.state.outputNotPersisted}`] : []));
+    return this.journalGuard.unwritable ? [`journal cannot be written: ${this.journalGuard.unwritable}`, ...out] : out;
+  }
 
   list(query: ListQuery = {}): { sessions: SessionInfo[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
     const page = listSessions(this.journal, query);
@@ -198,6 +211,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   async start(req: StartRequest): Promise<{ info: SessionInfo; initialOutput: OutputPage }> {
     if (this.closed) throw new SessionError('agentvisor is shutting down; try again when it is back');
+    this.journalGuard.assertWritable();
     // Security: text execve would cut short and env a session may not set are refused before anything exists (agentInput.ts).
     const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env, this.config.SESSION_ENV_ALLOW);
     if (badInput) throw new SessionError(badInput);
@@ -229,7 +243,6 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
     const id = crypto.randomUUID();
     const sessionDir = path.join(this.sessionsRoot, id);
-    fs.mkdirSync(sessionDir, { recursive: true, mode: 0o700 });
     const spec: WorkerSpec = {
       protocolVersion: PROTOCOL_VERSION,
       sessionId: id,
@@ -256,11 +269,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       maxLineChars: Limits.maxLineChars,
       logLevel: this.config.LOG_LEVEL,
     };
-    const specPath = path.join(sessionDir, SPEC_FILE);
-    fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
     // Journalled before the worker exists: a crash from here on leaves a row that
     // the next start-up reconciles (re-attached or marked lost), never a ghost.
-    this.journal.insertSession({
+    const specPath = createSessionDir(spec, () => this.journalGuard.mustWrite(() => this.journal.insertSession({
       id,
       agent: req.agent,
       cwd: req.cwd,
@@ -270,8 +281,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,
-    });
-    if (snapshot.ok) this.journal.setGitBase(id, snapshot.tree);
+    })));
+    if (snapshot.ok) this.journalGuard.write(() => this.journal.setGitBase(id, snapshot.tree));
     const log = this.log.child({ sessionId: id });
 
     let ready;
@@ -282,7 +293,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         readyTimeoutMs: this.config.WORKER_READY_TIMEOUT,
       });
     } catch (err) {
-      this.journal.markFailed(id, (err as Error).message);
+      this.journalGuard.write(() => this.journal.markFailed(id, (err as Error).message));
       log.error('worker failed to start', { error: (err as Error).message });
       throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
     }
@@ -316,7 +327,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private async adopt(id: string, client: WorkerClient, state: WorkerState, eventKind: 'started' | 're_attached'): Promise<void> {
     const live: Live = { client, state, waiters: new Set(), reconnecting: false };
     this.live.set(id, live);
-    this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid });
+    this.journalGuard.write(() => this.journal.applyWorkerState(state, eventKind, { workerPid: state.workerPid, agentPid: state.agentPid }));
     this.emit('lifecycle', id, state.status, { event: eventKind });
     this.wire(id, live, client);
     if (isEnded(state.status)) await this.onEnded(id, live, state);
@@ -331,7 +342,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       const prev = live.state;
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, prev.nextOffset) };
       const kind = prev.status !== state.status ? state.status : prev.agentSessionId !== state.agentSessionId ? 'agent_session' : undefined;
-      this.journal.applyWorkerState(live.state, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined);
+      const journalled = live.state;
+      this.journalGuard.write(() => this.journal.applyWorkerState(journalled, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined));
       if (kind && kind !== 'agent_session') this.emit('lifecycle', id, state.status, { endReason: state.endReason, exitCode: state.exitCode });
       if (isEnded(state.status) && !isEnded(prev.status)) void this.onEnded(id, live, state);
       this.wake(id, live);
@@ -344,7 +356,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   private async onEnded(id: string, live: Live, state: WorkerState): Promise<void> {
     this.log.info('session ended', { sessionId: id, status: state.status, exitCode: state.exitCode, reason: state.endReason });
-    // The journal has it (applyWorkerState ran first): the worker may go.
+    // Once the journal has it (applyWorkerState ran first, or waits in the guard) the worker may go.
+    await this.journalGuard.whenCaughtUp();
     try {
       await live.client?.request('ackExit', {});
     } catch {
@@ -372,7 +385,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         live.client = client;
         live.state = state;
         live.reconnecting = false;
-        this.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' });
+        this.journalGuard.write(() => this.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' }));
         this.wire(id, live, client);
         if (isEnded(state.status)) await this.onEnded(id, live, state);
         return;
@@ -393,67 +406,36 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
    * not live on without supervision.
    */
   private reconcileDead(row: SessionRow): void {
-    const finalFile = path.join(row.session_dir, FINAL_STATE_FILE);
-    if (fs.existsSync(finalFile)) {
-      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(finalFile, 'utf8')));
-      if (parsed.success) {
-        this.journal.applyWorkerState(parsed.data, parsed.data.status, { recoveredFrom: 'final record' });
-        this.emit('lifecycle', row.id, parsed.data.status, { endReason: parsed.data.endReason });
-        return;
-      }
+    const final = readFinalState(row.session_dir);
+    if (final?.ok) {
+      this.journalGuard.write(() => this.journal.applyWorkerState(final.state, final.state.status, { recoveredFrom: 'final record' }));
+      this.emit('lifecycle', row.id, final.state.status, { endReason: final.state.endReason });
+      return;
     }
     // A worker that is alive but unreachable is as good as lost: end it too.
     killGroupIfSame(row.worker_pid, row.worker_start_time);
     const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
-    this.journal.markLost(
+    this.journalGuard.write(() => this.journal.markLost(
       row.id,
       row.worker_pid === null
         ? 'agentvisor stopped while starting this session; its worker never reported ready'
-        : `worker process ${row.worker_pid} died without recording an outcome` + (killedAgent ? '; its agent was killed' : ''),
-    );
+        : (final ? `worker process ${row.worker_pid} died and its ${final.error}` : `worker process ${row.worker_pid} died without recording an outcome`) +
+            (killedAgent ? '; its agent was killed' : ''),
+    ));
     this.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
     this.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   }
 
-  /** On start-up: re-attach to every worker the journal believes alive, in parallel. */
+  /** On start-up: re-attach to every worker the journal believes alive, in parallel (reattach.ts). */
   async reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
-    const counts = { reattached: 0, lost: 0, ended: 0 };
-    const rows = this.journal.live();
-    // Every worker is connected to at once, and what they say is journalled in one
-    // transaction: one disk sync for all of them, not one each (each is milliseconds).
-    const connected = await Promise.all(
-      rows.map((row) => WorkerClient.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs).catch((err: Error) => err)),
-    );
-    const adopting: Array<Promise<void>> = [];
-    this.journal.tx(() => {
-      rows.forEach((row, i) => {
-        const c = connected[i];
-        if (!(c instanceof Error)) adopting.push(this.adopt(row.id, c.client, c.state, 're_attached'));
-      });
+    const counts = await reattachAll({
+      journal: this.journal,
+      journalGuard: this.journalGuard,
+      log: this.log,
+      sessionsRoot: this.sessionsRoot,
+      adopt: (id, client, state) => this.adopt(id, client, state, 're_attached'),
+      reconcileDead: (row) => this.reconcileDead(row),
     });
-    await Promise.all(
-      rows.map(async (row, i) => {
-        const c = connected[i];
-        // The row's socket and secret identify its worker, whatever pid the row holds: a
-        // supervisor killed inside session_start (or a resume) after launching a worker but
-        // before journalling its pid leaves a row with no pid, or the previous worker's. Such
-        // a worker, if it came up, listens on the socket (from before its ready line) and is
-        // adopted like any other; one that missed its launcher exits without starting its
-        // agent (worker/main.ts). A dead worker's socket refuses at once.
-        if (!(c instanceof Error)) {
-          counts.reattached++;
-          return;
-        }
-        if (isSameProcess(row.worker_pid, row.worker_start_time)) {
-          this.log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.message });
-        }
-        this.reconcileDead(row);
-        const after = this.journal.get(row.id);
-        if (after?.status === 'lost') counts.lost++;
-        else counts.ended++;
-      }),
-    );
-    await Promise.all(adopting);
     this.pruneEnded(); // a lowered ENDED_SESSIONS_KEPT, or sessions that ended while we were down
     return counts;
   }
@@ -471,6 +453,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   }
 
   async send(id: string, message: string, raw: boolean, idempotencyKey?: string): Promise<SendReply> {
+    this.journalGuard.assertWritable();
     const row = this.row(id);
     // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
     const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
@@ -479,7 +462,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey);
     const client = this.liveClient(id);
     try {
-      return await deliverInput(client, this.journal, id, { text: message, raw, idempotencyKey });
+      return await deliverInput(client, this.journal, id, { text: message, raw, idempotencyKey }, (fn) => this.journalGuard.write(fn));
     } catch (err) {
       // The agent ended between our look at the journal and the worker's answer: the
       // ended state is on its way; once journalled, continue the session like any ended one.
@@ -508,8 +491,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     let spec: WorkerSpec;
     try {
       spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
-    } catch {
-      throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+      }
+      const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
+      throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
     spec.resume = { agentSessionId: row.agent_session_id, message };
     fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
@@ -517,12 +504,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     this.endedRings.delete(row.id);
     const inputId = newInputId();
-    this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) });
+    this.journalGuard.mustWrite(() => this.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) }));
     try {
       await launchWorker({ specPath, stderrPath: path.join(row.session_dir, 'worker.stderr'), readyTimeoutMs: this.config.WORKER_READY_TIMEOUT });
       await this.attach(row.id, spec.socketPath, spec.secret, 're_attached');
     } catch (err) {
-      this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`);
+      this.journalGuard.write(() => this.journal.markLost(row.id, `could not restart the worker to continue: ${(err as Error).message}`));
       throw new SessionError(`could not continue session ${row.id}: ${(err as Error).message}`);
     }
     return { delivered: true, queued: false, resumed: true, inputId, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
@@ -532,6 +519,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const row = this.row(id);
     const live = this.live.get(id);
     let page;
+    let files: EndedOutput | undefined;
     if (live?.client && !isEnded(row.status)) {
       try {
         page = await live.client.request('read', { since, limit, maxBytes });
@@ -540,10 +528,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
         // reconciled right now. Answer from the output it flushed to disk instead of
         // failing the read; the worker flushes before every read it answers, so this
         // holds every line a client has already been shown.
-        page = this.endedRing(row).read(since, limit, maxBytes);
+        page = (files = this.endedRing(row)).ring.read(since, limit, maxBytes);
       }
     } else {
-      page = this.endedRing(row).read(since, limit, maxBytes);
+      page = (files = this.endedRing(row)).ring.read(since, limit, maxBytes);
     }
     const fresh = this.journal.get(id) ?? row;
     const result: OutputPage = {
@@ -555,18 +543,19 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       agentSessionId: fresh.agent_session_id,
       errorSummary: fresh.error_summary,
     };
-    if (page.dropped > 0) {
+    if (files?.note) result.note = files.note;
+    else if (page.dropped > 0) {
       result.note = `${page.dropped} line(s) before offset ${page.offset} are no longer kept (the buffer holds the last ${this.config.RING_LINES}).`;
     }
     return result;
   }
 
   /** Output of a session without a live worker, from its files on disk. */
-  private endedRing(row: SessionRow): RingBuffer {
+  private endedRing(row: SessionRow): EndedOutput {
     let ring = this.endedRings.get(row.id);
     // Only cache once the session has ended: a lost-but-flushing worker could still add lines.
     if (!ring) {
-      ring = loadOutput(row.session_dir, this.config.RING_LINES);
+      ring = loadEndedOutput(row.session_dir, row.output_lines, this.config.RING_LINES);
       if (isEnded(row.status)) {
         this.endedRings.set(row.id, ring);
         if (this.endedRings.size > ENDED_RING_CACHE) this.endedRings.delete(this.endedRings.keys().next().value!);
@@ -663,20 +652,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   finalAnswer(id: string): string | null {
     const live = this.live.get(id);
     if (live) return live.state.finalAnswer;
-    const row = this.row(id);
-    try {
-      const parsed = WorkerState.safeParse(JSON.parse(fs.readFileSync(path.join(row.session_dir, FINAL_STATE_FILE), 'utf8')));
-      return parsed.success ? parsed.data.finalAnswer : null;
-    } catch {
-      return null; // no final record (lost, or output no longer kept)
-    }
+    const final = readFinalState(this.row(id).session_dir);
+    return final?.ok ? final.state.finalAnswer : null; // none: lost, unreadable, or no longer kept
   }
 
   async interrupt(id: string): Promise<SessionInfo & { note?: string }> {
     const row = this.row(id);
     if (isEnded(row.status)) return { ...toInfo(row, undefined), note: `session had already ended (${row.status}); session_send continues it` };
     const state = await this.liveClient(id).request('interrupt', {});
-    this.journal.event(id, 'interrupted', { agentPid: state.agentPid });
+    this.journalGuard.write(() => this.journal.event(id, 'interrupted', { agentPid: state.agentPid }));
     return { ...this.info(id), note: 'the current turn is being interrupted; session_send continues the conversation' };
   }
 
@@ -689,7 +673,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (live) {
       const known = live.state.status; // the worker's state event, sent before this answer, journals the transition
       live.state = { ...state, nextOffset: Math.max(state.nextOffset, live.state.nextOffset) };
-      this.journal.applyWorkerState(live.state, state.status === known ? undefined : state.status, { reason });
+      const journalled = live.state;
+      this.journalGuard.write(() => this.journal.applyWorkerState(journalled, state.status === known ? undefined : state.status, { reason }));
       await this.waitForChange(id, () => this.hasEnded(id), SupervisorTimeouts.killReplyWaitMs);
     }
     return this.info(id);

@@ -95,6 +95,8 @@ export class AgentSession {
       capacity: spec.ringLines,
       maxLineChars: spec.maxLineChars,
       flushMs: spec.outputFlushMs,
+      // Supervisor and /health learn of a refusing disk through the state (this.output is unset while it is built).
+      onDiskProblem: () => this.output && this.emitState(),
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
     const isPty = spec.agent === 'codex';
@@ -191,6 +193,7 @@ export class AgentSession {
       agentSessionId: this.agentSessionId,
       errorSummary: this.errorSummary,
       finalAnswer: this.spec.agent === 'codex' ? this.codexAnswer.answer : this.claudeAnswer,
+      outputNotPersisted: this.output.diskProblem,
     };
   }
 

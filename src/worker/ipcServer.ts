@@ -7,6 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../shared/framing';
 import type { ErrorCode, SupervisorFrame } from '../shared/protocol';
 import { checkSupervisorFrame } from './frameCheck';
@@ -32,7 +33,7 @@ function secretsEqual(a: string, b: string): boolean {
 }
 
 export class IpcServer {
-  private readonly server: net.Server;
+  private server: net.Server;
   private current: net.Socket | undefined;
 
   constructor(
@@ -55,6 +56,21 @@ export class IpcServer {
         resolve();
       });
     });
+  }
+
+  /**
+   * Listens anew when the socket file is gone (deleted by hand), re-creating it; the attached
+   * connection stays. A file that exists is left alone: it may be a resumed worker's, on the same path.
+   */
+  relisten(): Promise<boolean> {
+    if (fs.existsSync(this.socketPath)) return Promise.resolve(false);
+    const old = this.server;
+    this.server = net.createServer((sock) => this.accept(sock));
+    // Stops accepting on the old listener; its connections (the supervisor's) are not touched.
+    old.close();
+    // The whole socket directory may have been removed.
+    fs.mkdirSync(path.dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    return this.listen().then(() => true);
   }
 
   get isAttached(): boolean {

@@ -14,6 +14,7 @@ import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { enterCwdOrExit } from './agentCwd';
 import { AgentSession } from './agentSession';
 import { DeliveryLog } from './deliveryLog';
+import { FinalRecord } from './finalRecord';
 import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
@@ -31,12 +32,6 @@ function readSpec(): WorkerSpec {
   const file = i === -1 ? undefined : process.argv[i + 1];
   if (!file) throw new Error('usage: worker --spec <spec.json>');
   return parseWorkerSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
-}
-
-function writeAtomic(file: string, data: string): void {
-  const tmp = file + '.tmp';
-  fs.writeFileSync(tmp, data, { mode: 0o600 });
-  fs.renameSync(tmp, file);
 }
 
 /**
@@ -78,6 +73,7 @@ async function main(): Promise<void> {
 
   const deliveries = new DeliveryLog();
   const session = new AgentSession(spec, new SessionTree(spec.sessionId, (p) => log.debug('tracking process', { trackedPid: p.pid, startTime: p.startTime })));
+  const finalRecord = new FinalRecord(path.join(spec.sessionDir, FINAL_STATE_FILE), log);
   let orphanTimer: NodeJS.Timeout | undefined;
   let exiting = false;
   /** Whether the supervisor that launched us has connected yet (see onEnd). */
@@ -85,7 +81,10 @@ async function main(): Promise<void> {
 
   const exit = async (code: number) => {
     if (exiting) return;
+    // An ended session's outcome must be on disk before its worker goes (a full disk delays this).
+    if (session.ended && !finalRecord.isWritten) return finalRecord.whenWritten(() => void exit(code));
     exiting = true;
+    finalRecord.dispose();
     if (orphanTimer) clearTimeout(orphanTimer);
     await ipc.close();
     session.dispose();
@@ -145,7 +144,7 @@ async function main(): Promise<void> {
   session.onState((state) => ipc.emit({ event: 'state', state }));
   session.onEnd(() => {
     const state = session.state();
-    writeAtomic(path.join(spec.sessionDir, FINAL_STATE_FILE), JSON.stringify(state));
+    finalRecord.write(JSON.stringify(state));
     log.info('session ended', { status: state.status, exitCode: state.exitCode, signal: state.signal, reason: state.endReason });
     // The outcome is on disk, so nothing is lost if no supervisor hears it; give an
     // attached one a moment to journal it (it answers with ackExit).
@@ -162,7 +161,13 @@ async function main(): Promise<void> {
     if (session.ended) void exit(0);
     else session.kill('shutdown');
   });
-  process.on('SIGHUP', () => undefined); // no terminal to lose; stay up
+  // No terminal to lose: SIGHUP means "listen again", sent by a supervisor that found our socket file gone.
+  process.on('SIGHUP', () => {
+    ipc.relisten().then(
+      (again) => log.info(again ? 'socket file was gone: listening again (SIGHUP)' : 'SIGHUP: socket file present, nothing to do'),
+      (err: Error) => log.error('could not listen again', { error: err.message }),
+    );
+  });
   process.on('uncaughtException', (err) => {
     log.error('worker crashed', { error: err.stack ?? String(err) });
     session.kill('worker_lost');

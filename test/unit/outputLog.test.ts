@@ -122,6 +122,19 @@ describe('OutputLog', () => {
     expect(r.lines).toEqual(numbered(160, 260));
   });
 
+  test('half a line left by a worker killed mid-write is dropped, and the resumed session does not continue it', () => {
+    const dir = freshSessionDir();
+    writeLines(dir, numbered(0, 3), 100).close();
+    fs.appendFileSync(path.join(outputDir(dir), segmentName(0)), 'half a li');
+    expect(loadOutput(dir, 100).read(0, 100).lines).toEqual(numbered(0, 3));
+
+    const resumed = writeLines(dir, ['after resume'], 100);
+    expect(resumed.nextOffset).toBe(4);
+    resumed.close();
+    expect(fs.readFileSync(path.join(outputDir(dir), segmentName(0)), 'utf8')).toBe([...numbered(0, 3), 'after resume'].join('\n') + '\n');
+    expect(loadOutput(dir, 100).read(0, 100).lines).toEqual([...numbered(0, 3), 'after resume']);
+  });
+
   test('resuming right after a rotation (empty newest segment) continues correctly', () => {
     const dir = freshSessionDir();
     writeLines(dir, numbered(0, 200), 100).close();

@@ -97,8 +97,8 @@ describe('WorkerFrame', () => {
 
   test('a state event parses as an event carrying the state', () => {
     const parsed = WorkerFrame.parse({ event: 'state', state });
-    // A state without finalAnswer (an older worker's) parses with it defaulted to null.
-    expect(parsed).toEqual({ event: 'state', state: { ...state, finalAnswer: null } });
+    // A state without finalAnswer or outputNotPersisted (an older worker's) parses with them defaulted to null.
+    expect(parsed).toEqual({ event: 'state', state: { ...state, finalAnswer: null, outputNotPersisted: null } });
   });
 
   test('a state event with a malformed state is rejected', () => {

@@ -31,12 +31,22 @@ const SERVE_TEST_TIMEOUT_MS = 120_000;
 /** Install scripts npm may run: the two native modules, nothing else (npm 11 blocks unlisted ones). */
 const NATIVE_MODULES = ['better-sqlite3', 'node-pty'];
 
+/** The parent npm's idea of where it works: the child npm must use its own cwd and --prefix. */
+const PARENT_NPM_LOCATION = new Set(['npm_config_local_prefix', 'npm_config_prefix', 'npm_config_global_prefix']);
+
 /**
- * The parent `npm test` exports npm_config_* / npm_package_* / npm_lifecycle_* into our environment;
- * the child npm must see the user's configuration only, as it would when a user types the command.
+ * Under `npm test` the parent npm exports its script context (npm_package_*, npm_lifecycle_*, …)
+ * and its configuration (npm_config_*). Keep the configuration (a CI's registry mirror, cafile,
+ * nodedir), drop the context and the parent's locations, so the child npm acts as a user's would.
  */
 function npmEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_')));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => {
+      const key = k.toLowerCase();
+      if (!key.startsWith('npm_')) return true;
+      return key.startsWith('npm_config_') && !PARENT_NPM_LOCATION.has(key);
+    }),
+  );
 }
 
 /** Runs npm with an argv array; on failure the error carries npm's output (npm never sees the token). */

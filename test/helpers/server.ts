@@ -46,7 +46,8 @@ export interface RunningServer {
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef0123456789';
 
-export async function startServer(opts: { dirs?: Dirs; env?: Record<string, string>; port?: number } = {}): Promise<RunningServer> {
+/** `command` replaces `node dist/src/cli.js serve` (the package test runs an installed `agentvisor serve`). */
+export async function startServer(opts: { dirs?: Dirs; env?: Record<string, string>; port?: number; command?: string[] } = {}): Promise<RunningServer> {
   const dirs = opts.dirs ?? makeDirs();
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
@@ -64,7 +65,8 @@ export async function startServer(opts: { dirs?: Dirs; env?: Record<string, stri
     RATE_LIMIT_RPM: '100000',
     ...opts.env,
   };
-  const proc = spawn(process.execPath, [CLI, 'serve'], { env, cwd: dirs.base, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = opts.command ?? [process.execPath, CLI, 'serve'];
+  const proc = spawn(command, args, { env, cwd: dirs.base, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -1,8 +1,6 @@
 /**
- * The wire format of the supervisor ⇄ worker socket, without the schemas:
- * newline-delimited JSON frames. Kept free of zod so the worker, which only
- * needs the framing and a few hand checks (worker/frameCheck.ts), does not pay
- * zod's start-up time and memory; protocol.ts re-exports all of it.
+ * The wire format of the supervisor ⇄ worker socket, without the contract:
+ * newline-delimited JSON frames. protocol.ts re-exports all of it.
  */
 
 export const PROTOCOL_VERSION = 1;

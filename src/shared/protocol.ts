@@ -1,25 +1,28 @@
 /**
- * The supervisor ⇄ worker IPC contract, in one place. Frames are newline-
- * delimited JSON over the worker's Unix socket; every frame is parsed here, at
- * the socket edge, and nowhere else. Bump PROTOCOL_VERSION on any change that
- * an older peer would misread: a supervisor re-attaching to workers started
+ * The supervisor ⇄ worker contract, in one place: socket frames both ways, the
+ * worker's launch spec, its ready line and its final record. Frames are newline-
+ * delimited JSON over the worker's Unix socket. Each side parses what it reads
+ * with these validators, once, at its edge (the worker: frames and spec; the
+ * supervisor: frames, ready line, final.json, spec on resume). No zod here: the
+ * worker loads this file (see validate.ts). Bump PROTOCOL_VERSION on any change
+ * that an older peer would misread: a supervisor re-attaching to workers started
  * by a previous release must refuse, not misinterpret, them.
  */
-import { z } from 'zod';
-import { PROTOCOL_VERSION } from './framing';
 import { Limits } from './constants';
+import { PROTOCOL_VERSION } from './framing';
+import { type Infer, type Validator, bool, arrayOf, firstOf, int, literal, nullable, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from './validate';
 
-// The framing (and the version) live in a zod-free module the worker can load cheaply.
 export { FrameReader, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from './framing';
+export { ContractError } from './validate';
 
-export const AgentKind = z.enum(['claude-code', 'codex']);
-export type AgentKind = z.infer<typeof AgentKind>;
+export const AgentKind = oneOf(['claude-code', 'codex']);
+export type AgentKind = Infer<typeof AgentKind>;
 
 /** running → killing → killed; running → exited; failed = the agent never started; lost = its worker died. */
-export const SessionStatus = z.enum(['running', 'killing', 'exited', 'killed', 'failed', 'lost']);
-export type SessionStatus = z.infer<typeof SessionStatus>;
+export const SessionStatus = oneOf(['running', 'killing', 'exited', 'killed', 'failed', 'lost']);
+export type SessionStatus = Infer<typeof SessionStatus>;
 
-export const EndReason = z.enum([
+export const EndReason = oneOf([
   'exited', // the agent ended on its own
   'killed', // session_kill
   'idle_timeout', // IDLE_TIMEOUT passed with no output and no input
@@ -29,89 +32,90 @@ export const EndReason = z.enum([
   'worker_lost', // the worker died without recording an outcome
   'interrupted', // session_send {interrupt: true} stopped the turn and the agent ended
 ]);
-export type EndReason = z.infer<typeof EndReason>;
+export type EndReason = Infer<typeof EndReason>;
 
 /** What a worker knows about its session; also the shape of its on-disk final record. */
-export const WorkerState = z.object({
-  sessionId: z.string(),
+export const WorkerState = obj({
+  sessionId: str(),
   status: SessionStatus,
-  workerPid: z.number().int(),
-  workerStartTime: z.string().nullable(),
-  agentPid: z.number().int().nullable(),
-  agentStartTime: z.string().nullable(),
-  nextOffset: z.number().int().nonnegative(),
-  lastOutputAt: z.string().nullable(),
-  lastInputAt: z.string().nullable(),
-  endedAt: z.string().nullable(),
-  exitCode: z.number().int().nullable(),
-  signal: z.string().nullable(),
-  endReason: EndReason.nullable(),
-  completedSuccessfully: z.boolean().nullable(),
+  workerPid: int(),
+  workerStartTime: nullable(str()),
+  agentPid: nullable(int()),
+  agentStartTime: nullable(str()),
+  nextOffset: int({ min: 0 }),
+  lastOutputAt: nullable(str()),
+  lastInputAt: nullable(str()),
+  endedAt: nullable(str()),
+  exitCode: nullable(int()),
+  signal: nullable(str()),
+  endReason: nullable(EndReason),
+  completedSuccessfully: nullable(bool()),
   /** The agent's own conversation id (Claude session id, Codex thread id) once it has said it. */
-  agentSessionId: z.string().nullable(),
+  agentSessionId: nullable(str()),
   /** One-line summary of a failure the agent reported (bad key, unreachable model …). */
-  errorSummary: z.string().nullable(),
+  errorSummary: nullable(str()),
   /** The agent's last answer (Claude's result text, Codex's last message); defaulted for older workers. */
-  finalAnswer: z.string().nullable().default(null),
+  finalAnswer: withDefault(nullable(str()), null),
   /** Why the worker cannot write this session's output to disk right now ("disk full"); null when it can. */
-  outputNotPersisted: z.string().nullable().default(null),
+  outputNotPersisted: withDefault(nullable(str()), null),
 });
-export type WorkerState = z.infer<typeof WorkerState>;
+export type WorkerState = Infer<typeof WorkerState>;
+
+/** The line a worker writes on fd 3 once its socket listens: the launcher's proof it is up. */
+export const WorkerReady = obj({ pid: int({ min: 1 }), startTime: nullable(str()) });
+export type WorkerReady = Infer<typeof WorkerReady>;
 
 // ---- supervisor → worker -------------------------------------------------
 
-const RequestBase = { id: z.number().int().nonnegative() };
+const id = int({ min: 0 });
+const noParams = obj({});
 
-export const HelloParams = z.object({ protocolVersion: z.number().int(), secret: z.string().min(16).max(256) });
-export const ReadParams = z.object({
-  since: z.number().int().nonnegative(),
-  limit: z.number().int().positive(),
-  maxBytes: z.number().int().positive(),
-});
+export const HelloParams = obj({ protocolVersion: int(), secret: str({ min: 16, max: 256 }) });
+export const ReadParams = obj({ since: int({ min: 0 }), limit: int({ min: 1 }), maxBytes: int({ min: 1 }) });
 /**
  * inputId: agentvisor's own id of this input. idempotencyKey: the client's; the worker delivers
  * each key at most once and answers a repeat like the first (#12 item 4).
  */
-export const SendParams = z.object({
-  text: z.string(),
-  raw: z.boolean(),
-  inputId: z.string().min(1).max(128).optional(),
-  idempotencyKey: z.string().min(1).max(Limits.maxIdempotencyKeyChars).optional(),
+export const SendParams = obj({
+  text: str(),
+  raw: bool(),
+  inputId: optional(str({ min: 1, max: 128 })),
+  idempotencyKey: optional(str({ min: 1, max: Limits.maxIdempotencyKeyChars })),
 });
-export const KillParams = z.object({ reason: EndReason });
+export const KillParams = obj({ reason: EndReason });
 
-export const SupervisorFrame = z.discriminatedUnion('method', [
-  z.object({ ...RequestBase, method: z.literal('hello'), params: HelloParams }),
-  z.object({ ...RequestBase, method: z.literal('read'), params: ReadParams }),
-  z.object({ ...RequestBase, method: z.literal('send'), params: SendParams }),
-  z.object({ ...RequestBase, method: z.literal('kill'), params: KillParams }),
+export const SupervisorFrame = tagged('method', {
+  hello: obj({ id, params: HelloParams }),
+  read: obj({ id, params: ReadParams }),
+  send: obj({ id, params: SendParams }),
+  kill: obj({ id, params: KillParams }),
   /** Stop the agent's current turn, keeping the conversation resumable. */
-  z.object({ ...RequestBase, method: z.literal('interrupt'), params: z.object({}) }),
-  z.object({ ...RequestBase, method: z.literal('state'), params: z.object({}) }),
+  interrupt: obj({ id, params: noParams }),
+  state: obj({ id, params: noParams }),
   /** The supervisor has journalled the final state; the worker may exit. */
-  z.object({ ...RequestBase, method: z.literal('ackExit'), params: z.object({}) }),
-]);
-export type SupervisorFrame = z.infer<typeof SupervisorFrame>;
+  ackExit: obj({ id, params: noParams }),
+});
+export type SupervisorFrame = Infer<typeof SupervisorFrame>;
 export type Method = SupervisorFrame['method'];
 export type ParamsOf<M extends Method> = Extract<SupervisorFrame, { method: M }>['params'];
 
-export const ReadResultSchema = z.object({
-  lines: z.array(z.string()),
-  offset: z.number().int(),
-  nextOffset: z.number().int(),
-  dropped: z.number().int(),
-  hasMore: z.boolean(),
+export const ReadResultSchema = obj({
+  lines: arrayOf(str()),
+  offset: int(),
+  nextOffset: int(),
+  dropped: int(),
+  hasMore: bool(),
 });
 /** inputId: the id of the delivery that took the input (a repeat's is the first one's); duplicate: a repeated key, not delivered again. */
-export const SendResult = z.object({
-  delivered: z.boolean(),
-  queued: z.boolean(),
-  note: z.string().optional(),
-  inputId: z.string().optional(),
-  duplicate: z.boolean().optional(),
+export const SendResult = obj({
+  delivered: bool(),
+  queued: bool(),
+  note: optional(str()),
+  inputId: optional(str()),
+  duplicate: optional(bool()),
 });
 
-/** Result schema per method, checked when a response arrives. */
+/** Result validator per method, checked when a response arrives. */
 export const ResultSchemas = {
   hello: WorkerState,
   read: ReadResultSchema,
@@ -119,62 +123,65 @@ export const ResultSchemas = {
   kill: WorkerState,
   interrupt: WorkerState,
   state: WorkerState,
-  ackExit: z.object({}),
-} satisfies Record<Method, z.ZodType>;
-export type ResultOf<M extends Method> = z.infer<(typeof ResultSchemas)[M]>;
+  ackExit: noParams,
+} satisfies Record<Method, Validator<unknown>>;
+export type ResultOf<M extends Method> = Infer<(typeof ResultSchemas)[M]>;
 
 // ---- worker → supervisor -------------------------------------------------
 
-export const ErrorCode = z.enum(['bad_request', 'unauthorized', 'version_mismatch', 'session_ended', 'internal']);
-export type ErrorCode = z.infer<typeof ErrorCode>;
+export const ErrorCode = oneOf(['bad_request', 'unauthorized', 'version_mismatch', 'session_ended', 'internal']);
+export type ErrorCode = Infer<typeof ErrorCode>;
 
-// Order matters: a union takes the first branch that fits, and `result: unknown`
-// would also fit an error or event frame.
-export const WorkerFrame = z.union([
+// Order matters: the first alternative that fits is taken, and a result frame
+// (any result) must not swallow an error frame.
+export const WorkerFrame = firstOf([
   /** Coalesced: at most one per event-loop turn, carrying the newest offset. */
-  z.object({ event: z.literal('output'), nextOffset: z.number().int(), lastOutputAt: z.string() }),
-  z.object({ event: z.literal('state'), state: WorkerState }),
-  z.object({ id: z.number().int(), error: z.object({ code: ErrorCode, message: z.string() }) }),
-  z.object({ id: z.number().int(), result: z.unknown() }),
+  obj({ event: literal('output'), nextOffset: int(), lastOutputAt: str() }),
+  obj({ event: literal('state'), state: WorkerState }),
+  obj({ id: int(), error: obj({ code: ErrorCode, message: str() }) }),
+  obj({ id: int(), result: present() }),
 ]);
-export type WorkerFrame = z.infer<typeof WorkerFrame>;
+export type WorkerFrame = Infer<typeof WorkerFrame>;
 
 // ---- the worker's launch spec ----------------------------------------------
 
-export const AgentMode = z.enum(['full', 'edit', 'plan']);
-export type AgentMode = z.infer<typeof AgentMode>;
+export const AgentMode = oneOf(['full', 'edit', 'plan']);
+export type AgentMode = Infer<typeof AgentMode>;
+
+const decimal = str({ pattern: /^\d+$/ });
+const positiveInt = int({ min: 1 });
 
 /**
  * Everything a worker needs, written by the supervisor to `<sessionDir>/spec.json`
  * (0600) and passed by path: argv stays free of secrets and of client text.
  */
-export const WorkerSpec = z.object({
-  protocolVersion: z.literal(PROTOCOL_VERSION),
-  sessionId: z.string(),
+export const WorkerSpec = obj({
+  protocolVersion: literal(PROTOCOL_VERSION),
+  sessionId: str(),
   agent: AgentKind,
   /** Absolute path of the agent binary, resolved by the supervisor. */
-  agentBin: z.string(),
-  cwd: z.string(),
+  agentBin: str(),
+  cwd: str(),
   /** The cwd's device + inode as checked by the supervisor; the worker starts agents only in that directory (null: spec from before it was recorded). */
-  cwdIdentity: z.object({ dev: z.string().regex(/^\d+$/), ino: z.string().regex(/^\d+$/) }).nullable().default(null),
-  task: z.string(),
-  model: z.string().nullable(),
+  cwdIdentity: withDefault(nullable(obj({ dev: decimal, ino: decimal })), null),
+  task: str(),
+  model: nullable(str()),
   mode: AgentMode,
   /** The agent's complete environment (whitelist + CHILD_ENV_* + per-session env). */
-  env: z.record(z.string(), z.string()),
-  sessionDir: z.string(),
-  socketPath: z.string(),
-  secret: z.string(),
+  env: recordOf(str()),
+  sessionDir: str(),
+  socketPath: str(),
+  secret: str(),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
-  resume: z.object({ agentSessionId: z.string(), message: z.string() }).nullable(),
-  idleTimeoutMs: z.number().int().positive(),
-  killGraceMs: z.number().int().positive(),
-  orphanTimeoutMs: z.number().int().positive(),
-  exitAckMs: z.number().int().positive(),
-  outputFlushMs: z.number().int().positive(),
-  partialLineFlushMs: z.number().int().nonnegative(),
-  ringLines: z.number().int().positive(),
-  maxLineChars: z.number().int().positive(),
-  logLevel: z.string(),
+  resume: nullable(obj({ agentSessionId: str(), message: str() })),
+  idleTimeoutMs: positiveInt,
+  killGraceMs: positiveInt,
+  orphanTimeoutMs: positiveInt,
+  exitAckMs: positiveInt,
+  outputFlushMs: positiveInt,
+  partialLineFlushMs: int({ min: 0 }),
+  ringLines: positiveInt,
+  maxLineChars: positiveInt,
+  logLevel: str(),
 });
-export type WorkerSpec = z.infer<typeof WorkerSpec>;
+export type WorkerSpec = Infer<typeof WorkerSpec>;

@@ -24,7 +24,7 @@ export function readFinalState(sessionDir: string): { ok: true; state: WorkerSta
   try {
     const parsed = WorkerState.safeParse(JSON.parse(text));
     if (parsed.success) return { ok: true, state: parsed.data };
-    return { ok: false, error: `final record ${file} is unreadable (not a worker state: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message})` };
+    return { ok: false, error: `final record ${file} is unreadable (not a worker state: ${parsed.error.message})` };
   } catch (err) {
     return { ok: false, error: `final record ${file} is unreadable (${text.length === 0 ? 'empty' : (err as Error).message})` };
   }

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { Limits } from '../shared/constants';
-import { AgentKind, SessionStatus } from '../shared/protocol';
+import { AgentKind, SessionStatus } from './tools/contractEnums';
 import type { Journal, ListPosition, ListedRow } from './journal';
 
 const ACTIVE: SessionStatus[] = ['running', 'killing'];

@@ -12,12 +12,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { CWD_REFUSED_PREFIX } from '../shared/dirHandle';
 import { findOnPath } from '../shared/findExecutable';
+import { WorkerReady } from '../shared/protocol';
 
-const Ready = z.object({ pid: z.number().int().positive(), startTime: z.string().nullable() });
-export type WorkerReady = z.infer<typeof Ready>;
+export type { WorkerReady } from '../shared/protocol';
 
 /** Compiled worker entry: dist/src/worker/main.js, beside this file's compiled twin. */
 export function workerEntry(): string {
@@ -69,8 +68,11 @@ export function launchWorker(opts: LaunchOptions): Promise<WorkerReady> {
       buf += chunk;
       const nl = buf.indexOf('\n');
       if (nl === -1) return;
-      const parsed = Ready.safeParse((() => { try { return JSON.parse(buf.slice(0, nl)); } catch { return null; } })());
-      finish(parsed.success ? null : new Error('worker sent a malformed ready line'), parsed.success ? parsed.data : undefined);
+      try {
+        finish(null, WorkerReady.parse(JSON.parse(buf.slice(0, nl))));
+      } catch (err) {
+        finish(new Error(`worker sent a malformed ready line (${(err as Error).message})`));
+      }
     });
     pipe.on('end', () => finish(new Error(cwdRefusal(opts.stderrPath) ?? `worker exited before it was ready (see ${opts.stderrPath})`)));
     pipe.on('error', () => undefined); // 'end' or the timer reports it

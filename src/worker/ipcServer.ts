@@ -2,15 +2,13 @@
  * The worker's Unix socket. A connection is served only after a `hello` with the
  * session's secret and our protocol version; the newest authenticated
  * connection is the supervisor (a restarted supervisor replaces the old one).
- * Every frame is checked against the protocol (worker/frameCheck.ts) before it is acted on.
+ * Every frame is checked against the contract (shared/protocol.ts) before it is acted on.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../shared/framing';
-import type { ErrorCode, SupervisorFrame } from '../shared/protocol';
-import { checkSupervisorFrame } from './frameCheck';
+import { type ErrorCode, FrameReader, PROTOCOL_VERSION, SupervisorFrame, encodeFrame } from '../shared/protocol';
 import type { WorkerLog } from './workerLog';
 
 export interface WorkerHandlers {
@@ -96,11 +94,11 @@ export class IpcServer {
     };
     const reader = new FrameReader(
       (raw) => {
-        const parsed = checkSupervisorFrame(raw);
+        const parsed = SupervisorFrame.safeParse(raw);
         if (!parsed.success) {
           const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'number' ? (raw as { id: number }).id : -1;
           if (!authed) return sock.destroy();
-          reply({ id, error: { code: 'bad_request', message: 'malformed frame: ' + parsed.error.issues[0]?.message } });
+          reply({ id, error: { code: 'bad_request', message: 'malformed frame: ' + parsed.error.message } });
           return;
         }
         const frame = parsed.data;

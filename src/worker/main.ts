@@ -8,14 +8,13 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { WorkerTimeouts } from '../shared/constants';
-import type { SupervisorFrame, WorkerSpec } from '../shared/protocol';
+import { type SupervisorFrame, WorkerReady, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
 import { enterCwdOrExit } from './agentCwd';
 import { AgentSession } from './agentSession';
 import { DeliveryLog } from './deliveryLog';
 import { FinalRecord } from './finalRecord';
-import { parseWorkerSpec } from './frameCheck';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
 import { SessionTree } from './sessionTree';
@@ -31,7 +30,7 @@ function readSpec(): WorkerSpec {
   const i = process.argv.indexOf('--spec');
   const file = i === -1 ? undefined : process.argv[i + 1];
   if (!file) throw new Error('usage: worker --spec <spec.json>');
-  return parseWorkerSpec(JSON.parse(fs.readFileSync(file, 'utf8')));
+  return WorkerSpec.parse(JSON.parse(fs.readFileSync(file, 'utf8')), 'invalid worker spec');
 }
 
 /**
@@ -42,7 +41,8 @@ function readSpec(): WorkerSpec {
 function signalReady(): boolean {
   let heard = true;
   try {
-    fs.writeSync(READY_FD, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }) + '\n');
+    const ready: WorkerReady = { pid: process.pid, startTime: processStartTime(process.pid) };
+    fs.writeSync(READY_FD, JSON.stringify(ready) + '\n');
   } catch (err) {
     // EBADF: started by hand without a launcher pipe; nobody is waiting for the line.
     if ((err as NodeJS.ErrnoException).code === 'EPIPE') heard = false;

@@ -1,8 +1,7 @@
-import type { z } from 'zod';
-import { FrameReader, MAX_FRAME_BYTES, SupervisorFrame, WorkerFrame, WorkerState, encodeFrame } from '../../src/shared/protocol';
+import { FrameReader, MAX_FRAME_BYTES, SupervisorFrame, WorkerFrame, type WorkerState, encodeFrame } from '../../src/shared/protocol';
 
-// The wire form (z.input): finalAnswer may be absent, as from a worker of an older release.
-const state: z.input<typeof WorkerState> = {
+// The wire form: finalAnswer and outputNotPersisted may be absent, as from a worker of an older release.
+const state: Omit<WorkerState, 'finalAnswer' | 'outputNotPersisted'> = {
   sessionId: 's1',
   status: 'running',
   workerPid: 10,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, SessionStatus } from '../../shared/protocol';
+import { AgentKind, SessionStatus } from './contractEnums';
 
 export const sessionIdArg = z
   .string()

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, SessionStatus } from '../../shared/protocol';
+import { AgentKind, SessionStatus } from './contractEnums';
 import { CursorError, StatusFilter } from '../sessionListing';
 import { type ToolContext, guarded, ok, toolError } from './context';
 import { SessionInfoSchema } from './schemas';

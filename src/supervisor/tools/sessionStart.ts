@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, AgentMode } from '../../shared/protocol';
+import { AgentKind, AgentMode } from './contractEnums';
 import { resolveCwd } from '../fs/pathGuard';
 import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnvPolicy';
 import { SessionError } from '../sessionManager';

@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RingBuffer } from './ringBuffer';
+import { sanitize } from './sanitize';
 
 /** The worker's launch spec (0600: it holds the session secret and the agent's environment). */
 export const SPEC_FILE = 'spec.json';
@@ -44,7 +45,8 @@ export function listSegments(dir: string): number[] {
 }
 
 /**
- * Loads the persisted output into a ring, with offsets as the session produced them.
+ * Loads the persisted output into a ring, with offsets as the session produced them,
+ * every line sanitised (shared/sanitize.ts) whenever it was written.
  * A segment that cannot be read is skipped and named in `problems`: one bad file costs
  * its own lines, never the reader.
  */
@@ -69,7 +71,8 @@ export function loadOutput(sessionDir: string, capacity: number, problems: strin
     const lines = text.split('\n');
     // The terminating newline; an unterminated tail is half a line from a crash mid-write.
     lines.pop();
-    for (const line of lines) ring.push(line);
+    // Segments from before the sanitiser hold an agent's raw bytes; a clean line passes untouched.
+    for (const line of lines) ring.push(sanitize(line));
   }
   return ring;
 }

@@ -1,7 +1,8 @@
 /**
  * Files agentvisor reads back are parsed defensively: a corrupt or empty
  * final.json, or an output segment that cannot be read, marks that one session
- * with a clear errorSummary or note and never stops the server, live or at start.
+ * with a clear errorSummary or note and never stops the server, live or at start;
+ * a line read back from disk is sanitised, whatever release wrote it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -129,4 +130,34 @@ test('a corrupt spec.json of an ended session: continuing it is refused naming t
   expect(refused).toMatch(/\); start a new session\.$/);
   expect(journalRow(dirs, s.sessionId).status).toBe('exited');
   expect(await health(server)).toMatchObject({ status: 'ok' });
+});
+
+// Segments written before the sanitiser existed hold agents' raw bytes; an agent is untrusted.
+test('a raw escape sequence in an old output segment comes out clean over MCP, offsets unchanged', async () => {
+  const { server, client } = await up(dirs);
+  servers.push(server);
+  clients.push(client);
+  const s = await startTick(client, 30, 1);
+  await waitEnded(client, s.sessionId);
+  const produced = await lineCount(client, s.sessionId);
+  await client.close();
+  clients.splice(0);
+  await server.stop();
+
+  // Rewrite the segment as an old release would have left it: the same lines, some with raw bytes.
+  const out = path.join(journalRow(dirs, s.sessionId).session_dir, 'output');
+  const [segment] = fs.readdirSync(out);
+  const lines = fs.readFileSync(path.join(out, segment), 'utf8').split('\n');
+  const original = lines[1];
+  lines[1] = '\x1b]52;c;ZXZpbA==\x07clip\x1b[2Jboard\x1bc' + original + '\r\x00\x9b31m';
+  fs.writeFileSync(path.join(out, segment), lines.join('\n'));
+
+  const again = await up(dirs);
+  servers.push(again.server);
+  clients.push(again.client);
+  const page = await call(again.client, 'session_output', { sessionId: s.sessionId, since: 0 });
+  expect(page.nextOffset).toBe(produced);
+  expect(page.lines[1]).toBe('clipboard' + original);
+  // eslint-disable-next-line no-control-regex
+  expect(page.lines.filter((l: string) => /[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(l))).toEqual([]);
 });

@@ -1,4 +1,5 @@
 /** `agentvisor kill <id>`: ends a session through the running server (MCP session_kill) and waits until it is gone. */
+import { CliTimeouts } from './cliTimeouts';
 import { CliError, intOption, operatorConfig, out, parseCommand } from './common';
 import { printJson } from './format';
 import { findSession, isEnded, openJournal } from './journalView';
@@ -28,7 +29,7 @@ interface Info {
 export async function run(argv: string[]): Promise<void> {
   const args = parseCommand(argv, USAGE, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1 });
   if (!args) return;
-  const timeoutMs = intOption(args.values.timeout, 'timeout', 60) * 1000;
+  const timeoutMs = intOption(args.values.timeout, 'timeout', CliTimeouts.giveUpS) * 1000;
   const config = operatorConfig();
   const journal = openJournal(config.STATE_DIR);
   let id: string;
@@ -47,7 +48,7 @@ export async function run(argv: string[]): Promise<void> {
       const left = deadline - Date.now();
       if (left <= 0) throw new CliError(`session ${id.slice(0, 8)} is still ${info.status} after ${timeoutMs / 1000} s; see agentvisor show ${id.slice(0, 8)}`);
       // Returns at once when the session ends (session_wait answers ended sessions immediately).
-      const page = await mcp.call<{ status: string }>('session_wait', { sessionId: id, timeoutMs: Math.min(left, 10_000), limit: 1 }, left + 30_000);
+      const page = await mcp.call<{ status: string }>('session_wait', { sessionId: id, timeoutMs: Math.min(left, CliTimeouts.killWaitSliceMs), limit: 1 }, left + CliTimeouts.callSlackMs);
       if (isEnded(page.status)) {
         const { sessions } = await mcp.call<{ sessions: Info[] }>('session_list', {});
         info = sessions.find((s) => s.sessionId === id) ?? { ...info, status: page.status };

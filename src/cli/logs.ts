@@ -10,6 +10,7 @@ import { Limits } from '../shared/constants';
 import { terminalJson } from '../shared/sanitize';
 import type { Config } from '../supervisor/config';
 import type { Journal, SessionRow } from '../supervisor/journal';
+import { CliTimeouts } from './cliTimeouts';
 import { CliError, intOption, note, operatorConfig, out, parseCommand } from './common';
 import { exitText, findSession, isEnded, openJournal, sessionView, stillRunning } from './journalView';
 import { type RunningServer, ToolFailed, connectMcp, findServer } from './server';
@@ -27,11 +28,7 @@ options:
   --json          one JSON object per line: {"offset": N, "line": "..."}
 `;
 
-/** session_wait blocks this long per call; well under the server's WAIT_MAX (120 s by default). */
-const WAIT_MS = 25_000;
 const PAGE_LINES = 1_000;
-/** Disk polling interval while following without a server. */
-const POLL_MS = 200;
 
 interface Page {
   lines: string[];
@@ -114,7 +111,7 @@ async function viaServer(config: Config, server: RunningServer, id: string, sinc
       let page: Page;
       try {
         page = follow
-          ? await mcp.call<Page>('session_wait', { sessionId: id, since: at, timeoutMs: WAIT_MS, limit: PAGE_LINES }, WAIT_MS + 30_000)
+          ? await mcp.call<Page>('session_wait', { sessionId: id, since: at, timeoutMs: CliTimeouts.followWaitMs, limit: PAGE_LINES }, CliTimeouts.followWaitMs + CliTimeouts.callSlackMs)
           : await mcp.call<Page>('session_output', { sessionId: id, since: at, limit: PAGE_LINES });
       } catch (err) {
         if (err instanceof ToolFailed) throw new CliError(err.message);
@@ -164,6 +161,6 @@ async function fromDisk(config: Config, journal: Journal, row: SessionRow, since
       at = Math.max(at, page.nextOffset);
     }
     if (ending) return at;
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, CliTimeouts.diskPollMs));
   }
 }

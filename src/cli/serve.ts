@@ -21,7 +21,10 @@ SIGTERM/SIGINT stop it and leave sessions running; SIGUSR2 stops it and ends
 every session. Configured by environment variables (a .env file in the current
 directory is read too; the real environment wins):
 
-${table(['VARIABLE', 'DEFAULT', 'MEANING'], rows)}`;
+${table(['VARIABLE', 'DEFAULT', 'MEANING'], rows)}
+
+Timeouts not listed here are fixed; each says why where it is defined
+(src/shared/constants.ts, or the module it belongs to).`;
 }
 
 export async function run(argv: string[]): Promise<void> {

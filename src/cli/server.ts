@@ -10,12 +10,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Limits } from '../shared/constants';
 import { isAlive, isSameProcess, processStartTime } from '../shared/procInfo';
 import type { Config } from '../supervisor/config';
+import { CliTimeouts } from './cliTimeouts';
 import { CliError, VERSION, readOperatorToken, requireOperatorToken } from './common';
 
 /** Must match SERVER_INFO_FILE in supervisor/main.ts (not imported: that module loads the whole server). */
 export const SERVER_INFO_FILE = 'server.json';
-
-const HEALTH_TIMEOUT_MS = 2_000;
 
 export interface ServerInfo {
   pid: number;
@@ -35,9 +34,6 @@ export function serverAlive(s: RunningServer): boolean {
   return s.startTime ? isSameProcess(s.pid, s.startTime) : isAlive(s.pid);
 }
 
-/** How often a call in flight checks that the server process still exists. */
-const SERVER_WATCH_MS = 250;
-
 export function readServerInfo(stateDir: string): ServerInfo | null {
   try {
     const raw = JSON.parse(fs.readFileSync(path.join(stateDir, SERVER_INFO_FILE), 'utf8')) as Partial<ServerInfo>;
@@ -55,7 +51,7 @@ function loopbackUrl(url: string): string {
   return u.origin;
 }
 
-export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs = HEALTH_TIMEOUT_MS): Promise<{ status: number; body: any }> {
+export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs: number = CliTimeouts.healthMs): Promise<{ status: number; body: any }> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body: unknown = null;
@@ -114,7 +110,7 @@ export async function adminPost(config: Config, server: RunningServer, route: st
     reply = await fetchJson(
       `${server.connectUrl}/admin/${route}`,
       { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: JSON.stringify(body) },
-      10_000,
+      CliTimeouts.adminMs,
     );
   } catch (err) {
     throw new CliError(`could not reach the server at ${server.connectUrl}: ${(err as Error).message}`);
@@ -148,13 +144,13 @@ export async function connectMcp(config: Config, server: RunningServer): Promise
     throw new CliError(`could not open an MCP session with the server at ${server.connectUrl}: ${msg}`);
   }
   return {
-    async call<T>(name: string, args: Record<string, unknown>, timeoutMs = 60_000): Promise<T> {
+    async call<T>(name: string, args: Record<string, unknown>, timeoutMs: number = CliTimeouts.callMs): Promise<T> {
       // A server that exits mid-call (stopped, crashed) leaves a long poll such as session_wait
       // hanging until its timeout: watch the process and give up as soon as it is gone.
       const abort = new AbortController();
       const watch = setInterval(() => {
         if (!serverAlive(server)) abort.abort(new Error(`the server (pid ${server.pid}) exited`));
-      }, SERVER_WATCH_MS);
+      }, CliTimeouts.serverWatchMs);
       let res;
       try {
         res = await client.callTool({ name, arguments: args }, undefined, { timeout: timeoutMs, signal: abort.signal });
@@ -200,7 +196,7 @@ export async function liveSessions(config: Config, server: RunningServer): Promi
       let cursor: string | null = null;
       for (let page = 0; page < LIVE_PAGES_MAX; page++) {
         const args: Record<string, unknown> = { status: 'all', limit: Limits.sessionListMax, ...(cursor ? { cursor } : {}) };
-        const reply: { sessions: LiveInfo[]; nextCursor?: string | null } = await mcp.call('session_list', args, 10_000);
+        const reply: { sessions: LiveInfo[]; nextCursor?: string | null } = await mcp.call('session_list', args, CliTimeouts.listMs);
         for (const s of reply.sessions) byId.set(s.sessionId, s);
         cursor = reply.nextCursor ?? null;
         if (!cursor) break;

@@ -1,4 +1,5 @@
 /** `agentvisor stop`: stops the running server through its admin endpoint and waits until it has exited. */
+import { CliTimeouts } from './cliTimeouts';
 import { CliError, intOption, note, operatorConfig, out, parseCommand } from './common';
 import { isEnded, openJournal, sessionView } from './journalView';
 import { adminPost, findServer, serverAlive } from './server';
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<void> {
   const args = parseCommand(argv, USAGE, { 'kill-sessions': { type: 'boolean' }, timeout: { type: 'string' } }, { min: 0, max: 0 });
   if (!args) return;
   const killSessions = Boolean(args.values['kill-sessions']);
-  const timeoutMs = intOption(args.values.timeout, 'timeout', 60) * 1000;
+  const timeoutMs = intOption(args.values.timeout, 'timeout', CliTimeouts.giveUpS) * 1000;
   const config = operatorConfig();
   const server = await findServer(config.STATE_DIR);
   if (!server) {
@@ -50,7 +51,7 @@ export async function run(argv: string[]): Promise<void> {
     if (Date.now() > deadline) {
       throw new CliError(`the server (pid ${server.pid}) is still running ${timeoutMs / 1000} s after it was asked to stop; see ${config.STATE_DIR}/logs/agentvisor.log`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, CliTimeouts.stopPollMs));
   }
   out(
     `stopped agentvisor (pid ${server.pid})` +

@@ -8,8 +8,10 @@ import { execFile } from 'node:child_process';
 import type { AgentKind, AgentMode } from '../shared/protocol';
 import { resolveAgentBinary } from './agentBinaries';
 
-/** A CLI that has not answered --help in this long is broken or hung; report it as such. */
-export const DETECT_TIMEOUT_MS = 10_000;
+export const CapabilityTimeouts = {
+  /** A CLI that has not answered --help in this long is broken or hung; report it as such. */
+  detectMs: 10_000,
+} as const;
 
 export interface AgentCapabilities {
   agent: AgentKind;
@@ -33,7 +35,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
   });
 }
 
-export async function detectCapabilities(agent: AgentKind, configured: string | undefined, timeoutMs = DETECT_TIMEOUT_MS): Promise<AgentCapabilities> {
+export async function detectCapabilities(agent: AgentKind, configured: string | undefined, timeoutMs = CapabilityTimeouts.detectMs): Promise<AgentCapabilities> {
   const bin = resolveAgentBinary(agent, configured, process.env.PATH);
   const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, error: null };
   if (!bin.ok) return { ...none, error: bin.error };

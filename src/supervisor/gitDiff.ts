@@ -11,14 +11,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-/** git on a large repository can be slow, but a snapshot that hangs must not hold a session start. */
-export const GIT_TIMEOUT_MS = 10_000;
+export const GitTimeouts = {
+  /** git on a large repository can be slow, but a snapshot that hangs must not hold a session start. */
+  commandMs: 10_000,
+} as const;
 /** Largest diff kept in memory for paging; past it the diff says it is cut. */
 const MAX_DIFF_BYTES = 32 * 1024 * 1024;
 
 const SAFE = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'diff.external=', '-c', 'core.pager=cat'];
 
-function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = GIT_TIMEOUT_MS): Promise<{ ok: boolean; out: string; err: string }> {
+function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = GitTimeouts.commandMs): Promise<{ ok: boolean; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       'git',
@@ -32,7 +34,7 @@ function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs
 export type Snapshot = { ok: true; root: string; tree: string } | { ok: false; reason: string };
 
 /** A tree object of `cwd`'s repository as it is now, or why there is none. */
-export async function snapshotTree(cwd: string, timeoutMs = GIT_TIMEOUT_MS): Promise<Snapshot> {
+export async function snapshotTree(cwd: string, timeoutMs = GitTimeouts.commandMs): Promise<Snapshot> {
   const top = await git(['rev-parse', '--show-toplevel'], cwd, {}, timeoutMs);
   if (!top.ok) return { ok: false, reason: 'not a git repository' };
   const root = top.out.trim();

@@ -9,8 +9,10 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../shared/protocol';
 
-/** Waiting for a lock this long beats failing: another agentvisor command may be reading. */
-const BUSY_TIMEOUT_MS = 5_000;
+const JournalTimeouts = {
+  /** Waiting for a lock this long beats failing: another agentvisor command may be reading. */
+  busyMs: 5_000,
+} as const;
 
 /** Forward migrations; index i upgrades user_version i → i+1. */
 const MIGRATIONS: string[] = [
@@ -113,7 +115,7 @@ export class Journal {
   constructor(file: string, opts: { readonly?: boolean; exclusive?: boolean } = {}) {
     this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     try {
-      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      this.db.pragma(`busy_timeout = ${JournalTimeouts.busyMs}`);
       if (!opts.readonly) {
         // Exclusive: the WAL index lives in memory, not in a -shm file a full disk cannot hold (journalFile.ts).
         if (opts.exclusive) this.db.pragma('locking_mode = EXCLUSIVE');

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { HttpTimeouts } from '../shared/constants';
+import { ExitTimeouts, HttpTimeouts } from '../shared/constants';
 import { createLogger } from '../shared/logger';
 import { type Config, ConfigError, loadConfig } from './config';
 import { FsPool } from './fs/fsPool';
@@ -27,6 +27,14 @@ export const VERSION: string = require('../../../package.json').version;
 
 /** Where a running supervisor says how to reach it (for the CLI and tests). */
 export const SERVER_INFO_FILE = 'server.json';
+
+/** /health's event-loop delay histograms. Fixed: sampling granularity, not behaviour. */
+const HealthSampling = {
+  /** The cumulative histogram: fine enough for a p99, cheap enough to run for the process's life. */
+  loopResolutionMs: 20,
+  /** The one restarted on every detailed /health read: finer, to see a short recent stall. */
+  recentResolutionMs: 10,
+} as const;
 
 function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
@@ -87,13 +95,11 @@ export async function serve(config: Config): Promise<void> {
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
 
   const fsPool = new FsPool();
-  const LOOP_RESOLUTION_MS = 20;
-  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  const loop = monitorEventLoopDelay({ resolution: HealthSampling.loopResolutionMs });
   loop.enable();
   // A second histogram restarted on every detailed /health read: the delay over the interval
   // since the previous read (the cumulative one above hides a recent stall behind hours of calm).
-  const RECENT_RESOLUTION_MS = 10;
-  const recentLoop = monitorEventLoopDelay({ resolution: RECENT_RESOLUTION_MS });
+  const recentLoop = monitorEventLoopDelay({ resolution: HealthSampling.recentResolutionMs });
   recentLoop.enable();
   let recentSince = Date.now();
   // The histogram records each sampling timer's full interval (an idle loop reads ≈ the
@@ -136,12 +142,12 @@ export async function serve(config: Config): Promise<void> {
         journal: sessions.journalGuard.unwritable ? `unwritable: ${sessions.journalGuard.unwritable}` : journal.db.open ? 'ok' : 'closed',
         // Degraded: serving, but something is not being recorded; each problem says what.
         ...(problems.length > 0 ? { status: 'degraded', problems } : {}),
-        eventLoopDelayP99Ms: Math.round(ms(loop.percentile(99), LOOP_RESOLUTION_MS)),
+        eventLoopDelayP99Ms: Math.round(ms(loop.percentile(99), HealthSampling.loopResolutionMs)),
         agents: agents.all(),
-        eventLoopDelayP50Ms: ms(loop.percentile(50), LOOP_RESOLUTION_MS),
-        eventLoopDelayMaxMs: ms(loop.max, LOOP_RESOLUTION_MS),
+        eventLoopDelayP50Ms: ms(loop.percentile(50), HealthSampling.loopResolutionMs),
+        eventLoopDelayMaxMs: ms(loop.max, HealthSampling.loopResolutionMs),
         eventLoopDelayRecent: (() => {
-          const r = { windowMs: Date.now() - recentSince, samples: recentLoop.count, p50Ms: ms(recentLoop.percentile(50), RECENT_RESOLUTION_MS), p99Ms: ms(recentLoop.percentile(99), RECENT_RESOLUTION_MS), maxMs: ms(recentLoop.max, RECENT_RESOLUTION_MS) };
+          const r = { windowMs: Date.now() - recentSince, samples: recentLoop.count, p50Ms: ms(recentLoop.percentile(50), HealthSampling.recentResolutionMs), p99Ms: ms(recentLoop.percentile(99), HealthSampling.recentResolutionMs), maxMs: ms(recentLoop.max, HealthSampling.recentResolutionMs) };
           recentLoop.reset();
           recentSince = Date.now();
           return r;
@@ -188,7 +194,7 @@ export async function serve(config: Config): Promise<void> {
     log.on('finish', () => process.exit(0));
     logEnded = true;
     log.end();
-    setTimeout(() => process.exit(0), 1_000).unref();
+    setTimeout(() => process.exit(0), ExitTimeouts.supervisorLogFlushMs).unref();
   };
   stopHandler = stop;
   if (heldStop) void stop(...heldStop);

@@ -7,7 +7,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkerTimeouts } from '../shared/constants';
+import { ExitTimeouts, WorkerTimeouts } from '../shared/constants';
 import { type SupervisorFrame, WorkerReady, WorkerSpec } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { FINAL_STATE_FILE } from '../shared/sessionFiles';
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     log.info('worker exiting', { code });
     log.on('finish', () => process.exit(code));
     log.end();
-    setTimeout(() => process.exit(code), 500).unref();
+    setTimeout(() => process.exit(code), ExitTimeouts.workerLogFlushMs).unref();
   };
 
   const handlers: WorkerHandlers = {
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   process.on('uncaughtException', (err) => {
     log.error('worker crashed', { error: err.stack ?? String(err) });
     session.kill('worker_lost');
-    setTimeout(() => process.exit(1), 200).unref();
+    setTimeout(() => process.exit(1), ExitTimeouts.workerCrashMs).unref();
   });
 
   await ipc.listen();

@@ -20,12 +20,14 @@ import type { AllowedRoot } from './pathGuard';
 
 /** A few threads suffice: the work is I/O-bound syscalls, and each thread costs ~10 MB. */
 const DEFAULT_MAX_THREADS = Math.max(1, Math.min(4, os.availableParallelism() - 1));
-/** Idle threads exit after this long, so a quiet supervisor holds no workers. */
-const IDLE_TIMEOUT_MS = 30_000;
 /** Requests allowed to wait for a thread; beyond this a flood gets a "busy" answer instead of growing memory. */
 const MAX_QUEUED_TASKS = 256;
-/** A task still running after this is presumed stuck (e.g. a hung network mount); its worker is killed. */
-const DEFAULT_TASK_TIMEOUT_MS = 30_000;
+export const FsPoolTimeouts = {
+  /** Idle threads exit after this long, so a quiet supervisor holds no workers. */
+  threadIdleMs: 30_000,
+  /** A task still running after this is presumed stuck (e.g. a hung network mount); its worker is killed. Tests pass a shorter one. */
+  taskMs: 30_000,
+} as const;
 
 export interface FsPoolOptions {
   maxThreads?: number;
@@ -63,12 +65,12 @@ export class FsPool {
       throw new Error(`filesystem task module not found at ${filename}; run "npm run build" first.`);
     }
     const maxThreads = Math.max(1, Math.floor(options.maxThreads ?? DEFAULT_MAX_THREADS));
-    this.taskTimeoutMs = options.taskTimeoutMs ?? DEFAULT_TASK_TIMEOUT_MS;
+    this.taskTimeoutMs = options.taskTimeoutMs ?? FsPoolTimeouts.taskMs;
     this.pool = new Piscina<FsTaskRequest, FsTaskResult>({
       filename,
       minThreads: 0,
       maxThreads,
-      idleTimeout: IDLE_TIMEOUT_MS,
+      idleTimeout: FsPoolTimeouts.threadIdleMs,
       maxQueue: MAX_QUEUED_TASKS,
     });
   }

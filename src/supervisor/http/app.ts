@@ -125,6 +125,7 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   });
   const auth = requireBearer(deps.tokenDigest);
   const limiter = rateLimit({
+    // Fixed: RATE_LIMIT_RPM is per minute by its name.
     windowMs: 60_000,
     limit: deps.rateLimitRpm,
     standardHeaders: 'draft-7',

@@ -41,7 +41,13 @@ function lastActive(c: Connection): number {
  * otherwise hold every slot until SSE_IDLE_TIMEOUT. A client that comes back
  * gets 404 and, per the specification, initializes again.
  */
-export const STREAMABLE_RECLAIM_MIN_IDLE_MS = 1_000;
+export const ConnectionTimeouts = {
+  /** A Streamable HTTP session idle this long may be reclaimed when the slots are full: a live client is rarely silent for a second. */
+  reclaimMinIdleMs: 1_000,
+  /** Bounds of the idle sweep (a quarter of SSE_IDLE_TIMEOUT): often enough to evict on time, rarely enough to cost nothing. */
+  sweepMinMs: 50,
+  sweepMaxMs: 30_000,
+} as const;
 
 export class Connections {
   private readonly map = new Map<string, Connection>();
@@ -56,7 +62,7 @@ export class Connections {
 
   constructor(readonly max: number, private readonly idleMs: number) {
     // Sweep at a fraction of the idle limit so eviction is never much late.
-    this.sweeper = setInterval(() => this.evictIdle(), Math.max(50, Math.min(idleMs / 4, 30_000)));
+    this.sweeper = setInterval(() => this.evictIdle(), Math.max(ConnectionTimeouts.sweepMinMs, Math.min(idleMs / 4, ConnectionTimeouts.sweepMaxMs)));
     this.sweeper.unref();
   }
 
@@ -71,7 +77,7 @@ export class Connections {
   /** True if a slot is free, after reclaiming the least recently used idle Streamable HTTP session if need be. */
   makeRoom(): boolean {
     if (!this.full) return true;
-    const cutoff = Date.now() - STREAMABLE_RECLAIM_MIN_IDLE_MS;
+    const cutoff = Date.now() - ConnectionTimeouts.reclaimMinIdleMs;
     let victim: Connection | undefined;
     for (const c of this.map.values()) {
       if (c.kind !== 'streamable' || inUse(c) || lastActive(c) > cutoff) continue;

@@ -11,8 +11,10 @@ import { SessionError } from '../sessionManager';
 import type { ToolContext } from '../tools/context';
 import { OutputUriTemplate, outputUri, parseOutputUri, sessionIdOfUri } from './outputUri';
 
-/** Update notifications per subscribed URI are coalesced to at most one per this interval. */
-export const RESOURCE_UPDATE_MIN_INTERVAL_MS = 50;
+export const ResourceTimeouts = {
+  /** Update notifications per subscribed URI are coalesced to at most one per this interval: a busy agent must not flood a subscriber. */
+  updateMinIntervalMs: 50,
+} as const;
 
 /** An unknown session is the client's mistake (a stale or mistyped id): InvalidParams, with the usual message. */
 async function asInvalidParams<T>(fn: () => T | Promise<T>): Promise<T> {
@@ -71,7 +73,7 @@ export function registerOutputResources(server: McpServer, ctx: ToolContext): ()
       timers.delete(t);
       pending.delete(sessionId);
       server.server.sendResourceUpdated({ uri }).catch(() => undefined); // client gone: its onclose disposes us
-    }, RESOURCE_UPDATE_MIN_INTERVAL_MS);
+    }, ResourceTimeouts.updateMinIntervalMs);
     timers.add(t);
   };
   ctx.sessions.on('changed', onChanged);

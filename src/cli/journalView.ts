@@ -9,7 +9,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSameProcess } from '../shared/procInfo';
-import { FINAL_STATE_FILE } from '../shared/sessionFiles';
+import type { WorkerState } from '../shared/protocol';
+import { readFinalState } from '../supervisor/finalState';
 import { type EventRow, Journal, type SessionRow } from '../supervisor/journal';
 import { CliError } from './common';
 import type { LiveInfo } from './server';
@@ -67,25 +68,10 @@ export interface SessionView {
   errorSummary: string | null;
 }
 
-interface FinalRecord {
-  status?: string;
-  endedAt?: string | null;
-  exitCode?: number | null;
-  signal?: string | null;
-  endReason?: string | null;
-  completedSuccessfully?: boolean | null;
-  nextOffset?: number;
-  lastOutputAt?: string | null;
-  errorSummary?: string | null;
-}
-
-function readFinal(row: SessionRow): FinalRecord | null {
-  try {
-    const rec = JSON.parse(fs.readFileSync(path.join(row.session_dir, FINAL_STATE_FILE), 'utf8')) as FinalRecord;
-    return typeof rec.status === 'string' ? rec : null;
-  } catch {
-    return null;
-  }
+/** The worker's final record, if it wrote a valid one (the contract's WorkerState; anything else counts as none). */
+function readFinal(row: SessionRow): WorkerState | null {
+  const final = readFinalState(row.session_dir);
+  return final?.ok ? final.state : null;
 }
 
 export function sessionView(row: SessionRow, serverUp: boolean): SessionView {
@@ -113,10 +99,10 @@ export function sessionView(row: SessionRow, serverUp: boolean): SessionView {
   };
   if (serverUp || isEnded(row.status)) return view;
   const final = readFinal(row);
-  if (final && isEnded(final.status!)) {
+  if (final && isEnded(final.status)) {
     return {
       ...view,
-      status: final.status!,
+      status: final.status,
       statusFrom: 'final record',
       endedAt: final.endedAt ?? view.endedAt,
       exitCode: final.exitCode ?? view.exitCode,

@@ -26,6 +26,9 @@ export interface SendOutcome {
   note?: string;
 }
 
+/** The part of SessionTree (the agent's processes and what they left behind) the session uses. */
+export type ProcessTree = Pick<SessionTree, 'markEnv' | 'watch' | 'signal' | 'end' | 'dispose'>;
+
 /** What crosses the session's boundary, injectable so the life cycle can be tested in process. */
 export interface SessionDeps {
   createDriver: DriverFactory;
@@ -82,7 +85,7 @@ export class AgentSession {
 
   constructor(
     private readonly spec: WorkerSpec,
-    private readonly tree: SessionTree,
+    private readonly tree: ProcessTree,
     private readonly deps: SessionDeps = defaultDeps,
   ) {
     this.output = new OutputLog({

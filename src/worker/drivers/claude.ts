@@ -65,7 +65,7 @@ export class ClaudeDriver implements AgentDriver {
     return turnCommand('claude-code', this.ctx.spec, '', resumeId).args;
   }
 
-  begin(proc: AgentProcess, messages: string[]): void {
+  begin(proc: AgentProcess, messages: string[], _resumeId: string | null): void {
     const run: Run = { proc, messagesSent: 0, resultsSeen: 0, notEchoed: new Set(), echoes: 0, echoesSinceResult: 0, lastResultError: null, inputClosed: false, costSoFar: 0 };
     this.run = run;
     for (const m of messages) this.write(run, m);

@@ -254,7 +254,8 @@ export class AgentSession {
       case 'turnEnded':
         this.turns++;
         if (this.usage) this.usage.turns = this.turns;
-        return;
+        // Once a turn, so the supervisor's view of usage is at most a turn old.
+        return this.emitState();
       case 'usage': {
         const u = this.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null, turns: this.turns };
         u.inputTokens += ev.delta.inputTokens;

@@ -173,7 +173,11 @@ test('usage events add up, turns are counted, and an unsuccessful verdict is not
   r.driver.emit({ type: 'turnEnded', ok: true });
   r.driver.emit({ type: 'usage', delta: { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, costUsd: null } });
   r.driver.emit({ type: 'usage', delta: { inputTokens: 7, cachedInputTokens: 0, outputTokens: 1, costUsd: 0.25 } });
+  const states: WorkerState[] = [];
+  r.session.onState((st) => states.push(st));
   r.driver.emit({ type: 'turnEnded', ok: false });
+  // Each turn's end tells the supervisor, usage included.
+  expect(states.map((st) => st.usage)).toEqual([{ inputTokens: 17, cachedInputTokens: 2, outputTokens: 6, costUsd: 0.25, turns: 2 }]);
   r.driver.emit({ type: 'usage', delta: { inputTokens: 1, cachedInputTokens: 1, outputTokens: 1, costUsd: 0.5 } });
   r.driver.ok = false;
   r.procs[0].exit(0);

@@ -6,15 +6,17 @@ test('a silent session is killed by its worker after IDLE_TIMEOUT, and input kee
   const server = await startServer({ env: { IDLE_TIMEOUT: '800', KILL_GRACE: '500' } });
   const client = await connect(server);
   try {
-    const silent = await call(client, 'session_start', { agent: 'codex', cwd: 'idle', task: 'silent' });
+    // Echo first: its idle window opens before the silent one's, so by the time the silent session
+    // has been killed for idleness the echo session would have been too, had input not kept it alive.
     const echo = await call(client, 'session_start', { agent: 'codex', cwd: 'idle', task: 'echo-input' });
-    // Keep the echo session busy with input well inside the idle window.
-    for (let i = 0; i < 4; i++) {
-      await new Promise((r) => setTimeout(r, 400));
-      await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i}\r`, raw: true });
-    }
+    const silent = await call(client, 'session_start', { agent: 'codex', cwd: 'idle', task: 'silent' });
     const info = async (id: string) => (await call(client, 'session_list')).sessions.find((s: any) => s.sessionId === id);
-    await until(async () => (await info(silent.sessionId)).status === 'killed', 5_000, 'idle kill');
+    // Keep the echo session busy with input until the silent one's idle kill has happened.
+    let i = 0;
+    await until(async () => {
+      await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i++}\r`, raw: true });
+      return (await info(silent.sessionId)).status === 'killed';
+    }, 5_000, 'idle kill');
     const s = await info(silent.sessionId);
     expect(s.endReason).toBe('idle_timeout');
     expect(s.completedSuccessfully).toBe(false);

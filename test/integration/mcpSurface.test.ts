@@ -105,7 +105,10 @@ test('lifecycle log notifications follow the level the client sets', async () =>
   const before = messages.length;
   const t = await call(sse, 'session_start', { agent: 'codex', cwd: 'log', task: 'lines 1' });
   await call(sse, 'session_wait', { sessionId: t.sessionId, since: 0 });
-  await new Promise((r) => setTimeout(r, 300));
+  // The supervisor journals an exit and emits its lifecycle notification in one step, and the
+  // notification goes out on this client's stream before the answer to any later request: once
+  // this client reads the session as exited, an info notification of its exit would be here.
+  await until(async () => (await call(sse, 'session_output', { sessionId: t.sessionId, since: 0, limit: 1 })).status === 'exited', 5_000, 'second session to exit');
   expect(messages.slice(before).filter((m) => m.level === 'info')).toEqual([]);
 });
 

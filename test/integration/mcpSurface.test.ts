@@ -64,8 +64,11 @@ test('session_wait sends progress while it waits and stops at once when cancelle
 
   const abort = new AbortController();
   const t0 = Date.now();
-  const pending = sse.callTool({ name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 60_000 } }, undefined, { signal: abort.signal });
-  setTimeout(() => abort.abort('test cancels'), 200);
+  // Cancelled on its first progress notification: the server is then certainly inside the wait.
+  const pending = sse.callTool({ name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 60_000 } }, undefined, {
+    signal: abort.signal,
+    onprogress: () => abort.abort('test cancels'),
+  });
   await expect(pending).rejects.toThrow();
   expect(Date.now() - t0).toBeLessThan(3_000);
   // The server is unharmed and the session still answers.

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { call, leftovers, until } from '../helpers/server';
-import { alive, closeQuietly, eventKinds, journalRow, lineCount, logLine, restartRig, sleep, startTick, startTime, withJournal } from './support';
+import { alive, closeQuietly, eventKinds, journalRow, lineCount, logLine, pendingSignals, restartRig, startTick, startTime, withJournal } from './support';
 
 jest.setTimeout(60_000);
 
@@ -60,10 +60,12 @@ test('a row whose worker and agent pids now belong to unrelated processes is not
   expect(info.errorSummary).toBe(`worker process ${w.pid} died without recording an outcome`);
   expect(eventKinds(rig.dirs, s.sessionId)).not.toContain('re_attached');
 
-  // The strangers were neither adopted nor signalled.
-  await sleep(300);
+  // The strangers were neither adopted nor signalled. Any kill would have been sent before the row was
+  // marked lost (reconcileDead), so now each is either gone, has the signal pending, or was never signalled.
   expect(alive(w.pid)).toBe(true);
   expect(alive(a.pid)).toBe(true);
+  expect(pendingSignals(w.pid)).toBe(0n);
+  expect(pendingSignals(a.pid)).toBe(0n);
   expect(w.exitCode).toBeNull();
   expect(a.exitCode).toBeNull();
 

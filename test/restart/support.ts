@@ -104,6 +104,23 @@ export function alive(pid: number | null | undefined): boolean {
   }
 }
 
+/**
+ * Signals sent to a process and not yet acted on (the kernel's SigPnd and ShdPnd of /proc/<pid>/status,
+ * as one mask), or null if it is gone. A kill() has taken effect or is pending the moment it returns, so
+ * "alive with nothing pending" right after whatever might have signalled it means it was not signalled:
+ * no need to wait and see whether it dies.
+ */
+export function pendingSignals(pid: number | null | undefined): bigint | null {
+  if (!pid) return null;
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mask = (name: string) => BigInt('0x' + (new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? '0'));
+    return mask('SigPnd') | mask('ShdPnd');
+  } catch {
+    return null;
+  }
+}
+
 /** The kernel's start time of a process (field 22 of /proc/<pid>/stat), as the journal records it. */
 export function startTime(pid: number): string | null {
   try {

@@ -13,9 +13,9 @@ import {
   health,
   journalRow,
   lineCount,
+  pendingSignals,
   readAll,
   restartRig,
-  sleep,
   startTick,
   tickNumbers,
   waitEnded,
@@ -87,8 +87,10 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   expect(row.status).toBe('running');
   process.kill(row.worker_pid!, 'SIGKILL');
   await until(() => !alive(row.worker_pid), 5_000, 'worker to die');
-  // Its agent outlives it, unsupervised, until a supervisor comes back.
-  await sleep(300);
+  // Its agent outlives it, unsupervised, until a supervisor comes back. The worker's death has already
+  // sent whatever it sends (the terminal's hang-up goes out as its descriptors close, before it is a
+  // zombie): once the agent has taken every pending signal, it is dead or it survived.
+  await until(() => (pendingSignals(row.agent_pid) ?? 0n) === 0n, 5_000, 'the agent to take its signals');
   expect(alive(row.agent_pid)).toBe(true);
   // Meanwhile the other session ends on its own; its worker writes final.json and exits.
   await until(() => !alive(finRow.worker_pid), 20_000, 'the finishing session to end without a supervisor');

@@ -38,7 +38,8 @@ export function serverEnv(extra: Record<string, string> = {}): Record<string, st
 export async function startServer(dirs: Dirs, extra: Record<string, string> = {}): Promise<Server> {
   // BENCH_CPU_PROF_DIR: profile the supervisor (written when it is stopped with SIGTERM, not on SIGKILL).
   const prof = process.env.BENCH_CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR}`] : [];
-  return startSupervisor({ dirs, token: TOKEN, env: serverEnv(extra), nodeArgs: prof, stderrTailChars: STDERR_TAIL_CHARS });
+  // Only loopback, ever: the bench runs hundreds of sessions with a token anyone could read here.
+  return startSupervisor({ dirs, token: TOKEN, env: serverEnv(extra), nodeArgs: prof, stderrTailChars: STDERR_TAIL_CHARS, requireLoopback: true });
 }
 
 /** BENCH_TRANSPORT=sse|http picks the MCP transport of every client (default: SSE, the cheaper of the two per call here). */

@@ -74,6 +74,8 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Keep only this many trailing characters of stderr (a long bench logs far more than anyone reads). */
   stderrTailChars?: number;
+  /** Refuse (and stop) a supervisor that listens anywhere but 127.0.0.1; tests of HOST=0.0.0.0 leave it off. */
+  requireLoopback?: boolean;
   /** Descriptors the supervisor inherits from fd 3 on (e.g. to show one never reaches an agent). */
   extraStdio?: Array<'ignore' | number>;
 }
@@ -123,8 +125,7 @@ export async function startSupervisor(opts: StartOptions): Promise<RunningServer
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
     await exited;
   };
-  // Only loopback, ever: the harness hands out a real token.
-  if (!url.startsWith('http://127.0.0.1:')) {
+  if (opts.requireLoopback && !url.startsWith('http://127.0.0.1:')) {
     await kill();
     throw new Error(`refusing non-loopback url ${url}`);
   }

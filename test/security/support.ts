@@ -306,6 +306,23 @@ export function openSse(server: { url: string }, headers: Record<string, string>
   });
 }
 
+/**
+ * A barrier on a hand-opened SSE session: posts a ping and waits for its reply on the stream. The
+ * server answers a session's messages in order on one stream, so anything an earlier POST could have
+ * caused there has arrived by then, and a check that it did not is exact.
+ */
+export async function sseBarrier(server: { url: string; token: string }, sse: RawSse): Promise<void> {
+  const id = `barrier-${Math.random()}`;
+  const res = await request(server, {
+    method: 'POST',
+    path: `/messages?sessionId=${encodeURIComponent(String(sse.sessionId))}`,
+    headers: { ...bearer(server.token), 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
+  });
+  expect(res.status).toBe(202);
+  await until(() => sse.messages.some((m) => m.id === id), 5_000, 'the barrier ping to be answered on the SSE stream');
+}
+
 /** Files under `dir` (recursively) whose bytes contain `needle`. */
 export function filesContaining(dir: string, needle: string): string[] {
   const found: string[] = [];

@@ -105,7 +105,12 @@ export async function startSupervisor(opts: StartOptions): Promise<RunningServer
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err.slice(-4000)}`)), SERVER_START_TIMEOUT_MS);
+    let gaveUp: Error | undefined;
+    const timer = setTimeout(() => {
+      // Not left running behind the failure (the caller never gets a handle to stop it): rejected once it has exited.
+      gaveUp = new Error(`server did not start:\n${out}\n${err.slice(-4000)}`);
+      proc.kill('SIGKILL');
+    }, SERVER_START_TIMEOUT_MS);
     const onData = () => {
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
@@ -117,7 +122,7 @@ export async function startSupervisor(opts: StartOptions): Promise<RunningServer
     proc.stdout!.on('data', onData);
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}\n${err.slice(-4000)}`));
+      reject(gaveUp ?? new Error(`server exited with ${code}:\n${out}\n${err.slice(-4000)}`));
     });
   });
   const startupMs = performance.now() - t0;

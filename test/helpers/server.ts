@@ -4,6 +4,7 @@
  * tests use. Tests stop everything they start; `leftovers` finds any worker
  * or agent process that outlived its test.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Dirs, type RunningServer, ROOT, makeDirs, startSupervisor } from '../../harness/server';
@@ -18,8 +19,9 @@ export const TEST_TOKEN = 'test-token-0123456789abcdef0123456789';
 export async function startServer(
   opts: { dirs?: Dirs; env?: Record<string, string>; port?: number; extraStdio?: Array<'ignore' | number> } = {},
 ): Promise<RunningServer> {
-  return startSupervisor({
-    dirs: opts.dirs ?? makeDirs(),
+  const dirs = opts.dirs ?? makeDirs();
+  const started = startSupervisor({
+    dirs,
     token: opts.env?.AUTH_TOKEN ?? TEST_TOKEN,
     port: opts.port,
     extraStdio: opts.extraStdio,
@@ -32,6 +34,9 @@ export async function startServer(
       ...opts.env,
     },
   });
+  // Directories made here have no other owner to remove them when the supervisor fails to start.
+  if (!opts.dirs) started.catch(() => fs.rmSync(dirs.base, { recursive: true, force: true }));
+  return started;
 }
 
 /** Calls a tool that is expected to fail; returns its error text. */

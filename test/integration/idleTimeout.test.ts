@@ -2,6 +2,9 @@
 import fs from 'node:fs';
 import { call, connect, leftovers, reapLeftovers, startServer, until } from '../helpers/server';
 
+/** IDLE_TIMEOUT (800 ms) plus KILL_GRACE (500 ms), with room for a loaded machine. */
+const IDLE_KILL_MS = 5_000;
+
 test('a silent session is killed by its worker after IDLE_TIMEOUT, and input keeps one alive', async () => {
   const server = await startServer({ env: { IDLE_TIMEOUT: '800', KILL_GRACE: '500' } });
   const client = await connect(server);
@@ -17,7 +20,7 @@ test('a silent session is killed by its worker after IDLE_TIMEOUT, and input kee
       await until(async () => {
         await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i++}\r`, raw: true });
         return (await info(silent.sessionId)).status === 'killed';
-      }, 5_000, 'idle kill');
+      }, IDLE_KILL_MS, 'idle kill');
       const s = await info(silent.sessionId);
       expect(s.endReason).toBe('idle_timeout');
       expect(s.completedSuccessfully).toBe(false);

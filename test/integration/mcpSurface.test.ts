@@ -9,6 +9,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningServer, call, connect, startServer, until, reapLeftovers } from '../helpers/server';
 
+/** A one-line fake session ends within milliseconds; this is only the bound on a stuck one. */
+const SESSION_END_MS = 5_000;
+
 let server: RunningServer;
 let sse: Client;
 let http: Client;
@@ -111,7 +114,7 @@ test('lifecycle log notifications follow the level the client sets', async () =>
   // The supervisor journals an exit and emits its lifecycle notification in one step, and the
   // notification goes out on this client's stream before the answer to any later request: once
   // this client reads the session as exited, an info notification of its exit would be here.
-  await until(async () => (await call(sse, 'session_output', { sessionId: t.sessionId, since: 0, limit: 1 })).status === 'exited', 5_000, 'second session to exit');
+  await until(async () => (await call(sse, 'session_output', { sessionId: t.sessionId, since: 0, limit: 1 })).status === 'exited', SESSION_END_MS, 'second session to exit');
   expect(messages.slice(before).filter((m) => m.level === 'info')).toEqual([]);
 });
 

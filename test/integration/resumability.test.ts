@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import { type RunningServer, reapLeftovers, startServer, until } from '../helpers/server';
 
+/** A two-line fake session ends within milliseconds; this is only the bound on a stuck one. */
+const SESSION_END_MS = 5_000;
+
 interface SseEvent {
   id?: string;
   data: string;
@@ -95,7 +98,7 @@ test('a GET stream resumed with Last-Event-ID replays what was missed, and only 
   // While the stream is down, another session comes and goes.
   const second = await startSession('lines 2');
   // Its exit is journalled and notified in one step, so once it reads as exited, every event of it is in the replay store.
-  await until(async () => (await statusOf(second)) === 'exited', 5_000, 'second session to exit');
+  await until(async () => (await statusOf(second)) === 'exited', SESSION_END_MS, 'second session to exit');
 
   const resumed = openStream(lastSeen);
   await resumed.opened;

@@ -24,6 +24,9 @@ import {
 
 jest.setTimeout(60_000);
 
+/** A pending signal is taken as soon as the process is scheduled; this only bounds a wedged one. */
+const SIGNALS_TAKEN_MS = 5_000;
+
 const rig = restartRig('agentvisor-wcrash-');
 
 test('SIGKILL of one worker: supervisor and the other session carry on; the session is lost, its agent killed, its output readable', async () => {
@@ -90,7 +93,7 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   // Its agent outlives it, unsupervised, until a supervisor comes back. The worker's death has already
   // sent whatever it sends (the terminal's hang-up goes out as its descriptors close, before it is a
   // zombie): once the agent has taken every pending signal, it is dead or it survived.
-  await until(() => (pendingSignals(row.agent_pid) ?? 0n) === 0n, 5_000, 'the agent to take its signals');
+  await until(() => (pendingSignals(row.agent_pid) ?? 0n) === 0n, SIGNALS_TAKEN_MS, 'the agent to take its signals');
   expect(alive(row.agent_pid)).toBe(true);
   // Meanwhile the other session ends on its own; its worker writes final.json and exits.
   await until(() => !alive(finRow.worker_pid), 20_000, 'the finishing session to end without a supervisor');

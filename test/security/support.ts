@@ -306,6 +306,9 @@ export function openSse(server: { url: string }, headers: Record<string, string>
   });
 }
 
+/** A ping is answered at once; this only bounds a server that stopped answering. */
+const SSE_BARRIER_MS = 5_000;
+
 /**
  * A barrier on a hand-opened SSE session: posts a ping and waits for its reply on the stream. The
  * server answers a session's messages in order on one stream, so anything an earlier POST could have
@@ -320,7 +323,7 @@ export async function sseBarrier(server: { url: string; token: string }, sse: Ra
     body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
   });
   expect(res.status).toBe(202);
-  await until(() => sse.messages.some((m) => m.id === id), 5_000, 'the barrier ping to be answered on the SSE stream');
+  await until(() => sse.messages.some((m) => m.id === id), SSE_BARRIER_MS, 'the barrier ping to be answered on the SSE stream');
 }
 
 /** Files under `dir` (recursively) whose bytes contain `needle`. */

@@ -36,6 +36,8 @@ export function workerState(over: Partial<WorkerState> = {}): WorkerState {
     agentSessionId: null,
     errorSummary: null,
     finalAnswer: null,
+    outputNotPersisted: null,
+    usage: null,
     ...over,
   };
 }

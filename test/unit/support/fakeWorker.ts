@@ -15,6 +15,7 @@ import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../../../src/shared/
 import { processStartTime } from '../../../src/shared/procInfo';
 import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../../../src/shared/protocol';
 import { RingBuffer } from '../../../src/shared/ringBuffer';
+import { isEnded } from '../../../src/shared/sessionStatus';
 import type { LaunchOptions, WorkerReady } from '../../../src/supervisor/workerLauncher';
 
 type Frame = { id: number; method: string; params: Record<string, unknown> };
@@ -151,7 +152,7 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
         return { id: f.id, result: this.ring.read(p.since, p.limit, p.maxBytes) };
       }
       case 'send': {
-        if (this.state.status !== 'running') return { id: f.id, error: { code: 'session_ended', message: 'session has ended' } };
+        if (isEnded(this.state.status)) return { id: f.id, error: { code: 'session_ended', message: 'session has ended' } };
         this.print(`you said: ${String(f.params.text)}`);
         return { id: f.id, result: { delivered: true, queued: false, inputId: f.params.inputId } };
       }

@@ -65,6 +65,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly output: SessionOutput;
   private readonly connect: Connect;
   private readonly timeouts: SessionCoreTimeouts;
+  private readonly reconcileDead: (row: SessionRow) => void;
   private closed = false;
   /** Journal writes go through this: a full disk degrades the supervisor instead of killing it. */
   readonly journalGuard: JournalGuard;
@@ -96,8 +97,9 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
     const base = { journal, journalGuard: this.journalGuard, log };
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
+    this.reconcileDead = (row) => reconcileDead({ ...base, emit }, row);
     this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sessionsRoot: this.sessionsRoot, socketsRoot });
-    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: (row) => reconcileDead({ ...base, emit }, row) });
+    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }
 
@@ -141,14 +143,14 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   /** On start-up: re-attach to every worker the journal believes alive, in parallel (recovery.ts). */
   async reattachAll(): Promise<{ reattached: number; lost: number; ended: number }> {
-    const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
-    const base = { journal: this.journal, journalGuard: this.journalGuard, log: this.log };
     const counts = await reattachAll({
-      ...base,
+      journal: this.journal,
+      journalGuard: this.journalGuard,
+      log: this.log,
       sessionsRoot: this.sessionsRoot,
       connect: this.connect,
       adopt: (id, client, state) => this.workers.adopt(id, client, state, 're_attached'),
-      reconcileDead: (row) => reconcileDead({ ...base, emit }, row),
+      reconcileDead: this.reconcileDead,
     });
     this.pruneEnded(); // a lowered ENDED_SESSIONS_KEPT, or sessions that ended while we were down
     return counts;

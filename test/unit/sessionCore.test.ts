@@ -148,9 +148,24 @@ test('a worker that stays connected but stops answering is reported unresponsive
 
 test('close answers pending waits at once instead of leaving them to their timeout', async () => {
   const { info } = await start();
-  const waiting = core.wait(info.sessionId, 1, 600_000, 10, 10_000);
-  const ending = core.waitEnded(info.sessionId, 600_000);
+  const waiting = core.wait(info.sessionId, 1, 30_000, 10, 10_000);
+  const ending = core.waitEnded(info.sessionId, 30_000);
   await core.close({ killSessions: false });
   expect(await ending).toBe(false);
   expect((await waiting).timedOut).toBe(true);
+});
+
+test('a new core over the same journal re-attaches to a live worker and reconciles a dead one', async () => {
+  const a = (await start()).info.sessionId;
+  const b = (await start()).info.sessionId;
+  await core.close({ killSessions: false });
+  journal.close();
+  await workers[1].dispose(); // b's worker died while no supervisor watched
+  build();
+  expect(await core.reattachAll()).toEqual({ reattached: 1, lost: 1, ended: 0 });
+  expect(core.info(b).status).toBe('lost');
+  expect(core.info(a).status).toBe('running');
+  const waiting = core.wait(a, 1, 30_000, 10, 10_000);
+  workers[0].print('still here');
+  expect((await waiting).lines).toEqual(['still here']);
 });

@@ -61,12 +61,16 @@ export async function reattachAll(host: ReattachHost): Promise<{ reattached: num
   // Every worker is connected to at once, and what they say is journalled in one
   // transaction: one disk sync for all of them, not one each (each is milliseconds).
   const connected = await Promise.all(
-    rows.map((row) => connectOrRevive(row, WorkerTimeouts.requestMs, host.connect).catch((err: Error) => err)),
+    // A tagged result, not `instanceof Error`: a socket error raised in another realm (a test VM) is no instance of ours.
+    rows.map((row) => connectOrRevive(row, WorkerTimeouts.requestMs, host.connect).then(
+      (ok) => ({ ...ok, error: null }),
+      (err: Error) => ({ error: err }),
+    )),
   );
   const adopting: Array<Promise<void>> = [];
   const adopt = () => rows.forEach((row, i) => {
     const c = connected[i];
-    if (!(c instanceof Error)) adopting.push(host.adopt(row.id, c.client, c.state));
+    if (!c.error) adopting.push(host.adopt(row.id, c.client, c.state));
   });
   // A journal that refuses the batch (full disk) must not stop the start: adopt one by one, writes kept by the guard.
   if (journalGuard.unwritable) adopt();
@@ -75,7 +79,7 @@ export async function reattachAll(host: ReattachHost): Promise<{ reattached: num
       journal.tx(adopt);
     } catch {
       // The commit failed after every write in it was accepted: record them again, one by one.
-      connected.forEach((c) => c instanceof Error || journalGuard.write(() => journal.applyWorkerState(c.state, 're_attached')));
+      connected.forEach((c) => c.error || journalGuard.write(() => journal.applyWorkerState(c.state, 're_attached')));
     }
   }
   await Promise.all(
@@ -87,12 +91,12 @@ export async function reattachAll(host: ReattachHost): Promise<{ reattached: num
       // a worker, if it came up, listens on the socket (from before its ready line) and is
       // adopted like any other; one that missed its launcher exits without starting its
       // agent (worker/main.ts). A dead worker's socket refuses at once.
-      if (!(c instanceof Error)) {
+      if (!c.error) {
         counts.reattached++;
         return;
       }
       if (isSameProcess(row.worker_pid, row.worker_start_time)) {
-        log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.message });
+        log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.error.message });
       }
       host.reconcileDead(row);
       const after = journal.get(row.id);

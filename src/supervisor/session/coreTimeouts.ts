@@ -1,6 +1,10 @@
 /**
- * The session core's own timing. Tests shrink these through SessionManager's
- * options; the heartbeat's two are also HEARTBEAT_INTERVAL / HEARTBEAT_GRACE.
+ * The session core's own timing. Tests shrink any of these through
+ * SessionManager's `io.timeouts`. The heartbeat's two are operator settings too
+ * (HEARTBEAT_INTERVAL / HEARTBEAT_GRACE, in `serve --help`): how long a stall
+ * counts as a hang depends on the host. The others are fixed: they bound waits
+ * on local sockets and processes that take milliseconds on any host, and a
+ * setting would only offer a way to make the supervisor slower.
  */
 export const SessionCoreTimeouts = {
   /** A dropped connection to a live worker is retried after this pause … */
@@ -24,3 +28,6 @@ export type SessionCoreTimeouts = typeof SessionCoreTimeouts;
 
 /** Ended sessions whose output is held in memory for reads (LRU). */
 export const ENDED_RING_CACHE = 16;
+
+/** session_start's first page: enough for an agent's banner and first lines, well under MCP clients' result caps. */
+export const FIRST_PAGE = { lines: 200, bytes: 20_000 } as const;

@@ -7,7 +7,7 @@ import type { Config } from '../config';
 import { type EndedOutput, loadEndedOutput } from '../endedOutput';
 import { readFinalState } from '../finalState';
 import type { SessionRow } from '../journal';
-import { ENDED_RING_CACHE } from './coreTimeouts';
+import { ENDED_RING_CACHE, FIRST_PAGE } from './coreTimeouts';
 import { type CoreBase, type LiveWorker, type OutputPage, type WaitPage, isEnded, sessionEnded } from './sessionTypes';
 
 export interface OutputDeps extends CoreBase {
@@ -85,7 +85,7 @@ export class SessionOutput {
         return !l || l.state.nextOffset > 0 || isEnded(l.state.status);
       }, this.d.config.START_OUTPUT_WAIT);
     }
-    return this.read(id, 0, 200, 20_000);
+    return this.read(id, 0, FIRST_PAGE.lines, FIRST_PAGE.bytes);
   }
 
   /**

@@ -10,7 +10,7 @@
  */
 import { Limits } from './constants';
 import { PROTOCOL_VERSION } from './framing';
-import { type Infer, type Validator, bool, arrayOf, firstOf, int, literal, nullable, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from './validate';
+import { type Infer, type Validator, arrayOf, bool, firstOf, int, literal, nullable, num, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from './validate';
 
 export { FrameReader, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from './framing';
 export { ContractError } from './validate';
@@ -58,6 +58,18 @@ export const WorkerState = obj({
   finalAnswer: withDefault(nullable(str()), null),
   /** Why the worker cannot write this session's output to disk right now ("disk full"); null when it can. */
   outputNotPersisted: withDefault(nullable(str()), null),
+  /** Tokens and cost of the agent's work so far (issue 14 item 5); null until the agent reports any, absent from older workers. */
+  usage: optional(
+    nullable(
+      obj({
+        inputTokens: int({ min: 0 }),
+        cachedInputTokens: int({ min: 0 }),
+        outputTokens: int({ min: 0 }),
+        costUsd: nullable(num({ min: 0 })),
+        turns: int({ min: 0 }),
+      }),
+    ),
+  ),
 });
 export type WorkerState = Infer<typeof WorkerState>;
 

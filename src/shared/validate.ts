@@ -81,6 +81,10 @@ export const int = (o: { min?: number; max?: number } = {}) =>
     return fail(at, `expected an integer${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}`);
   });
 
+/** A finite number (a cost, not a count). */
+export const num = (o: { min?: number } = {}) =>
+  make<number>((v, at) => (typeof v === 'number' && Number.isFinite(v) && v >= (o.min ?? -Infinity) ? v : fail(at, `expected a number${o.min !== undefined ? ` >= ${o.min}` : ''}`)));
+
 export const bool = () => make<boolean>((v, at) => (typeof v === 'boolean' ? v : fail(at, 'expected a boolean')));
 
 export const literal = <const L extends string | number | boolean>(value: L) =>

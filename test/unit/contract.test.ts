@@ -5,7 +5,7 @@
  * to, now with the expected outcome written down, plus the spec and the ready
  * line, and errors that name the field.
  */
-import { ContractError, SupervisorFrame, WorkerReady, WorkerSpec } from '../../src/shared/protocol';
+import { ContractError, SupervisorFrame, WorkerReady, WorkerSpec, WorkerState } from '../../src/shared/protocol';
 
 const secret = 's'.repeat(32);
 const validFrames: unknown[] = [
@@ -141,5 +141,28 @@ describe('WorkerReady', () => {
     [null, 'expected an object'],
   ])('a malformed ready line %j is refused: %s', (line, why) => {
     expect(() => WorkerReady.parse(line)).toThrow(why);
+  });
+});
+
+describe('WorkerState usage', () => {
+  const state = {
+    sessionId: 's1', status: 'running', workerPid: 10, workerStartTime: null, agentPid: 11, agentStartTime: null, nextOffset: 0,
+    lastOutputAt: null, lastInputAt: null, endedAt: null, exitCode: null, signal: null, endReason: null, completedSuccessfully: null,
+    agentSessionId: null, errorSummary: null, finalAnswer: null, outputNotPersisted: null,
+  };
+  const usage = { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, costUsd: 0.0125, turns: 1 };
+
+  test('absent (an older worker), null, or whole', () => {
+    expect(WorkerState.parse(state)).not.toHaveProperty('usage');
+    expect(WorkerState.parse({ ...state, usage: null }).usage).toBeNull();
+    expect(WorkerState.parse({ ...state, usage }).usage).toEqual(usage);
+    expect(WorkerState.parse({ ...state, usage: { ...usage, costUsd: null } }).usage?.costUsd).toBeNull();
+  });
+  test.each([
+    [{ ...usage, costUsd: -1 }, 'usage.costUsd: expected a number >= 0'],
+    [{ ...usage, turns: 1.5 }, 'usage.turns: expected an integer >= 0'],
+    [{ ...usage, inputTokens: undefined }, 'usage.inputTokens: expected an integer >= 0'],
+  ])('a malformed usage %j is refused: %s', (bad, why) => {
+    expect(() => WorkerState.parse({ ...state, usage: bad })).toThrow(why);
   });
 });

@@ -78,6 +78,8 @@ interface Run {
   /** A message delivered to this process has no completed turn after it yet. */
   unanswered: boolean;
   lastTurnOk: boolean | null;
+  /** Turns completed in this process (so a late turn/start answer cannot revive one). */
+  endedTurns: Set<string>;
   inputClosed: boolean;
 }
 
@@ -123,6 +125,7 @@ export class CodexAppServerDriver implements AgentDriver {
       busy: 0,
       unanswered: messages.length > 0,
       lastTurnOk: null,
+      endedTurns: new Set(),
       inputClosed: false,
     };
     run.rpc = new JsonRpcLineClient((line) => proc.write(line), {
@@ -219,7 +222,8 @@ export class CodexAppServerDriver implements AgentDriver {
     const result = await run.rpc.request('turn/start', input, { timeoutMs: this.timeouts.turnRequestMs, what: 'turn/start' });
     const turnId = field(field(result, 'turn'), 'id');
     if (typeof turnId !== 'string') throw new Error('turn/start answered without a turn id');
-    run.turnId = turnId;
+    // A turn/completed that overtook this answer has already ended it.
+    if (!run.endedTurns.has(turnId)) run.turnId = turnId;
   }
 
   /** Runs `op` after every earlier operation; a failure ends the process (the session then decides). */
@@ -252,6 +256,7 @@ export class CodexAppServerDriver implements AgentDriver {
     if (f.answer !== undefined) this.ctx.emit({ type: 'finalAnswer', text: terminalText(f.answer) });
     const end = f.turnEnded;
     if (!end) return;
+    run.endedTurns.add(end.turnId);
     if (run.turnId === end.turnId) run.turnId = null;
     run.lastTurnOk = end.outcome === 'completed';
     if (run.lastTurnOk) run.unanswered = false;

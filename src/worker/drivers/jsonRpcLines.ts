@@ -162,10 +162,7 @@ export class JsonRpcLineClient {
       const e = err instanceof RpcError ? err : new RpcError(RpcErrorCode.internalError, err instanceof Error ? err.message : String(err));
       reply({ error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) } });
     };
-    try {
-      Promise.resolve(this.handlers.request(method, params)).then((result) => reply({ result: result ?? null }), fail);
-    } catch (err) {
-      fail(err);
-    }
+    // Inside a promise, a handler that throws is answered like one that rejects, and in the same order.
+    new Promise((resolve) => resolve(this.handlers.request(method, params))).then((result) => reply({ result: result ?? null }), fail);
   }
 }

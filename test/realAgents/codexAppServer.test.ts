@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { closedPort } from '../support/agentEnv';
 import { AppServerRig } from '../support/appServerRig';
 
 let rig: AppServerRig | undefined;
@@ -107,6 +108,26 @@ test('interrupt mid-turn ends the turn interrupted; the next message continues t
   expect(again.completedSuccessfully).toBe(true);
   expect(said(rig.model.requests[1].body, 'user')).toEqual(['a long job', 'go on']);
   expect(rig.lines()).toContain('Continuing.');
+});
+
+test('an app-server killed mid-turn: the thread resumes in a new process with the message it had', async () => {
+  rig = await AppServerRig.start([{ text: 'never sent', delayMs: 60_000 }, { text: 'Back again.' }]);
+  const run = rig.runProcess(['remember me']);
+  await rig.model.waitForRequests(1);
+  rig.killLatest();
+  expect(await run.ended).toEqual({ exit: { exitCode: null, signal: 'SIGKILL' }, completedSuccessfully: false });
+  const threadId = (rig.events.find((e) => e.type === 'agentSessionId') as { id: string }).id;
+  expect((await rig.runProcess(['still there?'], threadId).ended).completedSuccessfully).toBe(true);
+  expect(said(rig.model.requests[1].body, 'user')).toEqual(['remember me', 'still there?']);
+});
+
+test('an unreachable model ends the process with a failed turn and a summary, not endless reconnecting', async () => {
+  rig = await AppServerRig.start([], 'full', `http://127.0.0.1:${await closedPort()}`);
+  const end = await rig.runProcess(['hello?']).ended;
+  expect(end).toEqual({ exit: { exitCode: 0, signal: null }, completedSuccessfully: false });
+  expect(rig.events).toContainEqual({ type: 'error', text: 'the model server could not be reached' });
+  expect(rig.events.filter((e) => e.type === 'turnEnded')).toEqual([{ type: 'turnEnded', ok: false }]);
+  expect(rig.lines()).toContainEqual(expect.stringMatching(/^\[result\] failed tokens in=0 out=0/));
 });
 
 test('plan mode: a write is refused by the sandbox and the model sees the refusal', async () => {

@@ -50,14 +50,15 @@ export class AppServerRig {
     });
   }
 
-  static async start(script: ScriptTurn[], mode: AgentMode = 'full'): Promise<AppServerRig> {
+  /** `modelUrl` overrides where Codex finds its model (e.g. a closed port) while the ModelServer still runs. */
+  static async start(script: ScriptTurn[], mode: AgentMode = 'full', modelUrl?: string): Promise<AppServerRig> {
     const model = await ModelServer.start(script);
     const base = makeDirs('agentvisor-appserver-').base;
     const codexHome = path.join(base, 'codex-home');
     fs.mkdirSync(codexHome);
     fs.mkdirSync(path.join(base, 'tmp'));
     // Retries off: a scripted failure surfaces at once.
-    fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfigToml(model.url, 0));
+    fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfigToml(modelUrl ?? model.url, 0));
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: base, CODEX_HOME: codexHome, OPENAI_API_KEY: 'sk-test', TMPDIR: path.join(base, 'tmp') };
     return new AppServerRig(model, base, env, mode);
   }
@@ -118,6 +119,11 @@ export class AppServerRig {
   usage(): { in: number; cached: number; out: number } {
     const deltas = this.events.flatMap((e) => (e.type === 'usage' ? [e.delta as UsageDelta] : []));
     return deltas.reduce((a, d) => ({ in: a.in + d.inputTokens, cached: a.cached + d.cachedInputTokens, out: a.out + d.outputTokens }), { in: 0, cached: 0, out: 0 });
+  }
+
+  /** SIGKILLs the process group of the latest app-server (a crash, an OOM kill). */
+  killLatest(): void {
+    process.kill(-this.children[this.children.length - 1].pid!, 'SIGKILL');
   }
 
   /** Kills anything still running (and says so), then removes everything the test made. */

@@ -24,8 +24,8 @@ function said(body: any, role: string): string[] {
   return texts.filter((t: string) => !t.startsWith('<environment_context>'));
 }
 
-/** Codex's own start-up notes (stderr, configWarning): once per process, so twice in a resumed session. */
-const CODEX_NOTE = /^\[warning\]|WARNING|ERROR/;
+/** Codex's own start-up notes on stderr: once per process, so twice in a resumed session. */
+const CODEX_NOTE = / WARNING | ERROR |^WARNING: /;
 
 function repeated(lines: string[]): string[] {
   const seen = new Set<string>();

@@ -183,8 +183,8 @@ export class CodexItemFormatter {
         this.lastError = message;
         return { lines: textLines(message, '[error] ') };
       }
+      // Not `configWarning`: 0.169 logs each one on stderr too (as ERROR), and stderr is shown.
       case 'warning':
-      case 'configWarning':
       case 'deprecationNotice':
         return { lines: textLines(str(p.summary) ?? str(p.message) ?? JSON.stringify(p), '[warning] ') };
       default:

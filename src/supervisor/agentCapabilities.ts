@@ -20,8 +20,13 @@ export interface AgentCapabilities {
   modes: AgentMode[];
   supportsModel: boolean;
   supportsResume: boolean;
+  /** Codex: its --help lists the `app-server` command (JSON-RPC on stdio, issue 14), so sessions can use it instead of `exec` under a PTY. */
+  supportsAppServer: boolean;
   error: string | null;
 }
+
+/** A command line of `codex --help`'s command list: `  app-server   [experimental] Run the app server…`. */
+const APP_SERVER_COMMAND = /^\s+app-server\s/m;
 
 function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
@@ -35,7 +40,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
 
 export async function detectCapabilities(agent: AgentKind, configured: string | undefined, timeoutMs = DETECT_TIMEOUT_MS): Promise<AgentCapabilities> {
   const bin = resolveAgentBinary(agent, configured, process.env.PATH);
-  const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, error: null };
+  const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, supportsAppServer: false, error: null };
   if (!bin.ok) return { ...none, error: bin.error };
   const [versionText, help, execHelp] = await Promise.all([
     run(bin.path, ['--version'], timeoutMs),
@@ -54,6 +59,7 @@ export async function detectCapabilities(agent: AgentKind, configured: string | 
     modes,
     supportsModel: text.includes('--model'),
     supportsResume: agent === 'claude-code' ? text.includes('--resume') : /\bresume\b/.test(text),
+    supportsAppServer: agent === 'codex' && APP_SERVER_COMMAND.test(help),
     error: version ? null : `${bin.path} --version printed no version`,
   };
 }

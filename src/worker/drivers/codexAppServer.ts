@@ -115,9 +115,15 @@ export class CodexAppServerDriver implements AgentDriver {
 
   begin(proc: AgentProcess, messages: string[], resumeId: string | null): void {
     this.run?.rpc.close('a new app-server process took over');
+    const rpc = new JsonRpcLineClient((line) => proc.write(line), {
+      // `run` is set below, before begin() returns and so before any line can arrive.
+      notification: (method, params) => this.notification(run, method, params),
+      request: (method, params) => this.serverRequest(method, params),
+      problem: (what) => this.ctx.emit({ type: 'line', text: `[agentvisor] codex app-server sent ${inlineField(what)}` }),
+    });
     const run: Run = {
       proc,
-      rpc: undefined as unknown as JsonRpcLineClient,
+      rpc,
       items: new CodexItemFormatter(),
       threadId: null,
       turnId: null,
@@ -128,11 +134,6 @@ export class CodexAppServerDriver implements AgentDriver {
       endedTurns: new Set(),
       inputClosed: false,
     };
-    run.rpc = new JsonRpcLineClient((line) => proc.write(line), {
-      notification: (method, params) => this.notification(run, method, params),
-      request: (method, params) => this.serverRequest(method, params),
-      problem: (what) => this.ctx.emit({ type: 'line', text: `[agentvisor] codex app-server sent ${what}` }),
-    });
     this.run = run;
     this.enqueue(run, 'start', async () => {
       const handshake = { timeoutMs: this.timeouts.handshakeMs };

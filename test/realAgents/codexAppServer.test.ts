@@ -130,6 +130,21 @@ test('an unreachable model ends the process with a failed turn and a summary, no
   expect(rig.lines()).toContainEqual(expect.stringMatching(/^\[result\] failed tokens in=0 out=0/));
 });
 
+test('edit mode: a patch and a command write inside the workspace, each item one line', async () => {
+  const patch = '*** Begin Patch\n*** Add File: new.txt\n+hello\n*** End Patch\n';
+  rig = await AppServerRig.start([{ toolCalls: [{ name: 'apply_patch', input: patch }] }, { toolCalls: [{ name: 'exec_command', input: { cmd: 'echo x > w.txt; cat w.txt' } }] }, { text: 'Both written.' }], 'edit');
+  expect((await rig.runProcess(['write two files']).ended).completedSuccessfully).toBe(true);
+  expect(fs.readFileSync(path.join(rig.cwd, 'new.txt'), 'utf8')).toBe('hello\n');
+  expect(fs.readFileSync(path.join(rig.cwd, 'w.txt'), 'utf8')).toBe('x\n');
+  expect(rig.lines().filter((l) => !CODEX_NOTE.test(l))).toEqual([
+    `[file change] add ${path.join(rig.cwd, 'new.txt')}`,
+    expect.stringMatching(/^\[command\] \/bin\/bash -lc 'echo x > w.txt; cat w.txt' → exit 0 \(\d+\.\d s\)$/),
+    '  x',
+    'Both written.',
+    expect.stringMatching(/^\[result\] success tokens in=30 out=15 /),
+  ]);
+});
+
 test('plan mode: a write is refused by the sandbox and the model sees the refusal', async () => {
   const patch = '*** Begin Patch\n*** Add File: planned.txt\n+should not exist\n*** End Patch\n';
   rig = await AppServerRig.start([{ toolCalls: [{ name: 'apply_patch', input: patch }] }, { text: 'It was refused.' }], 'plan');

@@ -55,6 +55,17 @@ export const WorkerState = z.object({
   finalAnswer: z.string().nullable().default(null),
   /** Why the worker cannot write this session's output to disk right now ("disk full"); null when it can. */
   outputNotPersisted: z.string().nullable().default(null),
+  /** Tokens and cost of the agent's work so far (issue 14 item 5); null until the agent reports any, absent from older workers. */
+  usage: z
+    .object({
+      inputTokens: z.number().int().nonnegative(),
+      cachedInputTokens: z.number().int().nonnegative(),
+      outputTokens: z.number().int().nonnegative(),
+      costUsd: z.number().nonnegative().nullable(),
+      turns: z.number().int().nonnegative(),
+    })
+    .nullable()
+    .optional(),
 });
 export type WorkerState = z.infer<typeof WorkerState>;
 

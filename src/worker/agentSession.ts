@@ -1,53 +1,44 @@
 /**
- * One session's life inside its worker: the agent process, its output, the
- * idle timer and kill escalation, and the turn bookkeeping that decides when a
- * Claude session is done. It knows nothing about sockets; the IPC server calls
- * in and subscribes to `onOutput`/`onState`.
+ * One session's life inside its worker, the same for every agent: the agent
+ * processes of a conversation (a message after one has ended starts the next,
+ * resuming it), the message queue, the output log, the idle timer and kill
+ * escalation over the process tree. What is said to the agent and how its
+ * output reads belong to its driver (drivers/driver.ts), chosen once in
+ * drivers/factory.ts. It knows nothing about sockets; the IPC server calls in
+ * and subscribes to `onOutput`/`onState`.
  */
-import crypto from 'node:crypto';
-import { claudeUserMessage, turnCommand } from '../shared/agentCommands';
 import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
-import { type AgentExit, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
-import { formatClaudeLine } from './claudeFormatter';
+import { sanitize } from '../shared/sanitize';
+import { type AgentExit, type AgentLaunch, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
+import { summarizeAgentError } from './agentErrors';
+import type { AgentDriver, ApprovalAnswer, ApprovalRequest, ApprovalResult, Delivery, DriverEvent, DriverFactory, SessionUsage, Transport } from './drivers/driver';
+import { createDriver } from './drivers/factory';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
-import { sanitize, terminalText } from '../shared/sanitize';
-import { CodexAnswerTracker } from './codexTranscript';
-import { summarizeAgentError } from './agentErrors';
-import { SessionTree } from './sessionTree';
+import type { SessionTree } from './sessionTree';
 
 export interface SendOutcome {
   delivered: boolean;
   queued: boolean;
+  /** The message joined the turn in progress (protocols that can steer). */
+  steered?: boolean;
   note?: string;
 }
 
-/** One agent process and what it has been told. */
-interface Run {
-  proc: AgentProcess;
-  /** Claude: user messages written and `result` events seen. */
-  messagesSent: number;
-  resultsSeen: number;
-  /** Claude: uuids of messages written that Claude has not echoed yet (taken up, see agentCommands.ts). */
-  notEchoed: Set<string>;
-  /** Claude: echoes seen in all, and since the last `result`. */
-  echoes: number;
-  echoesSinceResult: number;
-  lastResultError: boolean | null;
-  inputClosed: boolean;
+/** The part of SessionTree (the agent's processes and what they left behind) the session uses. */
+export type ProcessTree = Pick<SessionTree, 'markEnv' | 'watch' | 'signal' | 'end' | 'dispose'>;
+
+/** What crosses the session's boundary, injectable so the life cycle can be tested in process. */
+export interface SessionDeps {
+  createDriver: DriverFactory;
+  spawn: (launch: AgentLaunch, transport: Transport) => AgentProcess;
 }
 
-/**
- * Claude has answered every message written to it. Claude Code echoes each message as it takes
- * it up, folding one sent mid-turn into the running turn, so "answered" is: every message echoed,
- * and a `result` after the last echo. An agent that echoes nothing (an older CLI) is taken to
- * answer each message with its own result.
- */
-function allAnswered(run: Run): boolean {
-  if (run.echoes === 0) return run.resultsSeen >= run.messagesSent;
-  return run.resultsSeen > 0 && run.notEchoed.size === 0 && run.echoesSinceResult === 0;
-}
+const defaultDeps: SessionDeps = {
+  createDriver,
+  spawn: (launch, transport) => (transport === 'pty' ? spawnPty(launch) : spawnPiped(launch)),
+};
 
 /** Above any stream-json event Claude emits (a base64 image); all a worker holds of one line (a longer one is cut, shown raw). */
 const PIPE_LINE_CHARS = 8 * 1024 * 1024;
@@ -63,18 +54,24 @@ export class AgentSession {
   private agentSessionId: string | null;
   private errorSummary: string | null = null;
   private completedSuccessfully: boolean | null = null;
+  private finalAnswer: string | null = null;
+  /** Null until the driver reports any (an agent that never says stays null). */
+  private usage: SessionUsage | null = null;
+  private turns = 0;
   private lastOutputAt: string | null = null;
   private lastInputAt: string | null = null;
   private lastActivity = Date.now();
+  private readonly driver: AgentDriver;
   /** The agent process of the current turn(s); a continued conversation gets a new one. */
-  private run: Run | undefined;
+  private proc: AgentProcess | undefined;
   /**
-   * Messages waiting for the next agent process: Codex takes no message mid-turn,
-   * and Claude none once its input is closed. Never dropped: each becomes a turn.
+   * Messages waiting for the next agent process: those the driver could not give the current
+   * one (Codex exec takes none mid-turn, Claude none once its input is closed). Never dropped:
+   * each reaches a later process.
    */
   private readonly queue: string[] = [];
-  private readonly codexAnswer = new CodexAnswerTracker();
-  private claudeAnswer: string | null = null;
+  /** Permission requests the agent waits on (issue 15): the idle timer spares the session meanwhile. */
+  private readonly pendingApprovals = new Map<string, ApprovalRequest>();
   /** Set by interrupt(): the exit that follows ends the turn, not a failure of the agent. */
   private interrupted = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -88,7 +85,8 @@ export class AgentSession {
 
   constructor(
     private readonly spec: WorkerSpec,
-    private readonly tree: SessionTree,
+    private readonly tree: ProcessTree,
+    private readonly deps: SessionDeps = defaultDeps,
   ) {
     this.output = new OutputLog({
       sessionDir: spec.sessionDir,
@@ -99,18 +97,19 @@ export class AgentSession {
       onDiskProblem: () => this.output && this.emitState(),
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
-    const isPty = spec.agent === 'codex';
+    this.driver = deps.createDriver({ spec, emit: (ev) => this.driverEvent(ev) });
+    const isPty = this.driver.transport === 'pty';
     this.stdoutSplitter = new LineSplitter(
       {
         terminal: isPty,
         maxLineChars: isPty ? spec.maxLineChars : PIPE_LINE_CHARS,
         partialFlushMs: isPty ? spec.partialLineFlushMs : 0,
       },
-      (line) => (isPty ? this.codexLine(line) : this.claudeLine(line)),
+      (line) => this.driver.stdoutLine(line),
     );
     this.stderrSplitter = new LineSplitter(
       { terminal: true, maxLineChars: spec.maxLineChars, partialFlushMs: 0 },
-      (line) => this.stderrLine(line),
+      (line) => this.driver.stderrLine(line),
     );
   }
 
@@ -131,44 +130,29 @@ export class AgentSession {
 
   start(): void {
     const resume = this.spec.resume;
-    this.startRun(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
+    this.startProcess(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
     this.armIdleTimer();
   }
 
-  /** Starts an agent process for `messages` (Codex takes exactly one), continuing `resumeId` if set. */
-  private startRun(messages: string[], resumeId: string | null): void {
-    const cmd = turnCommand(this.spec.agent, this.spec, messages[0], resumeId);
-    const launch = { command: this.spec.agentBin, args: cmd.args, cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env) };
+  /** Starts an agent process for `messages`, continuing the conversation `resumeId` if set. */
+  private startProcess(messages: string[], resumeId: string | null): void {
+    const launch = { command: this.spec.agentBin, args: this.driver.command(messages, resumeId), cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env) };
     let proc: AgentProcess;
     try {
-      proc = cmd.pty ? spawnPty(launch) : spawnPiped(launch);
+      proc = this.deps.spawn(launch, this.driver.transport);
     } catch (err) {
       this.fail(`could not start ${this.spec.agentBin}: ${(err as Error).message}`);
       return;
     }
-    const run: Run = {
-      proc,
-      messagesSent: 0,
-      resultsSeen: 0,
-      notEchoed: new Set(),
-      echoes: 0,
-      echoesSinceResult: 0,
-      lastResultError: null,
-      inputClosed: false,
-    };
     this.interrupted = false;
-    this.run = run;
+    this.proc = proc;
     this.agentPid = proc.pid > 0 ? proc.pid : null;
     this.agentStartTime = this.agentPid ? processStartTime(this.agentPid) : null;
     this.tree.watch(proc);
     proc.onStdout((t) => this.stdoutSplitter.push(t));
     proc.onStderr((t) => this.stderrSplitter.push(t));
-    proc.onExit((e) => this.agentExited(run, e));
-    if (this.spec.agent === 'claude-code') {
-      for (const m of messages) {
-        this.writeClaudeMessage(run, m);
-      }
-    }
+    proc.onExit((e) => this.agentExited(e));
+    this.driver.begin(proc, messages, resumeId);
     this.lastInputAt = new Date().toISOString();
     this.touch();
     this.emitState();
@@ -192,64 +176,52 @@ export class AgentSession {
       completedSuccessfully: this.completedSuccessfully,
       agentSessionId: this.agentSessionId,
       errorSummary: this.errorSummary,
-      finalAnswer: this.spec.agent === 'codex' ? this.codexAnswer.answer : this.claudeAnswer,
+      finalAnswer: this.finalAnswer,
       outputNotPersisted: this.output.diskProblem,
+      usage: this.usage && { ...this.usage },
     };
   }
 
   send(text: string, raw: boolean): SendOutcome {
-    const run = this.run;
-    if (this.ended || !run) return { delivered: false, queued: false, note: `session has ended (${this.status})` };
+    if (this.ended || !this.proc) return { delivered: false, queued: false, note: `session has ended (${this.status})` };
     if (this.status === 'killing') return { delivered: false, queued: false, note: 'session is being killed' };
     this.touch();
     this.lastInputAt = new Date().toISOString();
-    if (raw) {
-      // Keystrokes for whatever the agent's terminal (or stdin) is asking.
-      run.proc.write(text);
-      return { delivered: true, queued: false };
-    }
-    if (this.spec.agent === 'claude-code' && !run.inputClosed) {
-      this.writeClaudeMessage(run, text);
-      return { delivered: true, queued: false };
-    }
+    const d: Delivery = raw ? this.driver.deliverRaw(text) : this.driver.deliver(text, this.queue.length);
+    if (d.outcome === 'delivered') return { delivered: true, queued: false, ...(d.steered ? { steered: true } : {}), ...(d.note ? { note: d.note } : {}) };
+    if (d.outcome === 'refused') return { delivered: false, queued: false, note: d.note };
     this.queue.push(text);
-    return {
-      delivered: false,
-      queued: true,
-      note:
-        this.spec.agent === 'codex'
-          ? `Codex takes no new message during a turn; this becomes the next turn when the current one ends (${this.queue.length} queued).`
-          : 'Claude had finished answering; the conversation continues with this message.',
-    };
+    return { delivered: false, queued: true, note: d.note };
   }
 
   /**
-   * Stops the current turn but keeps the conversation: Claude gets its stream-json
-   * interrupt request (it answers with a result and, its input then closing, ends);
-   * Codex, which has no such request in `exec`, gets SIGINT. Either way the next
-   * session_send continues the same conversation.
+   * Stops the current turn but keeps the conversation (the driver knows how: Claude's interrupt
+   * request, SIGINT for Codex exec). The next session_send continues the same conversation.
    */
   interrupt(): WorkerState {
-    const run = this.run;
-    if (this.ended || this.status === 'killing' || !run) return this.state();
+    if (this.ended || this.status === 'killing' || !this.proc) return this.state();
     this.interrupted = true;
     this.queue.length = 0;
     this.append('[agentvisor] interrupting the current turn');
-    if (this.spec.agent === 'claude-code' && !run.inputClosed) {
-      run.proc.write(JSON.stringify({ type: 'control_request', request_id: `interrupt-${Date.now()}`, request: { subtype: 'interrupt' } }) + '\n');
-    } else {
-      run.proc.signal('SIGINT');
-    }
+    this.driver.interrupt();
     return this.state();
   }
 
+  /** Answers a permission request the agent is waiting on (issue 15). */
+  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
+    if (this.ended || this.status === 'killing') return { ok: false, error: `session has ended (${this.status})` };
+    if (!this.pendingApprovals.has(approvalId)) return { ok: false, error: `no pending approval ${approvalId}` };
+    this.touch();
+    return this.driver.answerApproval(approvalId, answer);
+  }
+
   kill(reason: EndReason): WorkerState {
-    const run = this.run;
-    if (this.ended || this.status === 'killing' || !run) return this.state();
+    if (this.ended || this.status === 'killing' || !this.proc) return this.state();
     this.status = 'killing';
     this.endReason = reason;
     // Queued messages die with the session: a kill means stop, not "after these".
     this.queue.length = 0;
+    this.driver.stop();
     // The whole tree, not only the agent's group: its commands may live outside it (sessionTree.ts).
     this.tree.signal('SIGTERM');
     this.killTimer = setTimeout(() => this.tree.signal('SIGKILL'), this.spec.killGraceMs);
@@ -260,10 +232,52 @@ export class AgentSession {
   dispose(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.driver.dispose();
     this.tree.dispose();
     this.stdoutSplitter.dispose();
     this.stderrSplitter.dispose();
     this.output.close();
+  }
+
+  // ---- what the driver reports ---------------------------------------------
+
+  private driverEvent(ev: DriverEvent): void {
+    switch (ev.type) {
+      case 'line':
+        return this.append(ev.text);
+      case 'agentSessionId':
+        if (ev.id === this.agentSessionId) return;
+        this.agentSessionId = ev.id;
+        return this.emitState();
+      case 'turnStarted':
+        return this.touch();
+      case 'turnEnded':
+        this.turns++;
+        if (this.usage) this.usage.turns = this.turns;
+        // Once a turn, so the supervisor's view of usage is at most a turn old.
+        return this.emitState();
+      case 'usage': {
+        const u = this.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null, turns: this.turns };
+        u.inputTokens += ev.delta.inputTokens;
+        u.cachedInputTokens += ev.delta.cachedInputTokens;
+        u.outputTokens += ev.delta.outputTokens;
+        if (ev.delta.costUsd !== null) u.costUsd = (u.costUsd ?? 0) + ev.delta.costUsd;
+        this.usage = u;
+        return;
+      }
+      case 'finalAnswer':
+        this.finalAnswer = ev.text;
+        return;
+      case 'error':
+        return this.noteError(ev.text, ev.onlyIfRecognised);
+      case 'approvalPending':
+        this.pendingApprovals.set(ev.approval.approvalId, ev.approval);
+        this.touch();
+        return this.emitState();
+      case 'approvalResolved':
+        if (this.pendingApprovals.delete(ev.approvalId)) this.touch();
+        return this.emitState();
+    }
   }
 
   // ---- output ----------------------------------------------------------------
@@ -286,60 +300,6 @@ export class AgentSession {
     }
   }
 
-  private writeClaudeMessage(run: Run, text: string): void {
-    const uuid = crypto.randomUUID();
-    run.notEchoed.add(uuid);
-    run.proc.write(claudeUserMessage(text, uuid));
-    run.messagesSent++;
-  }
-
-  private claudeLine(line: string): void {
-    const ev = formatClaudeLine(line);
-    if (ev.sessionId && ev.sessionId !== this.agentSessionId) {
-      this.agentSessionId = ev.sessionId;
-      this.emitState();
-    }
-    for (const l of ev.lines) this.append(l);
-    if (ev.replayedUuid && this.run?.notEchoed.delete(ev.replayedUuid)) {
-      this.run.echoes++;
-      this.run.echoesSinceResult++;
-    }
-    if (ev.result && this.run) {
-      const run = this.run;
-      run.resultsSeen++;
-      run.echoesSinceResult = 0;
-      run.lastResultError = ev.result.isError;
-      if (ev.result.isError && ev.result.text) this.noteError(ev.result.text);
-      if (ev.result.text) this.claudeAnswer = terminalText(ev.result.text);
-      // Every message sent has its answer: end of input lets Claude exit, ending the
-      // session (or, if messages arrive meanwhile, continuing it in a new process).
-      if (allAnswered(run) && !run.inputClosed) {
-        run.inputClosed = true;
-        run.proc.closeInput();
-      }
-    }
-    if (ev.lines.some((l) => l.startsWith('[api retry]'))) this.noteError(ev.lines.join(' '), true);
-  }
-
-  private codexLine(line: string): void {
-    const m = /^session id:\s*([0-9a-f-]{8,})/i.exec(line);
-    if (m && m[1] !== this.agentSessionId) {
-      this.agentSessionId = m[1];
-      this.emitState();
-    }
-    this.codexAnswer.line(line);
-    // Only Codex's own error lines, not anything a command it ran happened to print.
-    // "ERROR: Reconnecting... 1/5" is Codex retrying, not the failure itself: only a recognised
-    // cause may become the summary, so the final "Connection failed: …" (or a 401) names it.
-    if (/^\s*(ERROR|error|Error)\b/.test(line)) this.noteError(line, /Reconnecting\.\.\./.test(line));
-    this.append(line);
-  }
-
-  private stderrLine(line: string): void {
-    this.noteError(line, true);
-    this.append(line);
-  }
-
   /** Records the first recognisable agent failure as the session's one-line summary. */
   private noteError(text: string, onlyIfRecognised = false): void {
     if (this.errorSummary) return;
@@ -356,11 +316,15 @@ export class AgentSession {
     this.lastActivity = Date.now();
   }
 
-  /** One timer re-armed lazily: resetting a timer per output line would cost more than the line. */
+  /**
+   * One timer re-armed lazily: resetting a timer per output line would cost more than the line.
+   * An agent waiting for a decision is not idle: whoever decides may take their time.
+   */
   private armIdleTimer(): void {
     const due = this.lastActivity + this.spec.idleTimeoutMs - Date.now();
     this.idleTimer = setTimeout(() => {
       if (this.ended || this.status === 'killing') return;
+      if (this.pendingApprovals.size > 0) this.touch();
       if (Date.now() - this.lastActivity >= this.spec.idleTimeoutMs) this.kill('idle_timeout');
       else this.armIdleTimer();
     }, Math.max(due, 10));
@@ -371,17 +335,20 @@ export class AgentSession {
   private fail(message: string): void {
     this.append(`[agentvisor] ${message}`);
     this.errorSummary = message;
-    this.finish('failed', 'spawn_failed', { exitCode: null, signal: null });
+    this.finish('failed', 'spawn_failed', { exitCode: null, signal: null }, false);
   }
 
-  private agentExited(run: Run, e: AgentExit): void {
+  private agentExited(e: AgentExit): void {
     this.stdoutSplitter.flush();
     this.stderrSplitter.flush();
     // Whatever the agent left running goes with it, in its group or not (Claude does not end its
     // Bash command on SIGTERM; a daemon it started has left the group; see sessionTree.ts).
     this.tree.end();
+    const { completedSuccessfully } = this.driver.processExited(e);
+    // A process gone answers nothing more: what it was asking lapses with it.
+    this.pendingApprovals.clear();
     if (this.status === 'killing') {
-      this.finish('killed', this.endReason ?? 'killed', e);
+      this.finish('killed', this.endReason ?? 'killed', e, false);
       return;
     }
     if (e.exitCode === 127 && this.output.nextOffset === 0) {
@@ -389,21 +356,20 @@ export class AgentSession {
       return;
     }
     if (this.queue.length > 0 && this.agentSessionId) {
-      // Continue the same conversation with what was queued. Claude takes them all
-      // at once on stdin; Codex one per `exec resume`, the rest wait their turn.
-      const batch = this.spec.agent === 'claude-code' ? this.queue.splice(0) : this.queue.splice(0, 1);
+      // Continue the same conversation with what was queued, as many as the driver's process takes.
+      const batch = this.queue.splice(0, this.driver.messagesPerProcess);
       this.append(`[agentvisor] continuing the conversation with ${batch.length} queued message(s)`);
-      this.startRun(batch, this.agentSessionId);
+      this.startProcess(batch, this.agentSessionId);
       return;
     }
     if (this.queue.length > 0) {
       this.append(`[agentvisor] ${this.queue.length} queued message(s) not delivered: the agent never said its session id, so it cannot be resumed`);
       this.queue.length = 0;
     }
-    this.finish('exited', this.interrupted ? 'interrupted' : 'exited', e, run);
+    this.finish('exited', this.interrupted ? 'interrupted' : 'exited', e, completedSuccessfully);
   }
 
-  private finish(status: SessionStatus, reason: EndReason, e: AgentExit, run?: Run): void {
+  private finish(status: SessionStatus, reason: EndReason, e: AgentExit, completedSuccessfully: boolean): void {
     if (this.ended) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
@@ -411,14 +377,7 @@ export class AgentSession {
     this.endReason = reason;
     this.exit = e;
     this.endedAt = new Date().toISOString();
-    if (status === 'exited') {
-      this.completedSuccessfully =
-        this.spec.agent === 'claude-code'
-          ? !!run && run.resultsSeen > 0 && run.lastResultError === false && allAnswered(run)
-          : e.exitCode === 0;
-    } else {
-      this.completedSuccessfully = false;
-    }
+    this.completedSuccessfully = status === 'exited' && completedSuccessfully;
     // The summary says why a session failed. One that ended well keeps none: the real CLIs recover
     // from errors they reported (Claude answers the next message after a failed one, Codex
     // reconnects), and a command Codex ran may print a line starting with "Error".

@@ -15,8 +15,40 @@ export interface FormattedEvent {
   sessionId?: string;
   /** Present on a `result` event: the turn is over. */
   result?: { isError: boolean; text: string };
+  /** Present on a `result` that reports usage: the turn's tokens and the process's cost so far. */
+  usage?: ClaudeUsage;
+  /** Claude's `system/init` event, which opens each turn. */
+  turnStart?: true;
   /** Present on Claude's echo of a stdin message (--replay-user-messages): the uuid it was sent with. */
   replayedUuid?: string;
+}
+
+/** A `result` event's `usage` (this turn's tokens) and `total_cost_usd` (this process's so far). */
+export interface ClaudeUsage {
+  inputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  outputTokens: number;
+  totalCostUsd: number | null;
+}
+
+/** A token count as Claude reports it; anything else (absent, negative, not a number) counts 0. */
+function count(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0;
+}
+
+function resultUsage(e: Record<string, unknown>): ClaudeUsage | undefined {
+  const u = e.usage;
+  if (!u || typeof u !== 'object' || Array.isArray(u)) return undefined;
+  const r = u as Record<string, unknown>;
+  const cost = e.total_cost_usd;
+  return {
+    inputTokens: count(r.input_tokens),
+    cacheCreationInputTokens: count(r.cache_creation_input_tokens),
+    cacheReadInputTokens: count(r.cache_read_input_tokens),
+    outputTokens: count(r.output_tokens),
+    totalCostUsd: typeof cost === 'number' && Number.isFinite(cost) && cost >= 0 ? cost : null,
+  };
 }
 
 /** Tool inputs worth showing, most telling first. */
@@ -70,7 +102,7 @@ export function formatClaudeLine(line: string): FormattedEvent {
   switch (e.type) {
     case 'system':
       if (e.subtype === 'init') {
-        return { sessionId, lines: [`[session] ${inlineField(sessionId ?? '?')} model=${inlineField(String(e.model ?? '?'))} cwd=${inlineField(String(e.cwd ?? '?'))}`] };
+        return { sessionId, turnStart: true, lines: [`[session] ${inlineField(sessionId ?? '?')} model=${inlineField(String(e.model ?? '?'))} cwd=${inlineField(String(e.cwd ?? '?'))}`] };
       }
       if (e.subtype === 'api_retry') {
         // Claude retries failed model calls (a bad key included) for minutes: say so at once.
@@ -108,7 +140,7 @@ export function formatClaudeLine(line: string): FormattedEvent {
       const head = `[result] ${isError ? 'error' : 'success'} duration=${secs} turns=${inlineField(String(e.num_turns ?? '?'))} cost=${cost}`;
       const lines = [head];
       if (isError && text) lines.push(...textLines('[error] ', text));
-      return { sessionId, lines, result: { isError, text } };
+      return { sessionId, lines, result: { isError, text }, usage: resultUsage(e) };
     }
     default:
       return { sessionId, lines: [] };

@@ -10,14 +10,16 @@ export class CodexAnswerTracker {
   private current: string[] = [];
   private last: string | null = null;
 
-  line(text: string): void {
+  /** Takes one transcript line; true when it was a block header (a block before it has ended). */
+  line(text: string): boolean {
     const trimmed = text.trim();
     if (BLOCK_HEADERS.has(trimmed)) {
       this.close();
       this.capturing = trimmed === 'codex';
-      return;
+      return true;
     }
     if (this.capturing) this.current.push(text);
+    return false;
   }
 
   get answer(): string | null {

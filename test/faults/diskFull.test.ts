@@ -95,7 +95,8 @@ test('a full STATE_DIR: supervisor, worker and agent stay up, reads go on, state
   // Nothing died: the same supervisor and the same worker, whose agent ran to the kill.
   expect(server.proc.exitCode).toBeNull();
   expect(journalRow(dirs, s.sessionId).worker_pid).toBe(before.worker_pid);
-  expect(alive(before.worker_pid)).toBe(false);
+  // The worker exits once the supervisor has collected its outcome, a moment after the session reads as ended.
+  await until(async () => !alive(before.worker_pid), 10_000, 'the worker to exit after its session ended');
   // Every line reached the disk, whole and in order, with the marker where the disk failed.
   const { lines } = await readAll(client, s.sessionId);
   expectConsecutive(tickNumbers(lines));

@@ -88,7 +88,10 @@ export type DriverEvent =
   | { type: 'turnStarted' }
   /** A turn ended; `ok` false for a failed or interrupted turn. */
   | { type: 'turnEnded'; ok: boolean }
-  /** Usage of agent work since the previous usage event (the session adds them up). */
+  /**
+   * Usage of agent work since the previous usage event (the session adds them up). A protocol that
+   * reports running totals (per process, per thread) sends the difference from its last report.
+   */
   | { type: 'usage'; delta: UsageDelta }
   /** The agent's latest final answer (replaces the previous one). */
   | { type: 'finalAnswer'; text: string }
@@ -123,7 +126,8 @@ export interface AgentDriver {
   /**
    * The process of that command is running (the session has spawned and registered it): start the
    * conversation. The driver writes to, and may close the input of, this process until the next
-   * begin(); it ends a process whose work is done by closing its input (never by signals).
+   * begin(); it ends a process whose work is done by closing its input. Signals are the session's
+   * (kill, over the whole tree), except SIGINT where a protocol has no interrupt request.
    */
   begin(proc: AgentProcess, messages: string[], resumeId: string | null): void;
   /** One complete line of the process's stdout (terminal-rendered for `pty`). */

@@ -117,6 +117,8 @@ export const ReadResultSchema = z.object({
 export const SendResult = z.object({
   delivered: z.boolean(),
   queued: z.boolean(),
+  /** Codex over app-server: the message joined the turn in progress (turn/steer) instead of waiting for the next. */
+  steered: z.boolean().optional(),
   note: z.string().optional(),
   inputId: z.string().optional(),
   duplicate: z.boolean().optional(),
@@ -176,6 +178,8 @@ export const WorkerSpec = z.object({
   sessionDir: z.string(),
   socketPath: z.string(),
   secret: z.string(),
+  /** How a Codex session talks to its CLI (issue 14): JSON-RPC to `codex app-server`, or `codex exec` under a PTY (also when absent: specs from before). Kept on resume. */
+  codexProtocol: z.enum(['app-server', 'exec']).optional(),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
   resume: z.object({ agentSessionId: z.string(), message: z.string() }).nullable(),
   idleTimeoutMs: z.number().int().positive(),

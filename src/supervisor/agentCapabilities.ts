@@ -64,12 +64,34 @@ export async function detectCapabilities(agent: AgentKind, configured: string | 
   };
 }
 
+export type CodexProtocolSetting = 'auto' | 'app-server' | 'exec';
+export type CodexProtocolChoice = { ok: true; protocol: 'app-server' | 'exec' } | { ok: false; error: string };
+
 export class AgentCatalog {
   private readonly caps = new Map<AgentKind, AgentCapabilities>();
+  private detecting: Promise<void> = Promise.resolve();
 
-  async detect(bins: Record<AgentKind, string | undefined>): Promise<void> {
-    const results = await Promise.all((Object.keys(bins) as AgentKind[]).map((a) => detectCapabilities(a, bins[a])));
-    for (const r of results) this.caps.set(r.agent, r);
+  detect(bins: Record<AgentKind, string | undefined>): Promise<void> {
+    this.detecting = Promise.all((Object.keys(bins) as AgentKind[]).map((a) => detectCapabilities(a, bins[a]))).then((results) => {
+      for (const r of results) this.caps.set(r.agent, r);
+    });
+    return this.detecting;
+  }
+
+  /**
+   * The protocol of a new Codex session under CODEX_PROTOCOL. `auto` waits for detection (it runs once, at
+   * start-up), so a session started right away is not given exec just because --help had not answered yet.
+   */
+  async codexProtocol(setting: CodexProtocolSetting): Promise<CodexProtocolChoice> {
+    if (setting === 'exec') return { ok: true, protocol: 'exec' };
+    await this.detecting;
+    const c = this.caps.get('codex');
+    // A binary not found is reported where it is resolved; only a found CLI without the command is refused here.
+    const lacks = c !== undefined && c.found && !c.supportsAppServer;
+    if (setting === 'app-server' && lacks) {
+      return { ok: false, error: `CODEX_PROTOCOL=app-server, but codex ${c.version ?? ''} at ${c.path} has no app-server command (its --help lacks it); upgrade Codex or set CODEX_PROTOCOL=auto or exec.` };
+    }
+    return { ok: true, protocol: lacks || (setting === 'auto' && !c?.found) ? 'exec' : 'app-server' };
   }
 
   get(agent: AgentKind): AgentCapabilities | undefined {

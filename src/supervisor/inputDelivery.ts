@@ -13,6 +13,7 @@ import { type WorkerClient, WorkerRequestError } from './workerClient';
 export interface SendReply {
   delivered: boolean;
   queued: boolean;
+  steered?: boolean;
   resumed?: boolean;
   note?: string;
   /** agentvisor's id of the input; for a repeated key, the first delivery's. */
@@ -58,6 +59,7 @@ export async function deliverInput(
       raw: input.raw,
       delivered: result.delivered,
       queued: result.queued,
+      ...(result.steered ? { steered: true } : {}),
       ...inputRecord(taken, key),
       ...(result.duplicate ? { duplicate: true } : {}),
     };

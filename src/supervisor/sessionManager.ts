@@ -238,6 +238,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
     const refusal = this.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
+    const codex = req.agent === 'codex' && this.catalog ? await this.catalog.codexProtocol(this.config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
+    if (!codex.ok) throw new SessionError(codex.error);
     // Before the agent can touch anything: the state session_diff compares against.
     const snapshot = await snapshotTree(req.cwd);
 
@@ -255,6 +257,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       mode,
       env,
       sessionDir,
+      codexProtocol: codex.protocol,
       // Unix socket paths are limited to ~104 bytes: keep the name short.
       socketPath: path.join(this.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
       secret: crypto.randomBytes(32).toString('hex'),

@@ -125,6 +125,7 @@ const SPEC: Shape<WorkerSpec> = {
   sessionDir: str(),
   socketPath: str(),
   secret: str(),
+  codexProtocol: optional(oneOf(['app-server', 'exec'] as const)),
   resume: nullable(object({ agentSessionId: str(), message: str() } satisfies Shape<NonNullable<WorkerSpec['resume']>>)),
   idleTimeoutMs: int(1),
   killGraceMs: int(1),

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { detectCapabilities } from '../../src/supervisor/agentCapabilities';
+import { AgentCatalog, detectCapabilities } from '../../src/supervisor/agentCapabilities';
 import { CODEX_REAL } from '../support/agentEnv';
 
 let dir: string;
@@ -31,4 +31,19 @@ test('a codex whose --help has no app-server command, or only mentions the word,
   expect(mention.supportsAppServer).toBe(false);
   const listed = await detectCapabilities('codex', fakeCli('new-codex', 'Commands:\n  exec        Run\n  app-server  [experimental] Run the app server'));
   expect(listed.supportsAppServer).toBe(true);
+});
+
+test('CODEX_PROTOCOL: auto follows detection (and waits for it), app-server is refused for a CLI without it, exec always goes', async () => {
+  const withIt = new AgentCatalog();
+  const detecting = withIt.detect({ 'claude-code': undefined, codex: fakeCli('has', 'Commands:\n  app-server  Run the app server') });
+  // Asked before detection has finished: the answer waits for it rather than guessing exec.
+  await expect(withIt.codexProtocol('auto')).resolves.toEqual({ ok: true, protocol: 'app-server' });
+  await detecting;
+  await expect(withIt.codexProtocol('exec')).resolves.toEqual({ ok: true, protocol: 'exec' });
+  await expect(withIt.codexProtocol('app-server')).resolves.toEqual({ ok: true, protocol: 'app-server' });
+
+  const without = new AgentCatalog();
+  await without.detect({ 'claude-code': undefined, codex: fakeCli('lacks', 'Commands:\n  exec  Run') });
+  await expect(without.codexProtocol('auto')).resolves.toEqual({ ok: true, protocol: 'exec' });
+  await expect(without.codexProtocol('app-server')).resolves.toEqual({ ok: false, error: expect.stringMatching(/^CODEX_PROTOCOL=app-server, but codex 9\.9\.9 at .*lacks.* has no app-server command/) });
 });

@@ -1,0 +1,46 @@
+/**
+ * Codex over app-server through agentvisor itself (supervisor, worker, AgentSession): the real
+ * codex 0.169 against the scripted model server, the protocol chosen by capability detection.
+ */
+import { closeRigs, readAll, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
+
+afterEach(closeRigs);
+
+/** Text of the Responses-API user messages, without Codex's own context messages. */
+function userSaid(body: any): string[] {
+  const texts = (body.input as any[]).filter((i) => i.type === 'message' && i.role === 'user').map((i) => i.content.map((c: any) => c.text).join(''));
+  return texts.filter((t: string) => !t.startsWith('<environment_context>'));
+}
+
+test('CODEX_PROTOCOL=auto picks app-server: a message mid-turn is steered into it, and one after the end resumes the thread', async () => {
+  const rig = await startRealRig([{ text: 'slow first answer', delayMs: 2_000 }, { text: 'Took the steer.' }, { text: 'Second turn.' }], { env: { CODEX_PROTOCOL: 'auto' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'first task' });
+  await rig.model.waitForRequests(1);
+  const steer = await rig.call('session_send', { sessionId: s.sessionId, message: 'steer it' });
+  expect(steer).toMatchObject({ delivered: true, queued: false, steered: true });
+  const ended = await waitEnded(rig.client, s.sessionId);
+  expect(ended).toMatchObject({ status: 'exited', exitCode: 0, completedSuccessfully: true, errorSummary: null });
+  // One turn, not two: the steered message is in the model's next request of the same turn.
+  expect(rig.model.requests).toHaveLength(2);
+  expect(userSaid(rig.model.requests[1].body)).toEqual(['first task', 'steer it']);
+
+  const again = await rig.call('session_send', { sessionId: s.sessionId, message: 'and then?' });
+  expect(again).toMatchObject({ delivered: true, resumed: true });
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true, agentSessionId: ended.agentSessionId });
+  expect(userSaid(rig.model.requests[2].body)).toEqual(['first task', 'steer it', 'and then?']);
+
+  const { lines } = await readAll(rig.client, s.sessionId);
+  const own = lines.filter((l) => !/ WARNING | ERROR |^WARNING: |^\[agentvisor\]/.test(l));
+  expect(own).toEqual(['Took the steer.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /), 'Second turn.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /)]);
+  expect((await sessionInfo(rig.client, s.sessionId)).status).toBe('exited');
+});
+
+test('CODEX_PROTOCOL=exec keeps the terminal path: a mid-turn message is queued, not steered', async () => {
+  const rig = await startRealRig([{ text: 'slow', delayMs: 1_500 }, { text: 'next' }], { env: { CODEX_PROTOCOL: 'exec' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'task' });
+  await rig.model.waitForRequests(1);
+  const sent = await rig.call('session_send', { sessionId: s.sessionId, message: 'later' });
+  expect(sent).toMatchObject({ delivered: false, queued: true });
+  expect(sent.steered).toBeUndefined();
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+});

@@ -193,3 +193,9 @@ export const WorkerSpec = z.object({
   logLevel: z.string(),
 });
 export type WorkerSpec = z.infer<typeof WorkerSpec>;
+
+/** Which protocol a session's worker speaks to its agent (the worker's driver), as session info reports it. */
+export function sessionProtocol(spec: Pick<WorkerSpec, 'agent' | 'codexProtocol'>): 'claude' | 'codex-app-server' | 'codex-exec' {
+  if (spec.agent === 'claude-code') return 'claude';
+  return spec.codexProtocol === 'app-server' ? 'codex-app-server' : 'codex-exec';
+}

@@ -19,6 +19,7 @@ import {
   PROTOCOL_VERSION,
   type SessionStatus,
   WorkerSpec,
+  sessionProtocol,
   WorkerState,
 } from '../shared/protocol';
 import { resolveAgentBinary } from './agentBinaries';
@@ -76,6 +77,8 @@ export interface SessionInfo {
   completedSuccessfully: boolean | null;
   agentSessionId: string | null;
   errorSummary: string | null;
+  /** How the worker drove the agent: claude, codex-app-server or codex-exec (null: from before it was recorded). */
+  protocol: string | null;
 }
 
 export interface OutputPage {
@@ -131,6 +134,7 @@ function toInfo(row: SessionRow, live: Live | undefined): SessionInfo {
   return {
     sessionId: row.id,
     agent: row.agent,
+    protocol: row.protocol,
     cwd: row.cwd,
     status: row.status,
     pid: s?.agentPid ?? row.agent_pid,
@@ -281,6 +285,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       task: req.task,
       model: spec.model,
       mode,
+      protocol: sessionProtocol(spec),
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,

@@ -2,7 +2,7 @@
  * Codex over app-server through agentvisor itself (supervisor, worker, AgentSession): the real
  * codex 0.169 against the scripted model server, the protocol chosen by capability detection.
  */
-import { closeRigs, readAll, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
+import { closeRigs, journalRow, readAll, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
 
 afterEach(closeRigs);
 
@@ -32,7 +32,8 @@ test('CODEX_PROTOCOL=auto picks app-server: a message mid-turn is steered into i
   const { lines } = await readAll(rig.client, s.sessionId);
   const own = lines.filter((l) => !/ WARNING | ERROR |^WARNING: |^\[agentvisor\]/.test(l));
   expect(own).toEqual(['Took the steer.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /), 'Second turn.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /)]);
-  expect((await sessionInfo(rig.client, s.sessionId)).status).toBe('exited');
+  expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ status: 'exited', protocol: 'codex-app-server' });
+  expect(journalRow(rig.dirs, s.sessionId)).toMatchObject({ protocol: 'codex-app-server' });
 });
 
 test('CODEX_PROTOCOL=exec keeps the terminal path: a mid-turn message is queued, not steered', async () => {
@@ -43,4 +44,5 @@ test('CODEX_PROTOCOL=exec keeps the terminal path: a mid-turn message is queued,
   expect(sent).toMatchObject({ delivered: false, queued: true });
   expect(sent.steered).toBeUndefined();
   expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ protocol: 'codex-exec' });
 });

@@ -38,6 +38,7 @@ export const maxBytesArg = z
 export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
+  protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
   cwd: z.string(),
   status: SessionStatus,
   pid: z.number().nullable(),

@@ -2,7 +2,9 @@
  * Codex over app-server through agentvisor itself (supervisor, worker, AgentSession): the real
  * codex 0.169 against the scripted model server, the protocol chosen by capability detection.
  */
-import { closeRigs, journalRow, readAll, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
+import path from 'node:path';
+import { call, connect, startServer } from '../helpers/server';
+import { closeRigs, journalRow, readAll, realAgentServerEnv, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
 
 afterEach(closeRigs);
 
@@ -45,4 +47,30 @@ test('CODEX_PROTOCOL=exec keeps the terminal path: a mid-turn message is queued,
   expect(sent.steered).toBeUndefined();
   expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
   expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ protocol: 'codex-exec' });
+});
+
+test('after a supervisor SIGKILL and restart, the running app-server session is re-attached and later resumed with its history', async () => {
+  const rig = await startRealRig([{ text: 'answer after the crash', delayMs: 2_000 }, { text: 'Resumed fine.' }], { env: { CODEX_PROTOCOL: 'auto' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'survive this' });
+  await rig.model.waitForRequests(1);
+  await rig.server.kill();
+  // The same state and agent configuration, as an operator restarting the service would have.
+  const base = rig.dirs.base;
+  const env = { ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }), CODEX_PROTOCOL: 'auto', KILL_GRACE: '2000' };
+  const second = await startServer({ dirs: rig.dirs, env });
+  const client = await connect(second);
+  try {
+    const ended = await waitEnded(client, s.sessionId);
+    expect(ended).toMatchObject({ status: 'exited', completedSuccessfully: true });
+    const resumed = await call(client, 'session_send', { sessionId: s.sessionId, message: 'still with me?' });
+    expect(resumed).toMatchObject({ delivered: true, resumed: true });
+    expect(await waitEnded(client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+    expect(userSaid(rig.model.requests[1].body)).toEqual(['survive this', 'still with me?']);
+    const { lines } = await readAll(client, s.sessionId);
+    expect(lines).toEqual(expect.arrayContaining(['answer after the crash', 'Resumed fine.']));
+    expect(await sessionInfo(client, s.sessionId)).toMatchObject({ protocol: 'codex-app-server' });
+  } finally {
+    await client.close();
+    await second.stop();
+  }
 });

@@ -74,3 +74,21 @@ test('after a supervisor SIGKILL and restart, the running app-server session is 
     await second.stop();
   }
 });
+
+test('raw input is refused with the reason; interrupt: true stops the turn and a later message continues the thread', async () => {
+  const rig = await startRealRig([{ text: 'never sent', delayMs: 60_000 }, { text: 'Picked it up again.' }], { env: { CODEX_PROTOCOL: 'auto' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'long job' });
+  await rig.model.waitForRequests(1);
+  const raw = await rig.call('session_send', { sessionId: s.sessionId, message: 'y\r', raw: true });
+  expect(raw).toMatchObject({ delivered: false, queued: false, note: expect.stringMatching(/needs a terminal.*CODEX_PROTOCOL=exec/) });
+  await rig.call('session_send', { sessionId: s.sessionId, interrupt: true });
+  const stopped = await waitEnded(rig.client, s.sessionId);
+  expect(stopped.completedSuccessfully).toBe(false);
+  const more = await rig.call('session_send', { sessionId: s.sessionId, message: 'go on' });
+  expect(more).toMatchObject({ delivered: true, resumed: true });
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  expect(userSaid(rig.model.requests[1].body)).toEqual(['long job', 'go on']);
+  const { lines } = await readAll(rig.client, s.sessionId);
+  expect(lines).toContainEqual(expect.stringMatching(/^\[result\] interrupted /));
+  expect(lines).toContain('Picked it up again.');
+});

@@ -25,7 +25,6 @@ import {
   pool,
   sleep,
   startServer,
-  until,
 } from './harness';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
@@ -678,12 +677,12 @@ async function cleanup(): Promise<{ leftovers: number[]; removed: boolean }> {
   // Sessions still running end with their workers: SIGKILL everything under our temp dir.
   if (server) await server.kill('SIGKILL').catch(() => undefined);
   for (let i = 0; i < 5; i++) {
-    const pids = leftovers(dirs.base);
+    const pids = leftovers(dirs);
     if (pids.length === 0) break;
     killPids(pids);
     await sleep(200);
   }
-  const left = leftovers(dirs.base);
+  const left = leftovers(dirs);
   fs.rmSync(dirs.base, { recursive: true, force: true });
   return { leftovers: left, removed: !fs.existsSync(dirs.base) };
 }

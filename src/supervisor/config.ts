@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { HttpTimeouts, Limits, SessionTimeouts, WorkerTimeouts } from '../shared/constants';
+import { SessionCoreTimeouts } from './session/coreTimeouts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ms = (max = 7 * 24 * 3600_000) => int(1, max);
@@ -33,6 +34,8 @@ export const CONFIG_VARS = {
   WAIT_MAX: { schema: ms(3600_000).default(SessionTimeouts.waitMaxMs), help: 'cap of session_wait timeoutMs' },
   WAIT_PROGRESS_INTERVAL: { schema: ms(600_000).default(SessionTimeouts.waitProgressIntervalMs), help: 'ms between session_wait progress notifications' },
   WORKER_READY_TIMEOUT: { schema: ms(600_000).default(WorkerTimeouts.spawnReadyMs), help: 'ms a new worker has to report ready' },
+  HEARTBEAT_INTERVAL: { schema: ms(600_000).default(SessionCoreTimeouts.heartbeatIntervalMs), help: 'ms between the supervisor\'s pings of each live worker' },
+  HEARTBEAT_GRACE: { schema: ms(3600_000).default(SessionCoreTimeouts.heartbeatGraceMs), help: 'ms a ping may go unanswered before the worker is reported unresponsive' },
   MAX_SESSIONS: { schema: int(1, 10_000).default(20), help: 'running sessions at once' },
   MAX_SSE_CONNECTIONS: { schema: int(1, 100_000).default(50), help: 'open SSE/streamable client connections at once' },
   SSE_IDLE_TIMEOUT: { schema: ms().default(HttpTimeouts.sseIdleTimeoutMs), help: 'ms an idle client connection is kept' },

@@ -7,22 +7,12 @@
  */
 import crypto from 'node:crypto';
 import type { ResultOf } from '../shared/protocol';
+import type { z } from 'zod';
 import type { Journal } from './journal';
+import type { SendReplySchema } from './tools/schemas';
 import { type WorkerClient, WorkerRequestError } from './workerClient';
 
-export interface SendReply {
-  delivered: boolean;
-  queued: boolean;
-  steered?: boolean;
-  resumed?: boolean;
-  note?: string;
-  /** agentvisor's id of the input; for a repeated key, the first delivery's. */
-  inputId?: string;
-  /** The key was taken before: answered like the first time, not delivered again. */
-  duplicate?: boolean;
-  /** The worker did not answer in time: the message may or may not arrive. */
-  deliveryUnknown?: boolean;
-}
+export type SendReply = z.infer<typeof SendReplySchema>;
 
 export interface Input {
   text: string;

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../shared/protocol';
+import { ACTIVE_STATUSES_SQL } from '../shared/sessionStatus';
 
 /** Waiting for a lock this long beats failing: another agentvisor command may be reading. */
 const BUSY_TIMEOUT_MS = 5_000;
@@ -259,7 +260,7 @@ export class Journal {
 
   /** Sessions the journal believes have a live worker. */
   live(): SessionRow[] {
-    return this.stmt("SELECT * FROM sessions WHERE status IN ('running', 'killing')").all() as SessionRow[];
+    return this.stmt(`SELECT * FROM sessions WHERE status IN ${ACTIVE_STATUSES_SQL}`).all() as SessionRow[];
   }
 
   events(sessionId: string): EventRow[] {
@@ -277,7 +278,7 @@ export class Journal {
   /** Ended sessions beyond the newest `keep`, oldest first: their output may be deleted. */
   endedBeyond(keep: number): SessionRow[] {
     return this.stmt(
-        `SELECT * FROM sessions WHERE status NOT IN ('running', 'killing')
+        `SELECT * FROM sessions WHERE status NOT IN ${ACTIVE_STATUSES_SQL}
          ORDER BY COALESCE(ended_at, created_at) DESC LIMIT -1 OFFSET ?`,
       )
       .all(keep) as SessionRow[];
@@ -291,8 +292,8 @@ export class Journal {
   listPage(q: { statuses: readonly SessionStatus[]; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
     return this.stmt(
         `SELECT * FROM (
-           SELECT *, CASE WHEN status IN ('running', 'killing') THEN 0 ELSE 1 END AS list_rank,
-             CASE WHEN status IN ('running', 'killing') THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
+           SELECT *, CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN 0 ELSE 1 END AS list_rank,
+             CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
            FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent))
          WHERE @rank IS NULL OR list_rank > @rank OR (list_rank = @rank AND (list_at < @at OR (list_at = @at AND id < @id)))
          ORDER BY list_rank, list_at DESC, id DESC LIMIT @limit`,
@@ -319,7 +320,7 @@ export class Journal {
     return this.tx(() => {
       const list = JSON.stringify(ids);
       const gone = this.stmt(
-        `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ('running', 'killing') RETURNING id`,
+        `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ${ACTIVE_STATUSES_SQL} RETURNING id`,
       ).all(list) as Array<{ id: string }>;
       this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(JSON.stringify(gone.map((r) => r.id)));
       return gone.length;

@@ -25,7 +25,12 @@ function readSpec(dir: string): WorkerSpec | null {
   }
 }
 
-export async function findUnjournalled(sessionsRoot: string, known: (id: string) => boolean, requestMs: number): Promise<Found[]> {
+export async function findUnjournalled(
+  sessionsRoot: string,
+  known: (id: string) => boolean,
+  requestMs: number,
+  connect: typeof WorkerClient.connect = WorkerClient.connect,
+): Promise<Found[]> {
   let ids: string[];
   try {
     ids = fs.readdirSync(sessionsRoot);
@@ -36,7 +41,7 @@ export async function findUnjournalled(sessionsRoot: string, known: (id: string)
   const found = await Promise.all(
     specs.map(async (spec) => {
       try {
-        const connected = await WorkerClient.connect(spec.socketPath, spec.secret, requestMs);
+        const connected = await connect(spec.socketPath, spec.secret, requestMs);
         const { sessionId: id, agent, cwd, task, model, mode, socketPath: socket_path, sessionDir: session_dir, secret } = spec;
         const row: NewSession = { id, agent, cwd, task, model, mode, protocol: sessionProtocol(spec), socket_path, session_dir, secret };
         return { row, connected };

@@ -8,10 +8,11 @@
 import { z } from 'zod';
 import { Limits } from '../shared/constants';
 import { AgentKind, SessionStatus } from '../shared/protocol';
+import { ACTIVE_STATUSES, ENDED_STATUSES } from '../shared/sessionStatus';
 import type { Journal, ListPosition, ListedRow } from './journal';
 
-const ACTIVE: SessionStatus[] = ['running', 'killing'];
-const ENDED: SessionStatus[] = ['exited', 'killed', 'failed', 'lost'];
+const ACTIVE: SessionStatus[] = [...ACTIVE_STATUSES];
+const ENDED: SessionStatus[] = [...ENDED_STATUSES];
 
 export const StatusFilter = z.enum([...SessionStatus.options, 'active', 'ended', 'all']);
 export type StatusFilter = z.infer<typeof StatusFilter>;

@@ -49,9 +49,10 @@ function fileAppears(file: string, before: number | null, timeoutMs: number): Pr
 export async function connectOrRevive(
   row: { socket_path: string; secret: string; worker_pid: number | null; worker_start_time: string | null },
   requestMs: number,
+  connect: typeof WorkerClient.connect = WorkerClient.connect,
 ): ReturnType<typeof WorkerClient.connect> {
   try {
-    return await WorkerClient.connect(row.socket_path, row.secret, requestMs);
+    return await connect(row.socket_path, row.secret, requestMs);
   } catch (err) {
     // Only a missing file is re-created: a worker never takes over a path that exists.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
@@ -59,6 +60,6 @@ export async function connectOrRevive(
     const back = fileAppears(row.socket_path, null, WorkerReachTimeouts.socketBackMs);
     process.kill(row.worker_pid, 'SIGHUP');
     await back;
-    return WorkerClient.connect(row.socket_path, row.secret, requestMs);
+    return connect(row.socket_path, row.secret, requestMs);
   }
 }

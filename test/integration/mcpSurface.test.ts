@@ -9,6 +9,9 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningServer, call, connect, startServer, until, reapLeftovers } from '../helpers/server';
 
+/** A one-line fake session ends within milliseconds; this is only the bound on a stuck one. */
+const SESSION_END_MS = 5_000;
+
 let server: RunningServer;
 let sse: Client;
 let http: Client;
@@ -64,8 +67,11 @@ test('session_wait sends progress while it waits and stops at once when cancelle
 
   const abort = new AbortController();
   const t0 = Date.now();
-  const pending = sse.callTool({ name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 60_000 } }, undefined, { signal: abort.signal });
-  setTimeout(() => abort.abort('test cancels'), 200);
+  // Cancelled on its first progress notification: the server is then certainly inside the wait.
+  const pending = sse.callTool({ name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 60_000 } }, undefined, {
+    signal: abort.signal,
+    onprogress: () => abort.abort('test cancels'),
+  });
   await expect(pending).rejects.toThrow();
   expect(Date.now() - t0).toBeLessThan(3_000);
   // The server is unharmed and the session still answers.
@@ -105,7 +111,10 @@ test('lifecycle log notifications follow the level the client sets', async () =>
   const before = messages.length;
   const t = await call(sse, 'session_start', { agent: 'codex', cwd: 'log', task: 'lines 1' });
   await call(sse, 'session_wait', { sessionId: t.sessionId, since: 0 });
-  await new Promise((r) => setTimeout(r, 300));
+  // The supervisor journals an exit and emits its lifecycle notification in one step, and the
+  // notification goes out on this client's stream before the answer to any later request: once
+  // this client reads the session as exited, an info notification of its exit would be here.
+  await until(async () => (await call(sse, 'session_output', { sessionId: t.sessionId, since: 0, limit: 1 })).status === 'exited', SESSION_END_MS, 'second session to exit');
   expect(messages.slice(before).filter((m) => m.level === 'info')).toEqual([]);
 });
 

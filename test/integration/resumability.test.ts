@@ -5,6 +5,9 @@
 import fs from 'node:fs';
 import { type RunningServer, reapLeftovers, startServer, until } from '../helpers/server';
 
+/** A two-line fake session ends within milliseconds; this is only the bound on a stuck one. */
+const SESSION_END_MS = 5_000;
+
 interface SseEvent {
   id?: string;
   data: string;
@@ -54,10 +57,13 @@ test('a GET stream resumed with Last-Event-ID replays what was missed, and only 
       headers: sid ? { ...base, 'Mcp-Session-Id': sid, 'Mcp-Protocol-Version': '2025-06-18' } : base,
       body: JSON.stringify(notification ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', id: nextId++, method, params }),
     });
-    await res.text();
-    return res;
+    const text = await res.text();
+    // The JSON-RPC response, whether it came as plain JSON or as an SSE event on the POST's own stream.
+    const dataLines = text.split('\n').filter((l) => l.startsWith('data:'));
+    const body = dataLines.length > 0 ? dataLines.map((l) => JSON.parse(l.slice(5))).find((m) => 'id' in m) : text ? JSON.parse(text) : undefined;
+    return { res, body };
   };
-  const init = await post(undefined, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'resume-test', version: '1' } });
+  const init = (await post(undefined, 'initialize', { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'resume-test', version: '1' } })).res;
   const sid = init.headers.get('mcp-session-id')!;
   await post(sid, 'notifications/initialized', {}, true);
   await post(sid, 'logging/setLevel', { level: 'info' });
@@ -67,17 +73,21 @@ test('a GET stream resumed with Last-Event-ID replays what was missed, and only 
     const events: SseEvent[] = [];
     const headers: Record<string, string> = { ...base, 'Mcp-Session-Id': sid, 'Mcp-Protocol-Version': '2025-06-18', Accept: 'text/event-stream' };
     if (lastEventId) headers['Last-Event-ID'] = lastEventId;
-    const done = fetch(`${server.url}/mcp`, { method: 'GET', headers, signal: abort.signal }).then((r) => {
-      expect(r.status).toBe(200);
-      return pump(r, events);
-    }).catch(() => undefined);
-    return { events, close: () => abort.abort(), done };
+    let status = 0;
+    // Resolves once the response headers are in: the server has taken the stream by then.
+    const response = fetch(`${server.url}/mcp`, { method: 'GET', headers, signal: abort.signal });
+    const opened = response.then((r) => void (status = r.status)).catch(() => undefined);
+    const done = response.then((r) => pump(r, events)).catch(() => undefined);
+    return { events, close: () => abort.abort(), done, opened, status: () => status };
   };
-  const startSession = (task: string) =>
-    post(sid, 'tools/call', { name: 'session_start', arguments: { agent: 'codex', cwd: 'resume', task } });
+  const startSession = async (task: string): Promise<string> =>
+    (await post(sid, 'tools/call', { name: 'session_start', arguments: { agent: 'codex', cwd: 'resume', task } })).body.result.structuredContent.sessionId;
+  const statusOf = async (sessionId: string): Promise<string> =>
+    (await post(sid, 'tools/call', { name: 'session_output', arguments: { sessionId, since: 0, limit: 1 } })).body.result.structuredContent.status;
 
   const first = openStream();
-  await new Promise((r) => setTimeout(r, 200));
+  await first.opened;
+  expect(first.status()).toBe(200);
   await startSession('lines 1');
   await until(() => first.events.some((e) => e.data.includes('"exited"')), 5_000, 'first session logs');
   const seen = first.events.filter((e) => e.id);
@@ -86,10 +96,13 @@ test('a GET stream resumed with Last-Event-ID replays what was missed, and only 
   await first.done;
 
   // While the stream is down, another session comes and goes.
-  await startSession('lines 2');
-  await new Promise((r) => setTimeout(r, 500));
+  const second = await startSession('lines 2');
+  // Its exit is journalled and notified in one step, so once it reads as exited, every event of it is in the replay store.
+  await until(async () => (await statusOf(second)) === 'exited', SESSION_END_MS, 'second session to exit');
 
   const resumed = openStream(lastSeen);
+  await resumed.opened;
+  expect(resumed.status()).toBe(200);
   await until(() => resumed.events.some((e) => e.data.includes('"exited"')), 5_000, 'replayed events');
   resumed.close();
   await resumed.done;

@@ -5,36 +5,25 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, callError, makeDirs, until } from '../helpers/server';
-import { cleanup, up } from './support';
+import { call, callError, until } from '../helpers/server';
+import { restartRig } from './support';
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-cwdpin-');
-});
-afterEach(async () => {
-  fs.rmSync(path.join(dirs.workspace, 'proj'), { force: true }); // the symlink only, never what it points to
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
+const rig = restartRig('agentvisor-cwdpin-', {
+  beforeCleanup: (dirs) => {
+    fs.rmSync(path.join(dirs.workspace, 'proj'), { force: true }); // the symlink only, never what it points to
+  },
 });
 
 test("after a supervisor restart, a running session's cwd swapped for a symlink to / opens nothing", async () => {
-  const first = await up(dirs);
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up();
   const s = await call(first.client, 'session_start', { agent: 'claude-code', cwd: 'proj', task: 'slow 120000 stay running' });
   await first.server.kill();
 
-  const second = await up(dirs);
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up();
   await until(async () => (await call(second.client, 'session_output', { sessionId: s.sessionId, since: 0, limit: 1 })).status === 'running', 20_000, 'the session to be re-attached');
 
-  const cwd = path.join(dirs.workspace, 'proj');
-  fs.renameSync(cwd, path.join(dirs.workspace, 'proj.moved'));
+  const cwd = path.join(rig.dirs.workspace, 'proj');
+  fs.renameSync(cwd, path.join(rig.dirs.workspace, 'proj.moved'));
   fs.symlinkSync('/', cwd);
   expect(await callError(second.client, 'read_file', { path: '/etc/passwd' })).toMatch(/outside the allowed roots/);
   expect(await callError(second.client, 'list_directory', { path: '/root' })).toMatch(/outside the allowed roots/);

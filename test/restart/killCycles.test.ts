@@ -7,20 +7,18 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, until } from '../helpers/server';
+import { call, leftovers, until } from '../helpers/server';
 import {
   alive,
-  cleanup,
   closeQuietly,
   expectConsecutive,
   lineCount,
   logLine,
   readAll,
+  restartRig,
   sleep,
   startTick,
   tickNumbers,
-  up,
   waitEnded,
   withJournal,
   type Row,
@@ -30,22 +28,11 @@ jest.setTimeout(90_000);
 
 const CYCLES = 10;
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-cycles-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-cycles-');
 
 test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that was acknowledged and leave no orphan`, async () => {
   const t0 = Date.now();
-  let { server, client } = await up(dirs);
-  servers.push(server);
-  clients.push(client);
+  let { server, client } = await rig.up();
   const long = [await startTick(client, 1_000_000, 10, 'long-a'), await startTick(client, 1_000_000, 10, 'long-b')];
   const acked: string[] = [];
   const inFlight: string[] = [];
@@ -70,9 +57,7 @@ test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that w
     await closeQuietly(client);
     if (await Promise.race([pending, sleep(100).then(() => false)])) acked.push(inFlight[inFlight.length - 1]);
 
-    ({ server, client } = await up(dirs));
-    servers.push(server);
-    clients.push(client);
+    ({ server, client } = await rig.up());
     reattachMs.push(Number(logLine(server.stderr(), 'journal reconciled')?.ms));
   }
 
@@ -100,14 +85,14 @@ test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that w
   for (const s of (await call(client, 'session_list')).sessions as Array<{ sessionId: string; status: string }>) {
     if (s.status === 'running') expect((await call(client, 'session_kill', { sessionId: s.sessionId })).status).toBe('killed');
   }
-  const unsupervised = withJournal(dirs, (db) => db.prepare("SELECT * FROM sessions WHERE status IN ('lost','failed')").all() as Row[])
+  const unsupervised = withJournal(rig.dirs, (db) => db.prepare("SELECT * FROM sessions WHERE status IN ('lost','failed')").all() as Row[])
     .filter((r) => fs.existsSync(path.join(r.session_dir, 'final.json')));
   // A lost session's worker never ran on unsupervised to write a final record later.
   expect(unsupervised.map((r) => r.id)).toEqual([]);
   await closeQuietly(client);
   expect(await server.stop()).toBe(0);
 
-  const { integrity, rows, created, started } = withJournal(dirs, (db) => ({
+  const { integrity, rows, created, started } = withJournal(rig.dirs, (db) => ({
     integrity: db.pragma('integrity_check', { simple: true }),
     rows: db.prepare('SELECT * FROM sessions').all() as Row[],
     created: db.prepare("SELECT session_id FROM events WHERE kind = 'created'").all() as Array<{ session_id: string }>,
@@ -126,7 +111,7 @@ test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that w
     expect(alive(r.worker_pid)).toBe(false);
     expect(alive(r.agent_pid)).toBe(false);
   }
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
   const byStatus: Record<string, number> = {};
   for (const r of rows) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
   process.stdout.write(

@@ -5,31 +5,19 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, until } from '../helpers/server';
-import { alive, cleanup, closeQuietly, eventKinds, expectConsecutive, journalRow, lineCount, logLine, readAll, startTick, tickNumbers, up } from './support';
+import { call, leftovers, until } from '../helpers/server';
+import { alive, closeQuietly, eventKinds, expectConsecutive, journalRow, lineCount, logLine, readAll, restartRig, startTick, tickNumbers } from './support';
 
 jest.setTimeout(60_000);
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-orphan-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-orphan-');
 
 test('with ORPHAN_TIMEOUT=1500 and no supervisor, the worker kills its agent, writes final.json and exits; the next supervisor records end_reason orphaned', async () => {
   const env = { ORPHAN_TIMEOUT: '1500' };
-  const first = await up(dirs, env);
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up(env);
   const s = await startTick(first.client, 100_000, 5);
   await until(async () => (await lineCount(first.client, s.sessionId)) > 20, 10_000, 'output');
-  const row = journalRow(dirs, s.sessionId);
+  const row = journalRow(rig.dirs, s.sessionId);
   await first.server.kill();
   const killedAt = Date.now();
   await closeQuietly(first.client);
@@ -40,18 +28,16 @@ test('with ORPHAN_TIMEOUT=1500 and no supervisor, the worker kills its agent, wr
   expect(tookMs).toBeGreaterThanOrEqual(1_400);
   const final = JSON.parse(fs.readFileSync(path.join(row.session_dir, 'final.json'), 'utf8'));
   expect(final).toMatchObject({ sessionId: s.sessionId, status: 'killed', endReason: 'orphaned', completedSuccessfully: false });
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
   // The journal cannot know yet: no supervisor was there to hear it.
-  expect(journalRow(dirs, s.sessionId).status).toBe('running');
+  expect(journalRow(rig.dirs, s.sessionId).status).toBe('running');
 
-  const second = await up(dirs, env);
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up(env);
   expect(logLine(second.server.stderr(), 'journal reconciled')).toMatchObject({ reattached: 0, lost: 0, ended: 1 });
   const info = (await call(second.client, 'session_list')).sessions[0];
   expect(info).toMatchObject({ sessionId: s.sessionId, status: 'killed', endReason: 'orphaned', completedSuccessfully: false });
-  expect(journalRow(dirs, s.sessionId)).toMatchObject({ status: 'killed', end_reason: 'orphaned' });
-  expect(eventKinds(dirs, s.sessionId)).toContain('killed');
+  expect(journalRow(rig.dirs, s.sessionId)).toMatchObject({ status: 'killed', end_reason: 'orphaned' });
+  expect(eventKinds(rig.dirs, s.sessionId)).toContain('killed');
   // Its output, up to the end, is intact.
   const ticks = tickNumbers((await readAll(second.client, s.sessionId)).lines);
   expect(ticks.length).toBeGreaterThan(20);
@@ -59,6 +45,6 @@ test('with ORPHAN_TIMEOUT=1500 and no supervisor, the worker kills its agent, wr
 
   await closeQuietly(second.client);
   expect(await second.server.stop()).toBe(0);
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
   process.stdout.write(`orphaned worker ended its session ${tookMs} ms after the supervisor died\n`);
 });

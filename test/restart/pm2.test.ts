@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Dirs, FAKE_CLAUDE, FAKE_CODEX, ROOT, TEST_TOKEN, call, connect, leftovers, makeDirs, until } from '../helpers/server';
-import { alive, closeQuietly, expectConsecutive, journalRow, lineCount, readAll, sleep, startTick, tickNumbers, withJournal } from './support';
+import { alive, closeQuietly, expectConsecutive, journalRow, lineCount, pendingSignals, readAll, startTick, tickNumbers, withJournal } from './support';
 
 jest.setTimeout(90_000);
 
@@ -169,8 +169,8 @@ test('pm2 restart, reload, and stop + start replace the supervisor; the workers 
         expect((await app()).pm2_env.status).toBe('stopped');
         expect(alive(info.pid)).toBe(false);
         expect(fs.existsSync(path.join(dirs.stateDir, 'server.json'))).toBe(false);
-        await sleep(300);
-        for (const r of rows) expect(alive(r.worker_pid)).toBe(true);
+        // The supervisor is gone, so whatever it or pm2 sent its workers on the way out has taken effect or is pending.
+        for (const r of rows) expect({ alive: alive(r.worker_pid), pending: pendingSignals(r.worker_pid) }).toEqual({ alive: true, pending: 0n });
         await pm2(['start', 'agentvisor']);
       },
     },
@@ -188,7 +188,9 @@ test('pm2 restart, reload, and stop + start replace the supervisor; the workers 
     timings.push(`${op.name} ${Date.now() - opStart} ms`);
     const now = await app();
     expect(now.pid).not.toBe(oldPid);
-    if (op.name !== 'stop + start') expect(now.pm2_env.restart_time).toBe(restarts + 1);
+    // pm2 counts a restart or a reload; a stop followed by a start leaves its count as it was.
+    const counted = op.name === 'stop + start' ? 0 : 1;
+    expect({ op: op.name, restartTime: now.pm2_env.restart_time }).toEqual({ op: op.name, restartTime: restarts + counted });
 
     // Same sessions, same workers and agents (pm2 signalled the supervisor only), re-attached.
     const listed = (await call(client, 'session_list')).sessions as Array<{ sessionId: string; status: string; pid: number }>;

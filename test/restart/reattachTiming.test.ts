@@ -3,31 +3,19 @@
  * asserted (the figure depends on the machine). Taken from the supervisor's
  * own log lines: `journal reconciled` {ms} and `listening` {startupMs}.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs } from '../helpers/server';
-import { cleanup, closeQuietly, logLine, startTick, up } from './support';
+import { call, leftovers } from '../helpers/server';
+import { closeQuietly, logLine, restartRig, startTick } from './support';
 
 jest.setTimeout(90_000);
 
 const SESSIONS = 20;
 const RESTARTS = 3;
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-timing-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-timing-');
 
 test(`time from supervisor start to ${SESSIONS} live sessions re-attached`, async () => {
   const env = { MAX_SESSIONS: String(SESSIONS) };
-  let { server, client } = await up(dirs, env);
-  servers.push(server);
-  clients.push(client);
+  let { server, client } = await rig.up(env);
   const ids: string[] = [];
   // Five at a time: all printing a line every 100 ms while the supervisor restarts.
   for (let i = 0; i < SESSIONS; i += 5) {
@@ -40,10 +28,8 @@ test(`time from supervisor start to ${SESSIONS} live sessions re-attached`, asyn
     await server.kill();
     await closeQuietly(client);
     const t = Date.now();
-    ({ server, client } = await up(dirs, env));
+    ({ server, client } = await rig.up(env));
     const wallMs = Date.now() - t; // spawn → `listening on` on stdout → MCP client connected
-    servers.push(server);
-    clients.push(client);
     const reconciled = logLine(server.stderr(), 'journal reconciled');
     const listening = logLine(server.stderr(), 'listening');
     expect(reconciled).toMatchObject({ reattached: SESSIONS, lost: 0, ended: 0 });
@@ -56,7 +42,7 @@ test(`time from supervisor start to ${SESSIONS} live sessions re-attached`, asyn
   await Promise.all(ids.map(async (id) => expect((await call(client, 'session_kill', { sessionId: id })).status).toBe('killed')));
   await closeQuietly(client);
   expect(await server.stop()).toBe(0);
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
   process.stdout.write(
     `re-attach of ${SESSIONS} live sessions after a supervisor SIGKILL: ` +
       figures.map((f) => `journal reconciled ${f.reconciledMs} ms, listening at ${f.startupMs} ms, spawn→connected ${f.wallMs} ms`).join('; ') +

@@ -6,64 +6,49 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, until } from '../helpers/server';
+import { type Dirs, call, leftovers, until } from '../helpers/server';
 import {
   alive,
-  cleanup,
   closeQuietly,
   expectConsecutive,
   journalRow,
   lineCount,
   logLine,
   readAll,
+  restartRig,
   startTick,
   tickNumbers,
-  up,
   withJournal,
 } from './support';
 
 jest.setTimeout(60_000);
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-shutdown-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-shutdown-');
 
 const supervisorEvents = (d: Dirs) =>
   withJournal(d, (db) => db.prepare('SELECT kind, detail FROM events WHERE session_id IS NULL ORDER BY id').all() as Array<{ kind: string; detail: string | null }>);
 
 test('SIGTERM stops the supervisor gracefully and leaves the workers running; the next supervisor re-attaches them', async () => {
-  const first = await up(dirs);
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up();
   const a = await startTick(first.client, 100_000, 5, 'a');
   const b = await startTick(first.client, 100_000, 5, 'b');
   await until(async () => (await lineCount(first.client, a.sessionId)) > 20 && (await lineCount(first.client, b.sessionId)) > 20, 10_000, 'output');
-  const rows = [journalRow(dirs, a.sessionId), journalRow(dirs, b.sessionId)];
-  expect(fs.existsSync(path.join(dirs.stateDir, 'server.json'))).toBe(true);
+  const rows = [journalRow(rig.dirs, a.sessionId), journalRow(rig.dirs, b.sessionId)];
+  expect(fs.existsSync(path.join(rig.dirs.stateDir, 'server.json'))).toBe(true);
 
   // SIGTERM with a client still connected: its connection is closed, not waited on forever.
   expect(await first.server.stop()).toBe(0);
   await closeQuietly(first.client);
   expect(logLine(first.server.stderr(), 'stopping')).toMatchObject({ signal: 'SIGTERM', killSessions: false });
-  expect(fs.existsSync(path.join(dirs.stateDir, 'server.json'))).toBe(false);
-  expect(supervisorEvents(dirs).map((e) => e.kind)).toEqual(['supervisor_started', 'supervisor_stopped']);
+  expect(fs.existsSync(path.join(rig.dirs.stateDir, 'server.json'))).toBe(false);
+  expect(supervisorEvents(rig.dirs).map((e) => e.kind)).toEqual(['supervisor_started', 'supervisor_stopped']);
   for (const r of rows) {
     expect(r.status).toBe('running');
     expect(alive(r.worker_pid)).toBe(true);
     expect(alive(r.agent_pid)).toBe(true);
   }
 
-  const second = await up(dirs);
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up();
   expect(logLine(second.server.stderr(), 'listening')).toMatchObject({ reattached: 2 });
   for (const r of rows) {
     const n = await lineCount(second.client, r.id);
@@ -73,20 +58,18 @@ test('SIGTERM stops the supervisor gracefully and leaves the workers running; th
   }
   await closeQuietly(second.client);
   expect(await second.server.stop()).toBe(0);
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
 });
 
 test.each([
   ['SIGTERM with AGENTVISOR_KILL_SESSIONS_ON_EXIT=1', 'SIGTERM', { AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1' }],
   ['SIGUSR2', 'SIGUSR2', {}],
 ] as const)('%s ends every session: SIGTERM, then SIGKILL after KILL_GRACE', async (_name, signal, extraEnv) => {
-  const { server, client } = await up(dirs, { KILL_GRACE: '1000', ...extraEnv });
-  servers.push(server);
-  clients.push(client);
+  const { server, client } = await rig.up({ KILL_GRACE: '1000', ...extraEnv });
   const polite = await startTick(client, 100_000, 5, 'polite');
   const stubborn = await call(client, 'session_start', { agent: 'codex', cwd: 'stubborn', task: 'ignore-term' });
   await until(async () => (await lineCount(client, polite.sessionId)) > 10, 10_000, 'output');
-  const rows = [journalRow(dirs, polite.sessionId), journalRow(dirs, stubborn.sessionId)];
+  const rows = [journalRow(rig.dirs, polite.sessionId), journalRow(rig.dirs, stubborn.sessionId)];
 
   const t0 = Date.now();
   const exited = new Promise<number | null>((resolve) => server.proc.once('exit', (c) => resolve(c)));
@@ -100,12 +83,12 @@ test.each([
   expect(tookMs).toBeGreaterThanOrEqual(900);
   expect(tookMs).toBeLessThan(8_000);
 
-  const [p, s] = [journalRow(dirs, polite.sessionId), journalRow(dirs, stubborn.sessionId)];
+  const [p, s] = [journalRow(rig.dirs, polite.sessionId), journalRow(rig.dirs, stubborn.sessionId)];
   expect(p).toMatchObject({ status: 'killed', end_reason: 'shutdown', signal: 'SIGTERM' });
   expect(s).toMatchObject({ status: 'killed', end_reason: 'shutdown', signal: 'SIGKILL' });
   await until(() => rows.every((r) => !alive(r.worker_pid) && !alive(r.agent_pid)), 5_000, 'workers and agents to exit');
   await closeQuietly(client);
-  expect(leftovers(dirs)).toEqual([]);
-  expect(supervisorEvents(dirs).pop()).toMatchObject({ kind: 'supervisor_stopped' });
-  expect(JSON.parse(supervisorEvents(dirs).pop()!.detail!)).toEqual({ signal, killSessions: true });
+  expect(leftovers(rig.dirs)).toEqual([]);
+  expect(supervisorEvents(rig.dirs).pop()).toMatchObject({ kind: 'supervisor_stopped' });
+  expect(JSON.parse(supervisorEvents(rig.dirs).pop()!.detail!)).toEqual({ signal, killSessions: true });
 });

@@ -3,11 +3,9 @@
  * STATE_DIR re-attaches to the still-running worker, and the session's output
  * reads from offset 0 as one unbroken numbered sequence across the gap.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, until } from '../helpers/server';
+import { call, leftovers, until } from '../helpers/server';
 import {
   alive,
-  cleanup,
   closeQuietly,
   eventKinds,
   expectConsecutive,
@@ -15,32 +13,21 @@ import {
   lineCount,
   logLine,
   readAll,
+  restartRig,
   startTick,
   tickNumbers,
-  up,
   waitEnded,
 } from './support';
 
 jest.setTimeout(60_000);
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
-
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-restart-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-restart-');
 
 test('SIGKILL of the supervisor: the new one re-attaches and output continues with no gap and no duplicate', async () => {
-  const first = await up(dirs);
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up();
   const started = await startTick(first.client, 2000, 5);
   const id = started.sessionId;
-  const before = journalRow(dirs, id);
+  const before = journalRow(rig.dirs, id);
   expect(before.status).toBe('running');
   expect(alive(before.worker_pid)).toBe(true);
 
@@ -57,9 +44,7 @@ test('SIGKILL of the supervisor: the new one re-attaches and output continues wi
   expect(alive(before.worker_pid)).toBe(true);
   expect(alive(before.agent_pid)).toBe(true);
 
-  const second = await up(dirs);
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up();
   const list = await call<{ sessions: Array<{ sessionId: string; status: string; pid: number | null }> }>(second.client, 'session_list');
   expect(list.sessions).toHaveLength(1);
   expect(list.sessions[0]).toMatchObject({ sessionId: id, status: 'running', pid: before.agent_pid });
@@ -81,30 +66,28 @@ test('SIGKILL of the supervisor: the new one re-attaches and output continues wi
   // The header lines are there once, before the ticks.
   expect(lines.filter((l) => l.startsWith('session id:'))).toHaveLength(1);
 
-  const row = journalRow(dirs, id);
+  const row = journalRow(rig.dirs, id);
   expect(row).toMatchObject({ status: 'exited', end_reason: 'exited', exit_code: 0, worker_pid: before.worker_pid });
-  const kinds = eventKinds(dirs, id);
+  const kinds = eventKinds(rig.dirs, id);
   expect(kinds).toEqual(expect.arrayContaining(['created', 'started', 're_attached', 'exited']));
   expect(kinds.filter((k) => k === 'created')).toHaveLength(1);
   // Clean exit: the worker goes once its outcome is journalled, the agent is gone.
   await until(() => !alive(before.worker_pid) && !alive(before.agent_pid), 10_000, 'worker and agent to exit');
   await closeQuietly(second.client);
   expect(await second.server.stop()).toBe(0);
-  expect(leftovers(dirs)).toEqual([]);
+  expect(leftovers(rig.dirs)).toEqual([]);
   process.stdout.write(`supervisor restart gap: ${gapMs} ms; ${all.length} ticks read across it\n`);
 });
 
 test('a continued (resumed) session runs in a new worker; that worker is re-attached after a SIGKILL of the supervisor too', async () => {
-  const first = await up(dirs);
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up();
   const s = await startTick(first.client, 30, 5);
   const id = s.sessionId;
   expect((await waitEnded(first.client, id)).status).toBe('exited');
-  const firstRun = journalRow(dirs, id);
+  const firstRun = journalRow(rig.dirs, id);
   const sent = await call(first.client, 'session_send', { sessionId: id, message: 'tick 1500 5' });
   expect(sent).toMatchObject({ delivered: true, resumed: true });
-  const resumed = journalRow(dirs, id);
+  const resumed = journalRow(rig.dirs, id);
   expect(resumed.status).toBe('running');
   expect(resumed.worker_pid).not.toBe(firstRun.worker_pid);
   const before = await lineCount(first.client, id);
@@ -112,11 +95,9 @@ test('a continued (resumed) session runs in a new worker; that worker is re-atta
   await first.server.kill();
   await closeQuietly(first.client);
 
-  const second = await up(dirs);
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up();
   expect(logLine(second.server.stderr(), 'journal reconciled')).toMatchObject({ reattached: 1 });
-  expect(journalRow(dirs, id)).toMatchObject({ status: 'running', worker_pid: resumed.worker_pid });
+  expect(journalRow(rig.dirs, id)).toMatchObject({ status: 'running', worker_pid: resumed.worker_pid });
   expect((await waitEnded(second.client, id, 40_000)).status).toBe('exited');
   const { lines } = await readAll(second.client, id);
   // Both runs, in order, each one unbroken: 30 ticks, then the continuation's 1500.
@@ -129,6 +110,6 @@ test('a continued (resumed) session runs in a new worker; that worker is re-atta
   expectConsecutive(runs[1]);
   await closeQuietly(second.client);
   expect(await second.server.stop()).toBe(0);
-  await until(() => leftovers(dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
-  expect(leftovers(dirs)).toEqual([]);
+  await until(() => leftovers(rig.dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
+  expect(leftovers(rig.dirs)).toEqual([]);
 });

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, connect, leftovers, reapLeftovers, startServer, until } from '../helpers/server';
+import { type Dirs, type RunningServer, call, connect, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
 
 /** Settings every restart test wants: no rate limit in the way of paging, debug logs for post-mortems. */
 export const BASE_ENV: Record<string, string> = {
@@ -104,6 +104,23 @@ export function alive(pid: number | null | undefined): boolean {
   }
 }
 
+/**
+ * Signals sent to a process and not yet acted on (the kernel's SigPnd and ShdPnd of /proc/<pid>/status,
+ * as one mask), or null if it is gone. A kill() has taken effect or is pending the moment it returns, so
+ * "alive with nothing pending" right after whatever might have signalled it means it was not signalled:
+ * no need to wait and see whether it dies.
+ */
+export function pendingSignals(pid: number | null | undefined): bigint | null {
+  if (!pid) return null;
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const mask = (name: string) => BigInt('0x' + (new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? '0'));
+    return mask('SigPnd') | mask('ShdPnd');
+  } catch {
+    return null;
+  }
+}
+
 /** The kernel's start time of a process (field 22 of /proc/<pid>/stat), as the journal records it. */
 export function startTime(pid: number): string | null {
   try {
@@ -121,6 +138,46 @@ export async function up(dirs: Dirs, env: Record<string, string> = {}): Promise<
   const server = await startServer({ dirs, env: { ...BASE_ENV, ...env } });
   const client = await connect(server);
   return { server, client };
+}
+
+export interface RestartRig {
+  /** This test's directories: new for each test, removed after it. */
+  readonly dirs: Dirs;
+  /** Starts a supervisor on the test's directories and connects one client; the end of the test stops both. */
+  up(env?: Record<string, string>): Promise<{ server: RunningServer; client: Client }>;
+}
+
+/**
+ * The set-up every restart test file shares: fresh directories before each
+ * test; after it, `beforeCleanup` (for what the file itself started), then
+ * every client and supervisor closed, anything left in the directories
+ * killed, and the directories removed. Call once at the top of a file.
+ */
+export function restartRig(prefix: string, hooks: { beforeCleanup?: (dirs: Dirs) => void } = {}): RestartRig {
+  let dirs: Dirs | undefined;
+  const servers: RunningServer[] = [];
+  const clients: Client[] = [];
+  beforeEach(() => {
+    dirs = makeDirs(prefix);
+  });
+  afterEach(async () => {
+    if (!dirs) return;
+    hooks.beforeCleanup?.(dirs);
+    await cleanup(dirs, servers.splice(0), clients.splice(0));
+    dirs = undefined;
+  });
+  return {
+    get dirs(): Dirs {
+      if (!dirs) throw new Error('restartRig: dirs exist only while a test runs');
+      return dirs;
+    },
+    async up(env = {}) {
+      const started = await up(this.dirs, env);
+      servers.push(started.server);
+      clients.push(started.client);
+      return started;
+    },
+  };
 }
 
 /** Closes a client whose server may already be gone, never throwing. */

@@ -4,49 +4,39 @@
  * with the supervisor down, the next supervisor finds it dead. Either way the
  * agent it left behind is killed and the output up to the crash stays readable.
  */
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, until } from '../helpers/server';
+import { call, leftovers, until } from '../helpers/server';
 import {
   alive,
-  cleanup,
   closeQuietly,
   eventKinds,
   expectConsecutive,
   health,
   journalRow,
   lineCount,
+  pendingSignals,
   readAll,
-  sleep,
+  restartRig,
   startTick,
   tickNumbers,
-  up,
   waitEnded,
   writeHardyAgent,
 } from './support';
 
 jest.setTimeout(60_000);
 
-let dirs: Dirs;
-const servers: RunningServer[] = [];
-const clients: Client[] = [];
+/** A pending signal is taken as soon as the process is scheduled; this only bounds a wedged one. */
+const SIGNALS_TAKEN_MS = 5_000;
 
-beforeEach(() => {
-  dirs = makeDirs('agentvisor-wcrash-');
-});
-afterEach(async () => {
-  await cleanup(dirs, servers.splice(0), clients.splice(0));
-});
+const rig = restartRig('agentvisor-wcrash-');
 
 test('SIGKILL of one worker: supervisor and the other session carry on; the session is lost, its agent killed, its output readable', async () => {
   // The victim runs an agent that survives its terminal hanging up, so only the supervisor's clean-up can end it.
-  const { server, client } = await up(dirs, { CODEX_BIN: writeHardyAgent(dirs) });
-  servers.push(server);
-  clients.push(client);
+  const { server, client } = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
   const victim = await startTick(client, 100_000, 5, 'victim');
   const other = await startTick(client, 100_000, 5, 'other');
   await until(async () => (await lineCount(client, victim.sessionId)) > 100 && (await lineCount(client, other.sessionId)) > 100, 15_000, 'output');
 
-  const row = journalRow(dirs, victim.sessionId);
+  const row = journalRow(rig.dirs, victim.sessionId);
   expect(alive(row.worker_pid)).toBe(true);
   expect(alive(row.agent_pid)).toBe(true);
   const seen = tickNumbers((await readAll(client, victim.sessionId)).lines);
@@ -58,9 +48,9 @@ test('SIGKILL of one worker: supervisor and the other session carry on; the sess
   expect(lost.completedSuccessfully).toBe(false);
   expect(lost.errorSummary).toMatch(new RegExp(`worker process ${row.worker_pid} died without recording an outcome; its agent was killed`));
   await until(() => !alive(row.agent_pid), 5_000, 'the orphaned agent to be killed');
-  const after = journalRow(dirs, victim.sessionId);
+  const after = journalRow(rig.dirs, victim.sessionId);
   expect(after).toMatchObject({ status: 'lost', end_reason: 'worker_lost' });
-  expect(eventKinds(dirs, victim.sessionId)).toContain('worker_lost');
+  expect(eventKinds(rig.dirs, victim.sessionId)).toContain('worker_lost');
 
   // Everything the session printed before the crash is still there (the worker flushes every 25 ms).
   const { lines, last } = await readAll(client, victim.sessionId);
@@ -82,14 +72,12 @@ test('SIGKILL of one worker: supervisor and the other session carry on; the sess
   expect(killed.status).toBe('killed');
   await closeQuietly(client);
   expect(await server.stop()).toBe(0);
-  await until(() => leftovers(dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
-  expect(leftovers(dirs)).toEqual([]);
+  await until(() => leftovers(rig.dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
+  expect(leftovers(rig.dirs)).toEqual([]);
 });
 
 test('SIGKILL of a worker while the supervisor is down: the next one marks it lost and kills its agent; one that ended meanwhile is read from its final record', async () => {
-  const first = await up(dirs, { CODEX_BIN: writeHardyAgent(dirs) });
-  servers.push(first.server);
-  clients.push(first.client);
+  const first = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
   const doomed = await startTick(first.client, 100_000, 5, 'doomed');
   const finishing = await startTick(first.client, 300, 5, 'finishing');
   await until(async () => (await lineCount(first.client, doomed.sessionId)) > 50, 10_000, 'output');
@@ -97,20 +85,20 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   await first.server.kill();
   await closeQuietly(first.client);
 
-  const row = journalRow(dirs, doomed.sessionId);
-  const finRow = journalRow(dirs, finishing.sessionId);
+  const row = journalRow(rig.dirs, doomed.sessionId);
+  const finRow = journalRow(rig.dirs, finishing.sessionId);
   expect(row.status).toBe('running');
   process.kill(row.worker_pid!, 'SIGKILL');
   await until(() => !alive(row.worker_pid), 5_000, 'worker to die');
-  // Its agent outlives it, unsupervised, until a supervisor comes back.
-  await sleep(300);
+  // Its agent outlives it, unsupervised, until a supervisor comes back. The worker's death has already
+  // sent whatever it sends (the terminal's hang-up goes out as its descriptors close, before it is a
+  // zombie): once the agent has taken every pending signal, it is dead or it survived.
+  await until(() => (pendingSignals(row.agent_pid) ?? 0n) === 0n, SIGNALS_TAKEN_MS, 'the agent to take its signals');
   expect(alive(row.agent_pid)).toBe(true);
   // Meanwhile the other session ends on its own; its worker writes final.json and exits.
   await until(() => !alive(finRow.worker_pid), 20_000, 'the finishing session to end without a supervisor');
 
-  const second = await up(dirs, { CODEX_BIN: writeHardyAgent(dirs) });
-  servers.push(second.server);
-  clients.push(second.client);
+  const second = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
   await until(() => !alive(row.agent_pid), 5_000, 'the orphaned agent to be killed at start-up');
 
   const lost = await call(second.client, 'session_output', { sessionId: doomed.sessionId, since: 0 });
@@ -125,10 +113,10 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   const doneTicks = tickNumbers((await readAll(second.client, finishing.sessionId)).lines);
   expect(doneTicks).toHaveLength(300);
   expectConsecutive(doneTicks);
-  expect(journalRow(dirs, finishing.sessionId)).toMatchObject({ status: 'exited', end_reason: 'exited', exit_code: 0 });
+  expect(journalRow(rig.dirs, finishing.sessionId)).toMatchObject({ status: 'exited', end_reason: 'exited', exit_code: 0 });
 
   await closeQuietly(second.client);
   expect(await second.server.stop()).toBe(0);
-  await until(() => leftovers(dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
-  expect(leftovers(dirs)).toEqual([]);
+  await until(() => leftovers(rig.dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
+  expect(leftovers(rig.dirs)).toEqual([]);
 });

@@ -19,6 +19,7 @@ import {
   portOf,
   rawSocket,
   request,
+  sseBarrier,
   startSecurityServer,
   statusOf,
 } from './support';
@@ -153,6 +154,7 @@ test('every MCP endpoint refuses every wrong credential with 401 and WWW-Authent
   expect(tried).toBe(endpoints.length * cases.length);
   // None of it had an effect: the DELETEs did not end the session, the POST to /messages reached no server.
   expect((await mcp.request('tools/list')).result.tools.length).toBeGreaterThan(0);
+  await sseBarrier(server, sse);
   expect(sse.messages.filter((m) => m.id === 'unauthorized-post')).toEqual([]);
   expect(sse.isEnded()).toBe(false);
   expect(server.proc.exitCode).toBeNull();

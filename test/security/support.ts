@@ -10,14 +10,13 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { spawn } from 'node:child_process';
-import { CLI, FAKE_CLAUDE, FAKE_CODEX, type RunningServer, TEST_TOKEN, call, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
+import { type RunningServer, call, leftovers, reapLeftovers, startServer, until } from '../helpers/server';
 
 export const PROTOCOL_VERSION = '2025-06-18';
 
 /** Started like every test server, plus: sessions end with the server (so no test leaves a worker behind). */
-export function startSecurityServer(env: Record<string, string> = {}): Promise<RunningServer> {
-  return startServer({ env: { AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1', KILL_GRACE: '1000', ...env } });
+export function startSecurityServer(env: Record<string, string> = {}, extraStdio?: Array<'ignore' | number>): Promise<RunningServer> {
+  return startServer({ env: { AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1', KILL_GRACE: '1000', ...env }, extraStdio });
 }
 
 /**
@@ -26,62 +25,13 @@ export function startSecurityServer(env: Record<string, string> = {}): Promise<R
  * manager can leave one open), to show it never reaches a worker's agents.
  */
 export async function startServerInheritingFd(markerFile: string, env: Record<string, string> = {}): Promise<RunningServer> {
-  const dirs = makeDirs();
-  const fullEnv: Record<string, string> = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: process.env.HOME ?? dirs.base,
-    AUTH_TOKEN: TEST_TOKEN,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    STATE_DIR: dirs.stateDir,
-    WORKSPACE_DIR: dirs.workspace,
-    CLAUDE_BIN: FAKE_CLAUDE,
-    CODEX_BIN: FAKE_CODEX,
-    CHILD_ENV_IS_SANDBOX: '1',
-    LOG_LEVEL: 'debug',
-    RATE_LIMIT_RPM: '100000',
-    AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1',
-    KILL_GRACE: '1000',
-    ...env,
-  };
   const marker = fs.openSync(markerFile, 'w');
-  const proc = spawn(process.execPath, [CLI, 'serve'], { env: fullEnv, cwd: dirs.base, stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', marker] });
-  fs.closeSync(marker);
-  let out = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}\n${err}`)), 20_000);
-    proc.stdout!.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}\n${err}`));
-    });
-  });
-  return {
-    proc,
-    url,
-    token: TEST_TOKEN,
-    dirs,
-    stdout: () => out,
-    stderr: () => err,
-    async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      return exited;
-    },
-    async kill() {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-      await exited;
-    },
-  };
+  try {
+    return await startSecurityServer(env, ['ignore', 'ignore', marker]);
+  } finally {
+    // The supervisor holds its own copy from spawn on; ours is not needed.
+    fs.closeSync(marker);
+  }
 }
 
 export function portOf(server: { url: string }): number {
@@ -354,6 +304,26 @@ export function openSse(server: { url: string }, headers: Record<string, string>
     });
     req.end();
   });
+}
+
+/** A ping is answered at once; this only bounds a server that stopped answering. */
+const SSE_BARRIER_MS = 5_000;
+
+/**
+ * A barrier on a hand-opened SSE session: posts a ping and waits for its reply on the stream. The
+ * server answers a session's messages in order on one stream, so anything an earlier POST could have
+ * caused there has arrived by then, and a check that it did not is exact.
+ */
+export async function sseBarrier(server: { url: string; token: string }, sse: RawSse): Promise<void> {
+  const id = `barrier-${Math.random()}`;
+  const res = await request(server, {
+    method: 'POST',
+    path: `/messages?sessionId=${encodeURIComponent(String(sse.sessionId))}`,
+    headers: { ...bearer(server.token), 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'ping' }),
+  });
+  expect(res.status).toBe(202);
+  await until(() => sse.messages.some((m) => m.id === id), SSE_BARRIER_MS, 'the barrier ping to be answered on the SSE stream');
 }
 
 /** Files under `dir` (recursively) whose bytes contain `needle`. */

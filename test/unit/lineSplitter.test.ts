@@ -135,45 +135,52 @@ describe('LineSplitter', () => {
     expect(split([])).toEqual([]);
   });
 
-  test('partialFlushMs publishes a pending partial line after quiet', async () => {
-    const out: string[] = [];
-    const s = new LineSplitter({ terminal: true, maxLineChars: 100, partialFlushMs: 30 }, (l) => out.push(l));
-    try {
-      s.push('Continue? [y/N] ');
-      expect(out).toEqual([]);
-      await new Promise((r) => setTimeout(r, 100));
-      expect(out).toEqual(['Continue? [y/N] ']);
-      // What follows starts a new line rather than re-emitting the published text.
-      s.push('y\n');
-      expect(out).toEqual(['Continue? [y/N] ', 'y']);
-    } finally {
-      s.dispose();
-    }
-  });
+  // The flush is a timer: the clock is Jest's, so each check happens at an exact moment, however slow the machine.
+  describe('on a fake clock', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
 
-  test('partialFlushMs is reset by new data, so a line still arriving is not cut', async () => {
-    const out: string[] = [];
-    const s = new LineSplitter({ terminal: false, maxLineChars: 100, partialFlushMs: 60 }, (l) => out.push(l));
-    try {
-      // Node fires due timers in expiry order, so these checks hold even on a slow machine.
-      s.push('abc');
-      await new Promise((r) => setTimeout(r, 40));
-      s.push('def');
-      await new Promise((r) => setTimeout(r, 40)); // past the first timer's 60 ms, before the reset one
-      expect(out).toEqual([]);
-      await new Promise((r) => setTimeout(r, 80));
-      expect(out).toEqual(['abcdef']);
-    } finally {
-      s.dispose();
-    }
-  });
+    test('partialFlushMs publishes a pending partial line after quiet', () => {
+      const out: string[] = [];
+      const s = new LineSplitter({ terminal: true, maxLineChars: 100, partialFlushMs: 30 }, (l) => out.push(l));
+      try {
+        s.push('Continue? [y/N] ');
+        jest.advanceTimersByTime(29);
+        expect(out).toEqual([]);
+        jest.advanceTimersByTime(1);
+        expect(out).toEqual(['Continue? [y/N] ']);
+        // What follows starts a new line rather than re-emitting the published text.
+        s.push('y\n');
+        expect(out).toEqual(['Continue? [y/N] ', 'y']);
+      } finally {
+        s.dispose();
+      }
+    });
 
-  test('dispose() cancels a scheduled partial flush', async () => {
-    const out: string[] = [];
-    const s = new LineSplitter({ terminal: false, maxLineChars: 100, partialFlushMs: 20 }, (l) => out.push(l));
-    s.push('pending');
-    s.dispose();
-    await new Promise((r) => setTimeout(r, 60));
-    expect(out).toEqual([]);
+    test('partialFlushMs is reset by new data, so a line still arriving is not cut', () => {
+      const out: string[] = [];
+      const s = new LineSplitter({ terminal: false, maxLineChars: 100, partialFlushMs: 60 }, (l) => out.push(l));
+      try {
+        s.push('abc');
+        jest.advanceTimersByTime(40);
+        s.push('def');
+        jest.advanceTimersByTime(40); // past the first timer's 60 ms, before the reset one
+        expect(out).toEqual([]);
+        jest.advanceTimersByTime(20); // the reset one's 60 ms
+        expect(out).toEqual(['abcdef']);
+      } finally {
+        s.dispose();
+      }
+    });
+
+    test('dispose() cancels a scheduled partial flush', () => {
+      const out: string[] = [];
+      const s = new LineSplitter({ terminal: false, maxLineChars: 100, partialFlushMs: 20 }, (l) => out.push(l));
+      s.push('pending');
+      s.dispose();
+      expect(jest.getTimerCount()).toBe(0);
+      jest.runAllTimers();
+      expect(out).toEqual([]);
+    });
   });
 });

@@ -70,14 +70,20 @@ describe('OutputLog', () => {
     expect(r.dropped).toBe(0);
   });
 
-  test('the flush timer writes lines to disk without close()', async () => {
+  test('the flush timer writes lines to disk without close()', () => {
+    // Jest's clock: the timer is run at its moment, not waited for.
+    jest.useFakeTimers();
     const dir = freshSessionDir();
     const log = writeLines(dir, ['a', 'b'], 1000);
     try {
-      await new Promise((r) => setTimeout(r, 50));
-      expect(fs.readFileSync(path.join(outputDir(dir), segmentName(0)), 'utf8')).toBe('a\nb\n');
+      const segment = path.join(outputDir(dir), segmentName(0));
+      const onDisk = () => (fs.existsSync(segment) ? fs.readFileSync(segment, 'utf8') : '');
+      expect(onDisk()).toBe('');
+      jest.runOnlyPendingTimers();
+      expect(onDisk()).toBe('a\nb\n');
     } finally {
       log.close();
+      jest.useRealTimers();
     }
   });
 

@@ -53,6 +53,8 @@ export const SessionInfoSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  /** Present while the session's worker is connected but does not answer the heartbeat (stopped, starved). */
+  workerUnresponsive: z.boolean().optional(),
   note: z.string().optional(),
 });
 
@@ -68,6 +70,22 @@ export const OutputPageSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  note: z.string().optional(),
+});
+
+/** What session_send tells of one message; the core returns it, the tool adds the session id. */
+export const SendReplySchema = z.object({
+  delivered: z.boolean(),
+  queued: z.boolean(),
+  /** Codex over app-server: the message joined the turn in progress (turn/steer). */
+  steered: z.boolean().optional(),
+  resumed: z.boolean().optional(),
+  /** agentvisor's id of the input; for a repeated key, the first delivery's. */
+  inputId: z.string().optional(),
+  /** The key was taken before: answered like the first time, not delivered again. */
+  duplicate: z.boolean().optional(),
+  /** The worker did not answer in time: the message may or may not arrive. */
+  deliveryUnknown: z.boolean().optional(),
   note: z.string().optional(),
 });
 

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
 import { type ToolContext, guarded, ok } from './context';
-import { sessionIdArg } from './schemas';
+import { SendReplySchema, sessionIdArg } from './schemas';
 
 export function registerSessionSendTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -46,18 +46,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
           }
           if (a.raw && a.interrupt) issue.addIssue({ code: 'custom', path: ['raw'], message: 'raw and interrupt cannot be combined' });
         }),
-      outputSchema: z.object({
-        sessionId: z.string(),
-        delivered: z.boolean(),
-        queued: z.boolean(),
-        steered: z.boolean().optional(),
-        resumed: z.boolean().optional(),
-        interrupted: z.boolean().optional(),
-        inputId: z.string().optional(),
-        duplicate: z.boolean().optional(),
-        deliveryUnknown: z.boolean().optional(),
-        note: z.string().optional(),
-      }),
+      outputSchema: SendReplySchema.extend({ sessionId: z.string(), interrupted: z.boolean().optional() }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
     (args) =>

@@ -1,0 +1,165 @@
+/**
+ * Launching: the checks a session must pass before anything exists, the worker
+ * spec, the journal row written before the worker, and the spec of a continued
+ * (resumed) session. Ends when the worker has reported ready; connecting to it
+ * is liveWorkers.ts's job.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Limits, WorkerTimeouts } from '../../shared/constants';
+import { PROTOCOL_VERSION, WorkerSpec, sessionProtocol } from '../../shared/protocol';
+import { FINAL_STATE_FILE, SPEC_FILE } from '../../shared/sessionFiles';
+import { resolveAgentBinary } from '../agentBinaries';
+import type { AgentCatalog } from '../agentCapabilities';
+import { agentEnv } from '../agentEnv';
+import { agentEnvProblem, agentTextProblem } from '../agentInput';
+import type { Config } from '../config';
+import { prepareCwd } from '../fs/cwdPin';
+import { snapshotTree } from '../gitDiff';
+import { inputRecord, newInputId } from '../inputDelivery';
+import type { SessionRow } from '../journal';
+import { createSessionDir } from '../sessionDir';
+import { SessionError } from '../sessionError';
+import type { CoreBase, Launch, StartRequest } from './sessionTypes';
+
+export interface LauncherDeps extends CoreBase {
+  config: Config;
+  catalog: AgentCatalog | undefined;
+  launch: Launch;
+  sessionsRoot: string;
+  socketsRoot: string;
+}
+
+export class SessionLauncher {
+  constructor(private readonly d: LauncherDeps) {}
+
+  private refuseAtCapacity(what: string): void {
+    if (this.d.journal.live().length >= this.d.config.MAX_SESSIONS) {
+      throw new SessionError(`MAX_SESSIONS (${this.d.config.MAX_SESSIONS}) sessions are already running${what}`);
+    }
+  }
+
+  /** Checks the request, journals the session and starts its worker; resolves once the worker is ready. */
+  async start(req: StartRequest): Promise<WorkerSpec> {
+    const { config, journal, journalGuard } = this.d;
+    journalGuard.assertWritable();
+    // Security: text execve would cut short and env a session may not set are refused before anything exists (agentInput.ts).
+    const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env, config.SESSION_ENV_ALLOW);
+    if (badInput) throw new SessionError(badInput);
+    this.refuseAtCapacity('. Wait for one to end or end one with session_kill.');
+    const configured = req.agent === 'claude-code' ? config.CLAUDE_BIN : config.CODEX_BIN;
+    const bin = resolveAgentBinary(req.agent, configured, process.env.PATH);
+    if (!bin.ok) throw new SessionError(bin.error);
+    const env = agentEnv(process.env, config.childEnv, req.env);
+    const mode = req.mode ?? 'full';
+    if (req.agent === 'claude-code' && mode === 'full' && process.getuid?.() === 0 && config.childEnv.IS_SANDBOX !== '1') {
+      throw new SessionError(
+        'Claude Code refuses full-permission mode (--dangerously-skip-permissions) when run as root. ' +
+          'If this host is a container or sandbox, start agentvisor with CHILD_ENV_IS_SANDBOX=1; ' +
+          'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
+      );
+    }
+    const pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
+    if (!pinned.ok) throw new SessionError(pinned.error);
+
+    const refusal = this.d.catalog?.refusal(req.agent, mode, req.model ?? null);
+    if (refusal) throw new SessionError(refusal);
+    const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
+    if (!codex.ok) throw new SessionError(codex.error);
+    // Before the agent can touch anything: the state session_diff compares against.
+    const snapshot = await snapshotTree(req.cwd);
+
+    const id = crypto.randomUUID();
+    const sessionDir = path.join(this.d.sessionsRoot, id);
+    const spec: WorkerSpec = {
+      protocolVersion: PROTOCOL_VERSION,
+      sessionId: id,
+      agent: req.agent,
+      agentBin: bin.path,
+      cwd: req.cwd,
+      cwdIdentity: pinned.identity,
+      task: req.task,
+      model: req.model ?? null,
+      mode,
+      env,
+      sessionDir,
+      codexProtocol: codex.protocol,
+      // Unix socket paths are limited to ~104 bytes: keep the name short.
+      socketPath: path.join(this.d.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
+      secret: crypto.randomBytes(32).toString('hex'),
+      resume: null,
+      idleTimeoutMs: config.IDLE_TIMEOUT,
+      killGraceMs: config.KILL_GRACE,
+      orphanTimeoutMs: config.ORPHAN_TIMEOUT,
+      exitAckMs: WorkerTimeouts.exitAckMs,
+      outputFlushMs: WorkerTimeouts.outputFlushMs,
+      partialLineFlushMs: WorkerTimeouts.partialLineFlushMs,
+      ringLines: config.RING_LINES,
+      maxLineChars: Limits.maxLineChars,
+      logLevel: config.LOG_LEVEL,
+    };
+    // Journalled before the worker exists: a crash from here on leaves a row that
+    // the next start-up reconciles (re-attached or marked lost), never a ghost.
+    const specPath = createSessionDir(spec, () => journalGuard.mustWrite(() => journal.insertSession({
+      id,
+      agent: req.agent,
+      cwd: req.cwd,
+      task: req.task,
+      model: spec.model,
+      mode,
+      protocol: sessionProtocol(spec),
+      socket_path: spec.socketPath,
+      session_dir: sessionDir,
+      secret: spec.secret,
+    })));
+    if (snapshot.ok) journalGuard.write(() => journal.setGitBase(id, snapshot.tree));
+    const log = this.d.log.child({ sessionId: id });
+    try {
+      const ready = await this.launch(specPath, sessionDir);
+      log.info('worker started', { workerPid: ready.pid, agent: req.agent, cwd: req.cwd });
+    } catch (err) {
+      journalGuard.write(() => journal.markFailed(id, (err as Error).message));
+      log.error('worker failed to start', { error: (err as Error).message });
+      throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
+    }
+    return spec;
+  }
+
+  private launch(specPath: string, sessionDir: string) {
+    return this.d.launch({ specPath, stderrPath: path.join(sessionDir, 'worker.stderr'), readyTimeoutMs: this.d.config.WORKER_READY_TIMEOUT });
+  }
+
+  /**
+   * Continues an ended session's conversation in a new worker under the same
+   * session id: same cwd and environment, output offsets carrying on from the
+   * lines already on disk. Resolves once the worker is ready; a failure to
+   * launch is the caller's to record (it also covers the connect after).
+   */
+  async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
+    if (!row.agent_session_id) {
+      throw new SessionError(
+        `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
+      );
+    }
+    this.refuseAtCapacity('; end one before continuing this one.');
+    const specPath = path.join(row.session_dir, SPEC_FILE);
+    let spec: WorkerSpec;
+    try {
+      spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
+      }
+      const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
+      throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
+    }
+    spec.resume = { agentSessionId: row.agent_session_id, message };
+    fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
+    // The previous outcome must not be mistaken for this run's if the new worker dies.
+    fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
+    const inputId = newInputId();
+    this.d.journalGuard.mustWrite(() => this.d.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) }));
+    return { spec, inputId, launched: this.launch(specPath, row.session_dir) };
+  }
+}

@@ -122,6 +122,8 @@ export const ReadResultSchema = obj({
 export const SendResult = obj({
   delivered: bool(),
   queued: bool(),
+  /** Codex over app-server: the message joined the turn in progress (turn/steer) instead of waiting for the next. */
+  steered: optional(bool()),
   note: optional(str()),
   inputId: optional(str()),
   duplicate: optional(bool()),
@@ -184,6 +186,8 @@ export const WorkerSpec = obj({
   sessionDir: str(),
   socketPath: str(),
   secret: str(),
+  /** How a Codex session talks to its CLI (issue 14): JSON-RPC to `codex app-server`, or `codex exec` under a PTY (also when absent: specs from before). Kept on resume. */
+  codexProtocol: optional(oneOf(['app-server', 'exec'])),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
   resume: nullable(obj({ agentSessionId: str(), message: str() })),
   idleTimeoutMs: positiveInt,
@@ -197,3 +201,9 @@ export const WorkerSpec = obj({
   logLevel: str(),
 });
 export type WorkerSpec = Infer<typeof WorkerSpec>;
+
+/** Which protocol a session's worker speaks to its agent (the worker's driver), as session info reports it. */
+export function sessionProtocol(spec: Pick<WorkerSpec, 'agent' | 'codexProtocol'>): 'claude' | 'codex-app-server' | 'codex-exec' {
+  if (spec.agent === 'claude-code') return 'claude';
+  return spec.codexProtocol === 'app-server' ? 'codex-app-server' : 'codex-exec';
+}

@@ -22,8 +22,13 @@ export interface AgentCapabilities {
   modes: AgentMode[];
   supportsModel: boolean;
   supportsResume: boolean;
+  /** Codex: its --help lists the `app-server` command (JSON-RPC on stdio, issue 14), so sessions can use it instead of `exec` under a PTY. */
+  supportsAppServer: boolean;
   error: string | null;
 }
+
+/** A command line of `codex --help`'s command list: `  app-server   [experimental] Run the app server…`. */
+const APP_SERVER_COMMAND = /^\s+app-server\s/m;
 
 function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
@@ -37,7 +42,7 @@ function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
 
 export async function detectCapabilities(agent: AgentKind, configured: string | undefined, timeoutMs = CapabilityTimeouts.detectMs): Promise<AgentCapabilities> {
   const bin = resolveAgentBinary(agent, configured, process.env.PATH);
-  const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, error: null };
+  const none: AgentCapabilities = { agent, found: false, path: null, version: null, modes: [], supportsModel: false, supportsResume: false, supportsAppServer: false, error: null };
   if (!bin.ok) return { ...none, error: bin.error };
   const [versionText, help, execHelp] = await Promise.all([
     run(bin.path, ['--version'], timeoutMs),
@@ -56,16 +61,39 @@ export async function detectCapabilities(agent: AgentKind, configured: string | 
     modes,
     supportsModel: text.includes('--model'),
     supportsResume: agent === 'claude-code' ? text.includes('--resume') : /\bresume\b/.test(text),
+    supportsAppServer: agent === 'codex' && APP_SERVER_COMMAND.test(help),
     error: version ? null : `${bin.path} --version printed no version`,
   };
 }
 
+export type CodexProtocolSetting = 'auto' | 'app-server' | 'exec';
+export type CodexProtocolChoice = { ok: true; protocol: 'app-server' | 'exec' } | { ok: false; error: string };
+
 export class AgentCatalog {
   private readonly caps = new Map<AgentKind, AgentCapabilities>();
+  private detecting: Promise<void> = Promise.resolve();
 
-  async detect(bins: Record<AgentKind, string | undefined>): Promise<void> {
-    const results = await Promise.all((Object.keys(bins) as AgentKind[]).map((a) => detectCapabilities(a, bins[a])));
-    for (const r of results) this.caps.set(r.agent, r);
+  detect(bins: Record<AgentKind, string | undefined>): Promise<void> {
+    this.detecting = Promise.all((Object.keys(bins) as AgentKind[]).map((a) => detectCapabilities(a, bins[a]))).then((results) => {
+      for (const r of results) this.caps.set(r.agent, r);
+    });
+    return this.detecting;
+  }
+
+  /**
+   * The protocol of a new Codex session under CODEX_PROTOCOL. `auto` waits for detection (it runs once, at
+   * start-up), so a session started right away is not given exec just because --help had not answered yet.
+   */
+  async codexProtocol(setting: CodexProtocolSetting): Promise<CodexProtocolChoice> {
+    if (setting === 'exec') return { ok: true, protocol: 'exec' };
+    await this.detecting;
+    const c = this.caps.get('codex');
+    // A binary not found is reported where it is resolved; only a found CLI without the command is refused here.
+    const lacks = c !== undefined && c.found && !c.supportsAppServer;
+    if (setting === 'app-server' && lacks) {
+      return { ok: false, error: `CODEX_PROTOCOL=app-server, but codex ${c.version ?? ''} at ${c.path} has no app-server command (its --help lacks it); upgrade Codex or set CODEX_PROTOCOL=auto or exec.` };
+    }
+    return { ok: true, protocol: lacks || (setting === 'auto' && !c?.found) ? 'exec' : 'app-server' };
   }
 
   get(agent: AgentKind): AgentCapabilities | undefined {

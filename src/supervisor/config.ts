@@ -43,6 +43,10 @@ export const CONFIG_VARS = {
   RATE_LIMIT_MAX_ADDRESSES: { schema: int(1, 10_000_000).default(10_000), help: 'client addresses the rate limiter remembers; beyond it, new addresses share one bucket' },
   RING_LINES: { schema: int(100, 1_000_000).default(Limits.ringLines), help: 'output lines kept per session' },
   ENDED_SESSIONS_KEPT: { schema: int(1, 1_000_000).default(Limits.endedSessionsKept), help: 'ended sessions remembered (journal row, events, output); older ones are forgotten' },
+  CODEX_PROTOCOL: {
+    schema: z.enum(['auto', 'app-server', 'exec']).default('auto'),
+    help: 'how Codex sessions run: app-server (JSON-RPC on pipes; messages steer the running turn), exec (a terminal per turn), auto (app-server when the CLI has it)',
+  },
   CLAUDE_BIN: { schema: z.string().min(1).optional(), help: 'path of the claude CLI (default: found on PATH)' },
   CODEX_BIN: { schema: z.string().min(1).optional(), help: 'path of the codex CLI (default: found on PATH)' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS).default('info'), help: 'error | warn | info | debug' },

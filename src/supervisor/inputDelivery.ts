@@ -49,6 +49,7 @@ export async function deliverInput(
       raw: input.raw,
       delivered: result.delivered,
       queued: result.queued,
+      ...(result.steered ? { steered: true } : {}),
       ...inputRecord(taken, key),
       ...(result.duplicate ? { duplicate: true } : {}),
     };

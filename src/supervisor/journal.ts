@@ -55,6 +55,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX events_session ON events(session_id, id);`,
   // 2: the git tree recorded at session start, for session_diff.
   `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
+  // 3: the protocol the worker spoke to the agent (issue 14); null for sessions from before.
+  `ALTER TABLE sessions ADD COLUMN protocol TEXT;`,
 ];
 
 export interface SessionRow {
@@ -64,6 +66,8 @@ export interface SessionRow {
   task: string;
   model: string | null;
   mode: AgentMode;
+  /** claude | codex-app-server | codex-exec (null: journalled before it was recorded). */
+  protocol: string | null;
   status: SessionStatus;
   worker_pid: number | null;
   worker_start_time: string | null;
@@ -106,7 +110,7 @@ export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
->;
+> & { protocol?: string | null };
 
 const now = () => new Date().toISOString();
 
@@ -174,10 +178,10 @@ export class Journal {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, status, socket_path, session_dir, secret, created_at, last_activity_at)
-           VALUES (@id, @agent, @cwd, @task, @model, @mode, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
-        .run({ ...s, at });
+        .run({ protocol: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }

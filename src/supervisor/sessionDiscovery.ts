@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkerSpec } from '../shared/protocol';
+import { WorkerSpec, sessionProtocol } from '../shared/protocol';
 import { SPEC_FILE } from '../shared/sessionFiles';
 import type { NewSession } from './journal';
 import { WorkerClient } from './workerClient';
@@ -43,7 +43,8 @@ export async function findUnjournalled(
       try {
         const connected = await connect(spec.socketPath, spec.secret, requestMs);
         const { sessionId: id, agent, cwd, task, model, mode, socketPath: socket_path, sessionDir: session_dir, secret } = spec;
-        return { row: { id, agent, cwd, task, model, mode, socket_path, session_dir, secret }, connected };
+        const row: NewSession = { id, agent, cwd, task, model, mode, protocol: sessionProtocol(spec), socket_path, session_dir, secret };
+        return { row, connected };
       } catch {
         return null; // its worker is gone: an ended or lost session of a forgotten journal
       }

@@ -140,7 +140,8 @@ test('capabilities: each agent\'s binary, version and modes are detected and lis
     return agents.length === 2;
   }, 10_000, 'detection');
   const codex = agents.find((a) => a.agent === 'codex');
-  expect(codex).toMatchObject({ found: true, version: '0.0.0-fake', modes: ['full', 'edit', 'plan'], supportsModel: true });
+  // The fake's --help lists no app-server command: its sessions will need the exec fallback.
+  expect(codex).toMatchObject({ found: true, version: '0.0.0-fake', modes: ['full', 'edit', 'plan'], supportsModel: true, supportsAppServer: false });
   const claude = agents.find((a) => a.agent === 'claude-code');
   expect(claude).toMatchObject({ found: true, version: '0.0.0-fake', supportsResume: true });
   const health = (await (await fetch(`${server.url}/health`, { headers: { Authorization: `Bearer ${server.token}` } })).json()) as any;

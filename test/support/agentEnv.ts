@@ -84,6 +84,8 @@ export function realAgentServerEnv(o: RealAgentOptions): Record<string, string> 
     // Codex warns (and skips its helper-binary PATH aliases) when CODEX_HOME is under the temp
     // dir, as the tests' scratch dirs are: a TMPDIR of their own keeps the output as a user sees it.
     CHILD_ENV_TMPDIR: o.tmpDir,
+    // The tests written for `codex exec` under a PTY keep it; app-server tests pass CODEX_PROTOCOL in `env`.
+    CODEX_PROTOCOL: 'exec',
   };
   if (o.maxRetries !== undefined) env.CHILD_ENV_CLAUDE_CODE_MAX_RETRIES = String(o.maxRetries);
   // startServer sets CHILD_ENV_IS_SANDBOX=1; an undefined value makes spawn leave it out entirely.

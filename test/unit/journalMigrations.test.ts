@@ -53,7 +53,11 @@ const V1 = `CREATE TABLE sessions (
  * Every older version above 0 (0 is an empty file, the fresh case). When a migration is added,
  * add here the schema of the version it upgrades from: e.g. 2 is V1 plus `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`.
  */
-const OLDER: Record<number, string> = { 1: V1 };
+/** Version 2 as it shipped: version 1 plus the git tree recorded at session start. */
+const V2 = `${V1}
+ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2 };
 
 let dir: string;
 beforeEach(() => {
@@ -129,6 +133,7 @@ test('a journal at each older version migrates to the current schema and keeps i
       expect({ v, row: journal.get('old') }).toMatchObject({ v, row: { id: 'old', status: 'exited', exit_code: 0, output_lines: 12, mode: 'full' } });
       // Columns a later version added read as their default on an old row.
       expect(journal.get('old')!.git_base_tree).toBeNull();
+      expect(journal.get('old')!.protocol).toBeNull();
       expect(journal.events('old').map((e) => e.kind)).toEqual(['started']);
     } finally {
       journal.close();

@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Limits, WorkerTimeouts } from '../../shared/constants';
-import { PROTOCOL_VERSION, WorkerSpec } from '../../shared/protocol';
+import { PROTOCOL_VERSION, WorkerSpec, sessionProtocol } from '../../shared/protocol';
 import { FINAL_STATE_FILE, SPEC_FILE } from '../../shared/sessionFiles';
 import { resolveAgentBinary } from '../agentBinaries';
 import type { AgentCatalog } from '../agentCapabilities';
@@ -65,6 +65,8 @@ export class SessionLauncher {
 
     const refusal = this.d.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
+    const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
+    if (!codex.ok) throw new SessionError(codex.error);
     // Before the agent can touch anything: the state session_diff compares against.
     const snapshot = await snapshotTree(req.cwd);
 
@@ -82,6 +84,7 @@ export class SessionLauncher {
       mode,
       env,
       sessionDir,
+      codexProtocol: codex.protocol,
       // Unix socket paths are limited to ~104 bytes: keep the name short.
       socketPath: path.join(this.d.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
       secret: crypto.randomBytes(32).toString('hex'),
@@ -105,6 +108,7 @@ export class SessionLauncher {
       task: req.task,
       model: spec.model,
       mode,
+      protocol: sessionProtocol(spec),
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,

@@ -89,6 +89,7 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
   return {
     sessionId: row.id,
     agent: row.agent,
+    protocol: row.protocol,
     cwd: row.cwd,
     status: row.status,
     pid: s?.agentPid ?? row.agent_pid,

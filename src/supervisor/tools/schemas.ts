@@ -38,6 +38,7 @@ export const maxBytesArg = z
 export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
+  protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
   cwd: z.string(),
   status: SessionStatus,
   pid: z.number().nullable(),
@@ -76,6 +77,8 @@ export const OutputPageSchema = z.object({
 export const SendReplySchema = z.object({
   delivered: z.boolean(),
   queued: z.boolean(),
+  /** Codex over app-server: the message joined the turn in progress (turn/steer). */
+  steered: z.boolean().optional(),
   resumed: z.boolean().optional(),
   /** agentvisor's id of the input; for a repeated key, the first delivery's. */
   inputId: z.string().optional(),

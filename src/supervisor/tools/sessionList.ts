@@ -45,6 +45,7 @@ export function registerSessionListTool(server: McpServer, ctx: ToolContext): vo
             modes: z.array(z.string()),
             supportsModel: z.boolean(),
             supportsResume: z.boolean(),
+            supportsAppServer: z.boolean(),
             error: z.string().nullable(),
           }),
         ),

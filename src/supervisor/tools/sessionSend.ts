@@ -11,7 +11,8 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
       title: 'Send a message to a session',
       description:
         'Send a follow-up message to a session. Claude Code: delivered at once as a new user message in the same conversation. ' +
-        'Codex: it takes no message mid-turn, so the message is queued (queued: true) and becomes the next turn as soon as the current one ends; nothing sent is dropped. ' +
+        'Codex over app-server (the default when the CLI has it): a message during a turn joins that turn (steered: true). ' +
+        'Codex over exec (CODEX_PROTOCOL=exec): it takes no message mid-turn, so the message is queued (queued: true) and becomes the next turn as soon as the current one ends; nothing sent is dropped. ' +
         'To an ended session (exited, failed or killed): continues the same agent conversation under the same sessionId (resumed: true), output offsets carrying on. ' +
         'raw: true writes the text to the agent\'s terminal exactly as given, to answer a prompt (include "\\r" for Enter). ' +
         'interrupt: true stops the current turn but keeps the session; add a message to redirect the agent. ' +

@@ -7,6 +7,7 @@
  * checks (reconnect, reconciling a dead worker) see a real process that is safe
  * to kill — never the test runner's.
  */
+import { workerState } from '../ipcSupport';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -34,26 +35,7 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
     super();
     this.proc = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
     const pid = this.proc.pid!;
-    this.state = {
-      sessionId: spec.sessionId,
-      status: 'running',
-      workerPid: pid,
-      workerStartTime: processStartTime(pid),
-      agentPid: null,
-      agentStartTime: null,
-      nextOffset: 0,
-      lastOutputAt: null,
-      lastInputAt: null,
-      endedAt: null,
-      exitCode: null,
-      signal: null,
-      endReason: null,
-      completedSuccessfully: null,
-      agentSessionId: 'conv-1',
-      errorSummary: null,
-      finalAnswer: null,
-      outputNotPersisted: null,
-    };
+    this.state = workerState({ sessionId: spec.sessionId, workerPid: pid, workerStartTime: processStartTime(pid), agentSessionId: 'conv-1' });
     this.server = net.createServer((sock) => this.accept(sock));
   }
 

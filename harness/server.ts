@@ -168,7 +168,14 @@ export async function connect(server: { url: string; token: string }, transport:
           },
         })
       : new StreamableHTTPClientTransport(new URL(server.url + '/mcp'), { requestInit: { headers } });
-  await client.connect(t);
+  try {
+    await client.connect(t);
+  } catch (err) {
+    // A failed connect leaves the SSE transport's EventSource retrying for ever (and the test
+    // process alive after its last test): close it before reporting the failure.
+    await t.close().catch(() => undefined);
+    throw err;
+  }
   return client;
 }
 

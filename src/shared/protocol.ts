@@ -144,6 +144,15 @@ export type ResultOf<M extends Method> = Infer<(typeof ResultSchemas)[M]>;
 export const ErrorCode = oneOf(['bad_request', 'unauthorized', 'version_mismatch', 'session_ended', 'internal']);
 export type ErrorCode = Infer<typeof ErrorCode>;
 
+/**
+ * The lines an output event carries (those since the previous event), when they fit
+ * these bounds: a waiting client is then answered without a read round trip to the
+ * worker. Fixed, not a setting: a burst bigger than this is what `read` is for.
+ */
+export const OUTPUT_TAIL = { lines: 64, chars: 16_384 } as const;
+export const OutputTail = obj({ offset: int({ min: 0 }), lines: arrayOf(str()) });
+export type OutputTail = Infer<typeof OutputTail>;
+
 // The frame's kind is told by its keys (event, error, else result), so a frame is
 // checked against its one alternative: trying each in turn built an error (with a
 // stack) per miss, a measurable share of the supervisor's time at 1,000 events/s.
@@ -151,8 +160,8 @@ export const WorkerFrame = byKey([
   [
     'event',
     tagged('event', {
-      /** Coalesced: at most one per event-loop turn, carrying the newest offset. */
-      output: obj({ nextOffset: int(), lastOutputAt: str() }),
+      /** Coalesced: at most one per event-loop turn, carrying the newest offset (and, when small, the new lines). */
+      output: obj({ nextOffset: int(), lastOutputAt: str(), tail: optional(OutputTail) }),
       state: obj({ state: WorkerState }),
     }),
   ],

@@ -10,7 +10,7 @@
  */
 import { Limits } from './constants';
 import { PROTOCOL_VERSION } from './framing';
-import { type Infer, type Validator, arrayOf, bool, firstOf, int, literal, nullable, num, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from './validate';
+import { type Infer, type Validator, arrayOf, bool, byKey, int, literal, nullable, num, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from './validate';
 
 export { FrameReader, MAX_FRAME_BYTES, PROTOCOL_VERSION, encodeFrame } from './framing';
 export { ContractError } from './validate';
@@ -146,14 +146,29 @@ export type ResultOf<M extends Method> = Infer<(typeof ResultSchemas)[M]>;
 export const ErrorCode = oneOf(['bad_request', 'unauthorized', 'version_mismatch', 'session_ended', 'internal']);
 export type ErrorCode = Infer<typeof ErrorCode>;
 
-// Order matters: the first alternative that fits is taken, and a result frame
-// (any result) must not swallow an error frame.
-export const WorkerFrame = firstOf([
-  /** Coalesced: at most one per event-loop turn, carrying the newest offset. */
-  obj({ event: literal('output'), nextOffset: int(), lastOutputAt: str() }),
-  obj({ event: literal('state'), state: WorkerState }),
-  obj({ id: int(), error: obj({ code: ErrorCode, message: str() }) }),
-  obj({ id: int(), result: present() }),
+/**
+ * The lines an output event carries (those since the previous event), when they fit
+ * these bounds: a waiting client is then answered without a read round trip to the
+ * worker. Fixed, not a setting: a burst bigger than this is what `read` is for.
+ */
+export const OUTPUT_TAIL = { lines: 64, chars: 16_384 } as const;
+export const OutputTail = obj({ offset: int({ min: 0 }), lines: arrayOf(str()) });
+export type OutputTail = Infer<typeof OutputTail>;
+
+// The frame's kind is told by its keys (event, error, else result), so a frame is
+// checked against its one alternative: trying each in turn built an error (with a
+// stack) per miss, a measurable share of the supervisor's time at 1,000 events/s.
+export const WorkerFrame = byKey([
+  [
+    'event',
+    tagged('event', {
+      /** Coalesced: at most one per event-loop turn, carrying the newest offset (and, when small, the new lines). */
+      output: obj({ nextOffset: int(), lastOutputAt: str(), tail: optional(OutputTail) }),
+      state: obj({ state: WorkerState }),
+    }),
+  ],
+  ['error', obj({ id: int(), error: obj({ code: ErrorCode, message: str() }) })],
+  ['id', obj({ id: int(), result: present() })],
 ]);
 export type WorkerFrame = Infer<typeof WorkerFrame>;
 

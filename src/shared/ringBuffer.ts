@@ -17,6 +17,25 @@ export interface ReadResult {
   hasMore: boolean;
 }
 
+/**
+ * The lines from `start` (before `end`) that make one page: at most `limit` lines and
+ * about `maxBytes` of UTF-16 text, always at least one line. The one rule for cutting
+ * a page, shared by the worker's ring and the supervisor's copy of the newest lines.
+ */
+export function cutPage(lineAt: (offset: number) => string, start: number, end: number, limit: number, maxBytes: number): { lines: string[]; end: number } {
+  const lines: string[] = [];
+  let bytes = 0;
+  let at = start;
+  while (at < end && lines.length < limit) {
+    const line = lineAt(at);
+    bytes += line.length + 1;
+    if (lines.length > 0 && bytes > maxBytes) break;
+    lines.push(line);
+    at++;
+  }
+  return { lines, end: at };
+}
+
 export class RingBuffer {
   private readonly slots: string[];
   private total = 0;
@@ -56,16 +75,7 @@ export class RingBuffer {
       dropped = first - start;
       start = first;
     }
-    const lines: string[] = [];
-    let bytes = 0;
-    let at = start;
-    while (at < this.total && lines.length < limit) {
-      const line = this.slots[at % this.capacity];
-      bytes += line.length + 1;
-      if (lines.length > 0 && bytes > maxBytes) break;
-      lines.push(line);
-      at++;
-    }
+    const { lines, end: at } = cutPage((o) => this.slots[o % this.capacity], start, this.total, limit, maxBytes);
     // A `since` in the future is answered with nothing and the true next offset.
     const nextOffset = start > this.total ? this.total : at;
     return { lines, offset: Math.min(start, this.total), nextOffset, dropped, hasMore: nextOffset < this.total };

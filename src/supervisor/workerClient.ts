@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import {
   FrameReader,
   type Method,
+  type OutputTail,
   type ParamsOf,
   PROTOCOL_VERSION,
   ResultSchemas,
@@ -31,7 +32,7 @@ interface Pending {
 }
 
 export interface WorkerClientEvents {
-  output: [nextOffset: number, lastOutputAt: string];
+  output: [nextOffset: number, lastOutputAt: string, tail: OutputTail | undefined];
   state: [state: WorkerState];
   close: [];
 }
@@ -47,7 +48,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
    * would be lost (and a session_start or session_wait would sleep until its
    * timeout). Kept, in order, and replayed once the first listener is added.
    */
-  private early: Array<{ output: [number, string] } | { state: WorkerState }> | null = [];
+  private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState }> | null = [];
 
   private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
     super();
@@ -140,11 +141,12 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
       if (this.early) {
         const last = this.early[this.early.length - 1];
         // Output events only carry the newest offset: consecutive ones collapse into one.
-        if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt];
-        else if (this.early.length < 1_000) this.early.push(frame.event === 'output' ? { output: [frame.nextOffset, frame.lastOutputAt] } : { state: frame.state });
+        // (Their tails join when contiguous; otherwise the replayed event carries none and reads ask the worker.)
+        if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt, joinTails(last.output[2], frame.tail)];
+        else if (this.early.length < 1_000) this.early.push(frame.event === 'output' ? { output: [frame.nextOffset, frame.lastOutputAt, frame.tail] } : { state: frame.state });
         return;
       }
-      if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt);
+      if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt, frame.tail);
       else this.emit('state', frame.state);
       return;
     }
@@ -160,4 +162,8 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     if (result.success) p.resolve(result.data);
     else p.reject(new WorkerRequestError('bad_response', `malformed ${p.method} result from worker`));
   }
+}
+
+function joinTails(a: OutputTail | undefined, b: OutputTail | undefined): OutputTail | undefined {
+  return a && b && a.offset + a.lines.length === b.offset ? { offset: a.offset, lines: [...a.lines, ...b.lines] } : undefined;
 }

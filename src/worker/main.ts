@@ -17,6 +17,7 @@ import { DeliveryLog } from './deliveryLog';
 import { FinalRecord } from './finalRecord';
 import { IpcServer, RequestError, type WorkerHandlers } from './ipcServer';
 import { closeInheritedFds } from './inheritedFds';
+import { outputTail } from './outputTail';
 import { SessionTree } from './sessionTree';
 import { createWorkerLogger } from './workerLog';
 
@@ -140,7 +141,13 @@ async function main(): Promise<void> {
   };
   const ipc = new IpcServer(spec.socketPath, spec.secret, WorkerTimeouts.helloMs, handlers, log);
 
-  session.onOutput((nextOffset, lastOutputAt) => ipc.emit({ event: 'output', nextOffset, lastOutputAt }));
+  // Lines are on disk before the event (append flushes first), so carrying them shows no client an unsaved line.
+  let notified = session.output.nextOffset;
+  session.onOutput((nextOffset, lastOutputAt) => {
+    const tail = outputTail(session.output.ring, notified);
+    notified = nextOffset;
+    ipc.emit({ event: 'output', nextOffset, lastOutputAt, ...(tail ? { tail } : {}) });
+  });
   session.onState((state) => ipc.emit({ event: 'state', state }));
   session.onEnd(() => {
     const state = session.state();

@@ -94,6 +94,13 @@ describe('WorkerFrame', () => {
     expect('event' in parsed && parsed.event).toBe('output');
   });
 
+  test('an output event may carry its new lines (tail); a malformed tail is rejected', () => {
+    const frame = { event: 'output', nextOffset: 3, lastOutputAt: '2024-01-01T00:00:00.000Z', tail: { offset: 1, lines: ['a', 'b'] } };
+    expect(WorkerFrame.parse(frame)).toEqual(frame);
+    expect(WorkerFrame.safeParse({ ...frame, tail: { offset: -1, lines: ['a'] } }).success).toBe(false);
+    expect(WorkerFrame.safeParse({ ...frame, tail: { offset: 1, lines: [1] } }).success).toBe(false);
+  });
+
   test('a state event parses as an event carrying the state', () => {
     const parsed = WorkerFrame.parse({ event: 'state', state });
     // A state without finalAnswer or outputNotPersisted (an older worker's) parses with them defaulted to null.

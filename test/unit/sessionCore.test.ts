@@ -90,6 +90,38 @@ test('a wait is woken by the worker\'s output event, not by its timeout', async 
   expect(page.lines).toEqual(['line two']);
 });
 
+test('a wait is answered from the lines the output event carried, without a read round trip to the worker', async () => {
+  const { info } = await start();
+  workers[0].sendTails = true;
+  workers[0].print('line two');
+  const reads = () => workers[0].seen.filter((m) => m === 'read').length;
+  const before = reads();
+  const waiting = core.wait(info.sessionId, 2, 30_000, 10, 10_000);
+  workers[0].print('line three', 'line four');
+  const page = await waiting;
+  expect(page).toMatchObject({ lines: ['line three', 'line four'], offset: 2, nextOffset: 4, dropped: 0, hasMore: false, status: 'running', timedOut: false });
+  const paged = await core.read(info.sessionId, 1, 2, 10_000);
+  expect(paged).toMatchObject({ lines: ['line two', 'line three'], offset: 1, nextOffset: 3, hasMore: true });
+  expect(reads()).toBe(before);
+});
+
+test('lines the supervisor was not sent (an event without them, an older offset) are read from the worker', async () => {
+  const { info } = await start();
+  workers[0].sendTails = true;
+  workers[0].print('two');
+  workers[0].sendTails = false;
+  workers[0].print('three'); // a burst too big to carry: the event has no tail
+  workers[0].sendTails = true;
+  const waiting = core.wait(info.sessionId, 3, 30_000, 10, 10_000);
+  workers[0].print('four');
+  expect((await waiting).lines).toEqual(['four']);
+  const reads = () => workers[0].seen.filter((m) => m === 'read').length;
+  const before = reads();
+  expect((await core.read(info.sessionId, 1, 10, 10_000)).lines).toEqual(['two', 'three', 'four']);
+  expect((await core.read(info.sessionId, 0, 10, 10_000)).lines).toEqual(['hello from the agent', 'two', 'three', 'four']);
+  expect(reads()).toBe(before + 2);
+});
+
 test('kill ends the session; the journal and info say killed; a second kill says it had ended', async () => {
   const { info } = await start();
   const killed = await core.kill(info.sessionId);

@@ -4,7 +4,7 @@
  * inferred from the validators; the assignments below fail to compile if the
  * inference drifts.
  */
-import { ContractError, type Infer, arrayOf, bool, firstOf, int, literal, nullable, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from '../../src/shared/validate';
+import { ContractError, type Infer, arrayOf, bool, byKey, firstOf, int, literal, nullable, obj, oneOf, optional, present, recordOf, str, tagged, withDefault } from '../../src/shared/validate';
 
 const Thing = obj({
   name: str({ min: 1, max: 5 }),
@@ -65,6 +65,17 @@ test('firstOf takes the first alternative that fits, in order', () => {
   expect(F.parse({ e: 'x', id: 1, result: 2 })).toEqual({ e: 'x' });
   expect(F.parse({ id: 1, result: null })).toEqual({ id: 1, result: null });
   expect(() => F.parse({ id: 1 })).toThrow('result: expected a value');
+});
+
+test('byKey checks the alternative named by the first key present, and only that one', () => {
+  const B = byKey([['e', obj({ e: literal('x') })], ['id', obj({ id: int(), result: present() })]]);
+  expect(B.parse({ e: 'x', id: 1, result: 2 })).toEqual({ e: 'x' });
+  expect(B.parse({ id: 1, result: null })).toEqual({ id: 1, result: null });
+  // An `e` frame that is wrong is wrong, not read as the next kind.
+  expect(() => B.parse({ e: 'y', id: 1, result: 2 })).toThrow('e: expected "x"');
+  expect(() => B.parse({ id: 1 })).toThrow('result: expected a value');
+  expect(() => B.parse({ other: 1 })).toThrow('expected one of the keys e, id');
+  expect(() => B.parse([])).toThrow('expected an object');
 });
 
 test('oneOf exposes its values, for the MCP edge to build its zod enum from', () => {

@@ -31,3 +31,11 @@ export const ENDED_RING_CACHE = 16;
 
 /** session_start's first page: enough for an agent's banner and first lines, well under MCP clients' result caps. */
 export const FIRST_PAGE = { lines: 200, bytes: 20_000 } as const;
+
+/**
+ * The newest lines kept per live session from its output events (recentLines.ts):
+ * 100 is the smallest RING_LINES allowed, so this never holds a line a worker has
+ * already dropped from its ring (whatever RING_LINES it was started with); the
+ * character bound keeps 100s of sessions' copies small.
+ */
+export const RECENT_LINES = { lines: 100, chars: 32_768 } as const;

@@ -9,8 +9,9 @@ import { isSameProcess } from '../../shared/procInfo';
 import type { WorkerState } from '../../shared/protocol';
 import type { SessionRow } from '../journal';
 import type { WorkerClient } from '../workerClient';
-import type { SessionCoreTimeouts } from './coreTimeouts';
+import { RECENT_LINES, type SessionCoreTimeouts } from './coreTimeouts';
 import { Heartbeat } from './heartbeat';
+import { RecentLines } from './recentLines';
 import { type Connect, type CoreBase, type Emit, type LiveWorker, isEnded } from './sessionTypes';
 import { Waiters } from './waiters';
 
@@ -56,7 +57,8 @@ export class LiveWorkers {
   async adopt(id: string, client: WorkerClient, state: WorkerState, kind: AttachKind): Promise<void> {
     // A resumed session's new worker replaces the old record; its waiters carry over.
     const waiters = this.live.get(id)?.waiters ?? new Waiters();
-    const live: LiveWorker = { client, state, waiters, reconnecting: false, unresponsiveSince: null };
+    const recent = new RecentLines(RECENT_LINES.chars, RECENT_LINES.lines);
+    const live: LiveWorker = { client, state, waiters, reconnecting: false, unresponsiveSince: null, recent };
     this.live.set(id, live);
     this.d.journalGuard.write(() => this.d.journal.applyWorkerState(state, kind, { workerPid: state.workerPid, agentPid: state.agentPid }));
     this.d.emit('lifecycle', id, state.status, { event: kind });
@@ -70,8 +72,9 @@ export class LiveWorkers {
   }
 
   private wire(id: string, live: LiveWorker, client: WorkerClient): void {
-    client.on('output', (nextOffset, lastOutputAt) => {
+    client.on('output', (nextOffset, lastOutputAt, tail) => {
       if (nextOffset > live.state.nextOffset) live.state = { ...live.state, nextOffset, lastOutputAt };
+      live.recent.note(nextOffset, tail);
       this.wake(id, live);
     });
     client.on('state', (state) => {
@@ -160,6 +163,7 @@ export class LiveWorkers {
         const { client, state } = await this.d.connect(row.socket_path, row.secret, WorkerTimeouts.requestMs);
         live.client = client;
         live.state = state;
+        live.recent.clear(); // what came while disconnected is not in it
         live.reconnecting = false;
         live.unresponsiveSince = null;
         this.d.journalGuard.write(() => this.d.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' }));

@@ -6,6 +6,7 @@
 import type { Config } from '../config';
 import { type EndedOutput, loadEndedOutput } from '../endedOutput';
 import { readFinalState } from '../finalState';
+import type { ReadResult } from '../../shared/ringBuffer';
 import type { SessionRow } from '../journal';
 import { ENDED_RING_CACHE, FIRST_PAGE } from './coreTimeouts';
 import { type CoreBase, type LiveWorker, type OutputPage, type WaitPage, isEnded, sessionEnded } from './sessionTypes';
@@ -28,13 +29,21 @@ export class SessionOutput {
   }
 
   async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
-    const row = this.d.row(id);
+    return this.readRow(this.d.row(id), since, limit, maxBytes);
+  }
+
+  private async readRow(row: SessionRow, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
+    const id = row.id;
     const live = this.d.live(id);
+    const connected = live?.client && !isEnded(row.status) ? live : undefined;
+    // The lines the output events carried: nothing is awaited, so `row` is still current.
+    const recent = connected?.recent.read(since, limit, maxBytes, connected.state.nextOffset);
+    if (recent) return this.page(row, recent);
     let page;
     let files: EndedOutput | undefined;
-    if (live?.client && !isEnded(row.status)) {
+    if (connected?.client) {
       try {
-        page = await live.client.request('read', { since, limit, maxBytes });
+        page = await connected.client.request('read', { since, limit, maxBytes });
       } catch {
         // The worker died (or dropped the connection) while we asked: its crash is being
         // reconciled right now. Answer from the output it flushed to disk instead of
@@ -45,17 +54,20 @@ export class SessionOutput {
     } else {
       page = (files = this.endedRing(row)).ring.read(since, limit, maxBytes);
     }
-    const fresh = this.d.journal.get(id) ?? row;
+    return this.page(this.d.journal.get(id) ?? row, page, files?.note);
+  }
+
+  private page(row: SessionRow, page: ReadResult, filesNote?: string | null): OutputPage {
     const result: OutputPage = {
-      sessionId: id,
-      status: fresh.status,
+      sessionId: row.id,
+      status: row.status,
       ...page,
-      exitCode: fresh.exit_code,
-      completedSuccessfully: fresh.completed_successfully === null ? null : fresh.completed_successfully === 1,
-      agentSessionId: fresh.agent_session_id,
-      errorSummary: fresh.error_summary,
+      exitCode: row.exit_code,
+      completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
+      agentSessionId: row.agent_session_id,
+      errorSummary: row.error_summary,
     };
-    if (files?.note) result.note = files.note;
+    if (filesNote) result.note = filesNote;
     else if (page.dropped > 0) {
       result.note = `${page.dropped} line(s) before offset ${page.offset} are no longer kept (the buffer holds the last ${this.d.config.RING_LINES}).`;
     }
@@ -104,8 +116,9 @@ export class SessionOutput {
     let timedOut = false;
     if (!isEnded(row.status) && !ready()) {
       timedOut = !(await this.waitForChange(id, ready, timeoutMs, signal));
+      return { ...(await this.read(id, from, limit, maxBytes)), timedOut };
     }
-    return { ...(await this.read(id, from, limit, maxBytes)), timedOut };
+    return { ...(await this.readRow(row, from, limit, maxBytes)), timedOut };
   }
 
   /** Resolves true when `pred` holds, false on timeout, abort or close. */

@@ -24,6 +24,7 @@ import type { OutputPageSchema, SessionInfoSchema } from '../tools/schemas';
 import type { WorkerClient } from '../workerClient';
 import type { LaunchOptions, WorkerReady } from '../workerLauncher';
 import type { Waiters } from './waiters';
+import type { RecentLines } from './recentLines';
 
 export { isEnded };
 export type { SendReply } from '../inputDelivery';
@@ -51,6 +52,8 @@ export interface LiveWorker {
   reconnecting: boolean;
   /** When the worker stopped answering the heartbeat (ISO time); null while it answers. */
   unresponsiveSince: string | null;
+  /** The newest lines, from the output events: reads answered without asking the worker. */
+  recent: RecentLines;
 }
 
 export interface ManagerEvents {

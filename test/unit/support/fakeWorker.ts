@@ -51,10 +51,15 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
     return this.state.workerPid;
   }
 
+  /** Whether output events carry the new lines (`tail`), as a real worker's do when they are few. */
+  sendTails = false;
+
   print(...lines: string[]): void {
+    const from = this.ring.nextOffset;
     for (const l of lines) this.ring.push(l);
     this.state = { ...this.state, nextOffset: this.ring.nextOffset, lastOutputAt: new Date().toISOString() };
-    this.event({ event: 'output', nextOffset: this.state.nextOffset, lastOutputAt: this.state.lastOutputAt });
+    const tail = this.sendTails ? { tail: { offset: from, lines } } : {};
+    this.event({ event: 'output', nextOffset: this.state.nextOffset, lastOutputAt: this.state.lastOutputAt, ...tail });
   }
 
   end(status: SessionStatus = 'exited', endReason: EndReason = 'exited'): void {

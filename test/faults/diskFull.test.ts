@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, callError, leftovers, makeDirs, reapLeftovers, until } from '../helpers/server';
+import { type Dirs, type RunningServer, call, callError, makeDirs, until } from '../helpers/server';
 import { cliEnv, runCli } from '../cli/cli';
 import { fillUp, freeUp, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs';
-import { alive, closeQuietly, eventKinds, expectConsecutive, health, journalRow, lineCount, readAll, startTick, tickNumbers, up, waitEnded, withJournal } from '../restart/support';
+import { alive, cleanup, eventKinds, expectConsecutive, health, journalRow, lineCount, readAll, startTick, tickNumbers, up, waitEnded, withJournal } from '../restart/support';
 
 jest.setTimeout(120_000);
 
@@ -25,14 +25,7 @@ beforeEach(() => {
   dirs = makeDirs('agentvisor-diskfull-');
   mountTmpfs(dirs.stateDir, 16);
 });
-afterEach(async () => {
-  for (const c of clients.splice(0)) await closeQuietly(c);
-  for (const s of servers.splice(0)) await s.kill();
-  reapLeftovers(dirs);
-  await until(() => leftovers(dirs).length === 0, 5_000, 'leftovers to die').catch(() => undefined);
-  unmountTmpfs(dirs.stateDir);
-  fs.rmSync(dirs.base, { recursive: true, force: true });
-});
+afterEach(() => cleanup(dirs, servers.splice(0), clients.splice(0), () => unmountTmpfs(dirs.stateDir)));
 
 /** Every line of a session's output segments on disk, in order. */
 function linesOnDisk(sessionDir: string): string[] {

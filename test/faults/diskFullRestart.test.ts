@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, call, leftovers, makeDirs, reapLeftovers, until } from '../helpers/server';
+import { type Dirs, type RunningServer, call, makeDirs, until } from '../helpers/server';
 import { fillUp, freeUp, mountTmpfs, unmountTmpfs } from '../helpers/tmpfs';
-import { alive, closeQuietly, health, journalRow, lineCount, startTick, up, waitEnded, writeHardyAgent } from '../restart/support';
+import { alive, cleanup, health, journalRow, lineCount, startTick, up, waitEnded, writeHardyAgent } from '../restart/support';
 
 jest.setTimeout(120_000);
 
@@ -19,14 +19,7 @@ beforeEach(() => {
   dirs = makeDirs('agentvisor-fullstart-');
   mountTmpfs(dirs.stateDir, 16);
 });
-afterEach(async () => {
-  for (const c of clients.splice(0)) await closeQuietly(c);
-  for (const s of servers.splice(0)) await s.kill();
-  reapLeftovers(dirs);
-  await until(() => leftovers(dirs).length === 0, 5_000, 'leftovers to die').catch(() => undefined);
-  unmountTmpfs(dirs.stateDir);
-  fs.rmSync(dirs.base, { recursive: true, force: true });
-});
+afterEach(() => cleanup(dirs, servers.splice(0), clients.splice(0), () => unmountTmpfs(dirs.stateDir)));
 
 test('a supervisor restarted on a full STATE_DIR comes up, re-attaches, and catches up when space returns', async () => {
   const agentBin = writeHardyAgent(dirs);

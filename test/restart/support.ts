@@ -217,11 +217,18 @@ export async function waitEnded(client: Client, sessionId: string, timeoutMs = 3
  * End-of-test cleanup: kills anything still tied to the dirs (reporting it),
  * waits for it to go, removes the temp dirs. Returns what was left over.
  */
-export async function cleanup(dirs: Dirs, servers: Array<RunningServer | undefined>, clients: Array<Client | undefined> = []): Promise<number[]> {
+/** `beforeRemove` runs once every process is gone and before the directories go (e.g. unmounting a tmpfs inside them). */
+export async function cleanup(
+  dirs: Dirs,
+  servers: Array<RunningServer | undefined>,
+  clients: Array<Client | undefined> = [],
+  beforeRemove?: () => void,
+): Promise<number[]> {
   for (const c of clients) await closeQuietly(c);
   for (const s of servers) if (s) await s.kill();
   const found = reapLeftovers(dirs);
   await until(() => leftovers(dirs).length === 0, 5_000, 'leftovers to die').catch(() => undefined);
+  beforeRemove?.();
   fs.rmSync(dirs.base, { recursive: true, force: true });
   return found;
 }

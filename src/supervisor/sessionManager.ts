@@ -65,7 +65,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly output: SessionOutput;
   private readonly connect: Connect;
   private readonly timeouts: SessionCoreTimeouts;
-  private readonly reconcileDead: (row: SessionRow) => void;
+  private readonly reconcileDead: (row: SessionRow) => SessionStatus;
   private closed = false;
   /** Journal writes go through this: a full disk degrades the supervisor instead of killing it. */
   readonly journalGuard: JournalGuard;

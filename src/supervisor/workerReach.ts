@@ -23,13 +23,10 @@ function inode(file: string): number | null {
   }
 }
 
-/** Resolves when `file` exists (as another inode than `before`, if given), or after `timeoutMs`. */
-function fileAppears(file: string, before: number | null, timeoutMs: number): Promise<void> {
+/** Resolves when `file` exists, or after `timeoutMs`. */
+function fileAppears(file: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const isBack = () => {
-      const now = inode(file);
-      return now !== null && now !== before;
-    };
+    const isBack = () => inode(file) !== null;
     let watcher: fs.FSWatcher | undefined;
     const done = () => {
       clearTimeout(timer);
@@ -57,7 +54,7 @@ export async function connectOrRevive(
     // Only a missing file is re-created: a worker never takes over a path that exists.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     if (row.worker_pid === null || !isSameProcess(row.worker_pid, row.worker_start_time)) throw err;
-    const back = fileAppears(row.socket_path, null, WorkerReachTimeouts.socketBackMs);
+    const back = fileAppears(row.socket_path, WorkerReachTimeouts.socketBackMs);
     process.kill(row.worker_pid, 'SIGHUP');
     await back;
     return connect(row.socket_path, row.secret, requestMs);

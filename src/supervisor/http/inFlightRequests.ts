@@ -15,7 +15,8 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { isJSONRPCErrorResponse, isJSONRPCNotification, isJSONRPCRequest, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
 
 // 1 and "1" are different JSON-RPC ids.
-const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
+/** JSON-RPC ids 1 and "1" are different requests: the key keeps their type. */
+export const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
 
 /** The ids of the requests in a POST body (one message or a batch). */
 export function requestIdsOf(body: unknown): unknown[] {

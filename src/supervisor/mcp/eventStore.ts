@@ -18,6 +18,7 @@
  */
 import type { EventId, EventStore, StreamId } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { type JSONRPCMessage, isJSONRPCErrorResponse, isJSONRPCResultResponse } from '@modelcontextprotocol/sdk/types.js';
+import { keyOf } from '../http/inFlightRequests';
 
 /** Events remembered per MCP connection: minutes of a busy session_wait loop. */
 export const MAX_STORED_EVENTS = 1_000;
@@ -27,7 +28,6 @@ export const MAX_STORED_BYTES_PER_CONNECTION = 8 * 1024 * 1024;
 export const MAX_STORED_BYTES_TOTAL = 64 * 1024 * 1024;
 
 // 1 and "1" are different JSON-RPC ids.
-const keyOf = (id: unknown): string => `${typeof id}:${String(id)}`;
 
 interface Stored {
   streamId: StreamId;

@@ -22,7 +22,7 @@ export interface LiveWorkersDeps extends CoreBase {
   timeouts: SessionCoreTimeouts;
   emit: Emit;
   /** Ends the record of a session whose worker is gone (recovery.ts). */
-  reconcileDead(row: SessionRow): void;
+  reconcileDead(row: SessionRow): unknown;
 }
 
 export class LiveWorkers {

@@ -10,7 +10,7 @@
  */
 import { WorkerTimeouts } from '../../shared/constants';
 import { isSameProcess, killGroupIfSame } from '../../shared/procInfo';
-import type { WorkerState } from '../../shared/protocol';
+import type { SessionStatus, WorkerState } from '../../shared/protocol';
 import { readFinalState } from '../finalState';
 import type { SessionRow } from '../journal';
 import { findUnjournalled } from '../sessionDiscovery';
@@ -23,12 +23,13 @@ import type { Connect, CoreBase, Emit } from './sessionTypes';
  * the truth; if not, it died hard — mark it lost and make sure its agent does
  * not live on without supervision.
  */
-export function reconcileDead(d: CoreBase & { emit: Emit }, row: SessionRow): void {
+/** Returns the status it decided: the journal may only record it later (a full disk keeps the write). */
+export function reconcileDead(d: CoreBase & { emit: Emit }, row: SessionRow): SessionStatus {
   const final = readFinalState(row.session_dir);
   if (final?.ok) {
     d.journalGuard.write(() => d.journal.applyWorkerState(final.state, final.state.status, { recoveredFrom: 'final record' }));
     d.emit('lifecycle', row.id, final.state.status, { endReason: final.state.endReason });
-    return;
+    return final.state.status;
   }
   // A worker that is alive but unreachable is as good as lost: end it too.
   killGroupIfSame(row.worker_pid, row.worker_start_time);
@@ -42,6 +43,7 @@ export function reconcileDead(d: CoreBase & { emit: Emit }, row: SessionRow): vo
   ));
   d.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
   d.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
+  return 'lost';
 }
 
 export interface ReattachHost extends CoreBase {
@@ -50,7 +52,7 @@ export interface ReattachHost extends CoreBase {
   /** Takes a connected worker into the registry (journal, lifecycle event, listeners). */
   adopt(id: string, client: WorkerClient, state: WorkerState): Promise<void>;
   /** Ends the record of a session whose worker is gone. */
-  reconcileDead(row: SessionRow): void;
+  reconcileDead(row: SessionRow): SessionStatus;
 }
 
 /** On start-up: re-attach to every worker the journal believes alive, in parallel; then to live workers it does not know. */
@@ -98,9 +100,7 @@ export async function reattachAll(host: ReattachHost): Promise<{ reattached: num
       if (isSameProcess(row.worker_pid, row.worker_start_time)) {
         log.warn('could not re-attach to a live worker', { sessionId: row.id, error: c.error.message });
       }
-      host.reconcileDead(row);
-      const after = journal.get(row.id);
-      if (after?.status === 'lost') counts.lost++;
+      if (host.reconcileDead(row) === 'lost') counts.lost++;
       else counts.ended++;
     }),
   );

@@ -9,6 +9,7 @@
  */
 import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
+import { isEnded } from '../shared/sessionStatus';
 import { sanitize } from '../shared/sanitize';
 import { type AgentExit, type AgentLaunch, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
 import { summarizeAgentError } from './agentErrors';
@@ -125,7 +126,7 @@ export class AgentSession {
   }
 
   get ended(): boolean {
-    return this.status !== 'running' && this.status !== 'killing';
+    return isEnded(this.status);
   }
 
   start(): void {

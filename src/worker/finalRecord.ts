@@ -6,18 +6,13 @@
  */
 import fs from 'node:fs';
 import type { WorkerLog } from './workerLog';
+import { OutputDiskTimeouts } from './outputLog';
 
-export const FinalRecordTimeouts = {
-  /** First retry of a refused write: space often comes back quickly. */
-  retryFirstMs: 100,
-  /** Retries back off up to this: a full disk is polled, not hammered. */
-  retryMaxMs: 2_000,
-} as const;
 
 export class FinalRecord {
   private written = false;
   private timer: NodeJS.Timeout | undefined;
-  private retryMs: number = FinalRecordTimeouts.retryFirstMs;
+  private retryMs: number = OutputDiskTimeouts.retryFirstMs;
   private readonly waiting: Array<() => void> = [];
 
   constructor(
@@ -42,7 +37,7 @@ export class FinalRecord {
       fs.rmSync(tmp, { force: true });
       this.log.warn('final record not written; retrying', { error: (err as Error).message, retryMs: this.retryMs });
       this.timer = setTimeout(() => this.write(data), this.retryMs);
-      this.retryMs = Math.min(this.retryMs * 2, FinalRecordTimeouts.retryMaxMs);
+      this.retryMs = Math.min(this.retryMs * 2, OutputDiskTimeouts.retryMaxMs);
       return;
     }
     this.written = true;

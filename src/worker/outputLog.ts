@@ -15,6 +15,7 @@ import { RingBuffer } from '../shared/ringBuffer';
 import { storedLines } from '../shared/sanitize';
 import { listSegments, loadOutput, outputDir, segmentName } from '../shared/sessionFiles';
 
+/** Also the final record's (finalRecord.ts): the same disk, refusing for the same reasons. */
 export const OutputDiskTimeouts = {
   /** First retry after a refused write: space often comes back quickly (a log rotated, a temp file removed). */
   retryFirstMs: 100,

@@ -13,11 +13,11 @@
  *
  * This interface changes only additively: other drivers are written against it.
  */
-import type { WorkerSpec } from '../../shared/protocol';
+import type { WorkerSpec, WorkerState, sessionProtocol } from '../../shared/protocol';
 import type { AgentExit, AgentProcess } from '../agentProcess';
 
 /** The protocols a worker can speak; reported in session info as the one that ran. */
-export type AgentProtocol = 'claude' | 'codex-exec' | 'codex-app-server';
+export type AgentProtocol = ReturnType<typeof sessionProtocol>;
 
 /**
  * How the agent's output arrives. `pipes`: stdout is newline-delimited (JSON) and may carry very
@@ -25,20 +25,11 @@ export type AgentProtocol = 'claude' | 'codex-exec' | 'codex-app-server';
  */
 export type Transport = 'pipes' | 'pty';
 
-/** Token counts and cost of agent work, added up by the session (issue 14 item 5). */
-export interface UsageDelta {
-  inputTokens: number;
-  /** Of inputTokens, those served from the provider's prompt cache. */
-  cachedInputTokens: number;
-  outputTokens: number;
-  /** US dollars; null when the agent does not say. */
-  costUsd: number | null;
-}
+/** A session's usage so far, as WorkerState carries it (the contract defines the fields; `turns`: agent turns completed). */
+export type SessionUsage = NonNullable<WorkerState['usage']>;
 
-/** A session's usage so far, as WorkerState carries it. `turns`: agent turns completed. */
-export interface SessionUsage extends UsageDelta {
-  turns: number;
-}
+/** Token counts and cost of agent work since the last report, added up by the session (issue 14 item 5). */
+export type UsageDelta = Omit<SessionUsage, 'turns'>;
 
 /** What an approval asks about (issue 15). */
 export type ApprovalKind = 'command' | 'file_change' | 'tool' | 'permissions';

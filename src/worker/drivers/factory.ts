@@ -2,9 +2,17 @@
 import { ClaudeDriver } from './claude';
 import { CodexAppServerDriver } from './codexAppServer';
 import { CodexExecDriver } from './codexExec';
+import { sessionProtocol } from '../../shared/protocol';
 import type { AgentDriver, DriverContext } from './driver';
 
+/** By the protocol session info reports (`sessionProtocol`), so what ran and what is said to have run cannot differ. */
 export function createDriver(ctx: DriverContext): AgentDriver {
-  if (ctx.spec.agent === 'claude-code') return new ClaudeDriver(ctx);
-  return ctx.spec.codexProtocol === 'app-server' ? new CodexAppServerDriver(ctx) : new CodexExecDriver(ctx);
+  switch (sessionProtocol(ctx.spec)) {
+    case 'claude':
+      return new ClaudeDriver(ctx);
+    case 'codex-app-server':
+      return new CodexAppServerDriver(ctx);
+    case 'codex-exec':
+      return new CodexExecDriver(ctx);
+  }
 }

@@ -31,8 +31,45 @@ export const EndReason = oneOf([
   'shutdown', // an operator ended every session (stop --kill-sessions)
   'worker_lost', // the worker died without recording an outcome
   'interrupted', // session_send {interrupt: true} stopped the turn and the agent ended
+  'budget_exceeded', // a limit of the session's `limits` (cost, tokens, turns, wall time) was reached (issue 18)
 ]);
 export type EndReason = Infer<typeof EndReason>;
+
+// ---- approvals (issue 15) ----------------------------------------------------
+
+export const ApprovalKind = oneOf(['command', 'file_change', 'tool', 'permissions']);
+export type ApprovalKind = Infer<typeof ApprovalKind>;
+export const ApprovalDecision = oneOf(['allow', 'allow_for_session', 'deny']);
+export type ApprovalDecision = Infer<typeof ApprovalDecision>;
+
+/** A permission request the agent waits on, as the worker holds it (and reports it on re-attach). */
+export const PendingApproval = obj({
+  /** Unique within the session, chosen by the worker; what session_approve names. */
+  approvalId: str({ min: 1, max: 128 }),
+  kind: ApprovalKind,
+  /** One line for a person: `Bash: npm test`, `Write src/a.ts`, `apply_patch: 3 files`. */
+  summary: str(),
+  /** The agent's request itself, bounded by the worker. */
+  request: present(),
+  /** The decisions this request may be answered with. */
+  decisions: arrayOf(ApprovalDecision),
+  createdAt: str(),
+});
+export type PendingApproval = Infer<typeof PendingApproval>;
+
+/**
+ * How a pending approval ended. decidedBy: `connection:<id>` (an MCP client), `cli`, `ui`, `rule`,
+ * `timeout` (APPROVAL_TIMEOUT, a deny), `agent` (the agent withdrew it: its turn or process ended).
+ * A worker's crash is not reported here: the supervisor marks that worker's pending ones `lost`.
+ */
+export const ApprovalOutcome = obj({
+  approvalId: str({ min: 1, max: 128 }),
+  decision: oneOf(['allow', 'allow_for_session', 'deny', 'withdrawn']),
+  message: nullable(str()),
+  decidedBy: str({ min: 1, max: 200 }),
+  decidedAt: str(),
+});
+export type ApprovalOutcome = Infer<typeof ApprovalOutcome>;
 
 /** What a worker knows about its session; also the shape of its on-disk final record. */
 export const WorkerState = obj({
@@ -70,6 +107,8 @@ export const WorkerState = obj({
       }),
     ),
   ),
+  /** Permission requests the agent waits on now (mode `ask`, issue 15); the supervisor shows the session as awaiting_approval while any is. */
+  pendingApprovals: withDefault(arrayOf(PendingApproval), []),
 });
 export type WorkerState = Infer<typeof WorkerState>;
 
@@ -95,6 +134,13 @@ export const SendParams = obj({
   idempotencyKey: optional(str({ min: 1, max: Limits.maxIdempotencyKeyChars })),
 });
 export const KillParams = obj({ reason: EndReason });
+/** Answer a pending approval; decidedBy as in ApprovalOutcome. */
+export const ApproveParams = obj({
+  approvalId: str({ min: 1, max: 128 }),
+  decision: ApprovalDecision,
+  message: optional(str({ max: 4_096 })),
+  decidedBy: str({ min: 1, max: 200 }),
+});
 
 export const SupervisorFrame = tagged('method', {
   hello: obj({ id, params: HelloParams }),
@@ -106,6 +152,8 @@ export const SupervisorFrame = tagged('method', {
   state: obj({ id, params: noParams }),
   /** The supervisor has journalled the final state; the worker may exit. */
   ackExit: obj({ id, params: noParams }),
+  /** Answer a pending approval (issue 15). */
+  approve: obj({ id, params: ApproveParams }),
 });
 export type SupervisorFrame = Infer<typeof SupervisorFrame>;
 export type Method = SupervisorFrame['method'];
@@ -129,6 +177,12 @@ export const SendResult = obj({
   duplicate: optional(bool()),
 });
 
+/**
+ * The answer to `approve`: the outcome now recorded. `alreadyDecided`: it had been decided before
+ * (by whoever the outcome names), and this answer changed nothing. An unknown id is an error frame.
+ */
+export const ApproveResult = obj({ outcome: ApprovalOutcome, alreadyDecided: bool() });
+
 /** Result validator per method, checked when a response arrives. */
 export const ResultSchemas = {
   hello: WorkerState,
@@ -138,6 +192,7 @@ export const ResultSchemas = {
   interrupt: WorkerState,
   state: WorkerState,
   ackExit: noParams,
+  approve: ApproveResult,
 } satisfies Record<Method, Validator<unknown>>;
 export type ResultOf<M extends Method> = Infer<(typeof ResultSchemas)[M]>;
 
@@ -165,6 +220,10 @@ export const WorkerFrame = byKey([
       /** Coalesced: at most one per event-loop turn, carrying the newest offset (and, when small, the new lines). */
       output: obj({ nextOffset: int(), lastOutputAt: str(), tail: optional(OutputTail) }),
       state: obj({ state: WorkerState }),
+      /** The agent asks; sent before the request can be answered by anyone but a rule of the spec. */
+      approvalPending: obj({ approval: PendingApproval }),
+      /** A pending approval ended (answered by anyone, a rule, the timeout, or withdrawn by the agent). */
+      approvalResolved: obj({ outcome: ApprovalOutcome }),
     }),
   ],
   ['error', obj({ id: int(), error: obj({ code: ErrorCode, message: str() }) })],
@@ -174,7 +233,8 @@ export type WorkerFrame = Infer<typeof WorkerFrame>;
 
 // ---- the worker's launch spec ----------------------------------------------
 
-export const AgentMode = oneOf(['full', 'edit', 'plan']);
+/** full: every permission; edit: file edits in cwd; plan: read-only; ask: every permission request relayed for a decision (issue 15). */
+export const AgentMode = oneOf(['full', 'edit', 'plan', 'ask']);
 export type AgentMode = Infer<typeof AgentMode>;
 
 const decimal = str({ pattern: /^\d+$/ });
@@ -203,6 +263,32 @@ export const WorkerSpec = obj({
   secret: str(),
   /** How a Codex session talks to its CLI (issue 14): JSON-RPC to `codex app-server`, or `codex exec` under a PTY (also when absent: specs from before). Kept on resume. */
   codexProtocol: optional(oneOf(['app-server', 'exec'])),
+  /** Developer instructions for the agent, added to agentvisor's own (issue 19 item 6). */
+  instructions: withDefault(nullable(str()), null),
+  /** Mode `ask` (issue 15): requests these rules answer `allow` without asking (decidedBy `rule`); timeoutMs 0 = wait for ever. */
+  approvals: withDefault(
+    obj({
+      allowTools: withDefault(arrayOf(str()), []),
+      allowCommandPrefixes: withDefault(arrayOf(str()), []),
+      timeoutMs: withDefault(int({ min: 0 }), 15 * 60_000),
+    }),
+    { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
+  ),
+  /** Spend limits the worker enforces from reported usage and wall time (issue 18); null = none. */
+  limits: withDefault(
+    obj({
+      maxCostUsd: withDefault(nullable(num({ min: 0 })), null),
+      maxTokens: withDefault(nullable(int({ min: 1 })), null),
+      maxTurns: withDefault(nullable(int({ min: 1 })), null),
+      maxDurationMs: withDefault(nullable(int({ min: 1 })), null),
+    }),
+    { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
+  ),
+  /** How the agent is confined (issue 16): `none`, or bubblewrap with what it may see; the supervisor decides, the worker applies. */
+  sandbox: withDefault(
+    oneOf(['none', 'bwrap']),
+    'none',
+  ),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
   resume: nullable(obj({ agentSessionId: str(), message: str() })),
   idleTimeoutMs: positiveInt,

@@ -143,11 +143,13 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         // Output events only carry the newest offset: consecutive ones collapse into one.
         // (Their tails join when contiguous; otherwise the replayed event carries none and reads ask the worker.)
         if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt, joinTails(last.output[2], frame.tail)];
-        else if (this.early.length < 1_000) this.early.push(frame.event === 'output' ? { output: [frame.nextOffset, frame.lastOutputAt, frame.tail] } : { state: frame.state });
+        else if (frame.event === 'output') this.early.push({ output: [frame.nextOffset, frame.lastOutputAt, frame.tail] });
+        else if (frame.event === 'state' && this.early.length < 1_000) this.early.push({ state: frame.state });
+        // Approval events are not emitted yet (issue 15 wires them).
         return;
       }
       if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt, frame.tail);
-      else this.emit('state', frame.state);
+      else if (frame.event === 'state') this.emit('state', frame.state);
       return;
     }
     const p = this.pending.get(frame.id);

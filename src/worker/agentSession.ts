@@ -180,6 +180,8 @@ export class AgentSession {
       finalAnswer: this.finalAnswer,
       outputNotPersisted: this.output.diskProblem,
       usage: this.usage && { ...this.usage },
+      // Issue 15 fills this from the drivers' approval events (with createdAt); until then none is reported.
+      pendingApprovals: [],
     };
   }
 

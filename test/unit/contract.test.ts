@@ -106,8 +106,14 @@ describe('WorkerSpec', () => {
   ];
   test.each(valid)('accepts: %s', (_name, change) => {
     const raw = JSON.parse(JSON.stringify({ ...spec, ...change }));
-    // A spec without cwdIdentity (from before it was recorded) gets null.
-    expect(WorkerSpec.parse(raw, 'invalid worker spec')).toEqual({ cwdIdentity: null, ...raw });
+    // A spec without cwdIdentity (from before it was recorded) gets null; one from before issues 15-19 gets their defaults.
+    const later = {
+      instructions: null,
+      approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 900_000 },
+      limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
+      sandbox: 'none',
+    };
+    expect(WorkerSpec.parse(raw, 'invalid worker spec')).toEqual({ cwdIdentity: null, ...later, ...raw });
   });
 
   const invalid: Array<[string, Record<string, unknown>, string]> = [

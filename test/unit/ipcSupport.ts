@@ -38,6 +38,7 @@ export function workerState(over: Partial<WorkerState> = {}): WorkerState {
     finalAnswer: null,
     outputNotPersisted: null,
     usage: null,
+    pendingApprovals: [],
     ...over,
   };
 }

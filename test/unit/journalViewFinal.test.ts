@@ -32,6 +32,7 @@ const final: WorkerState = {
   sessionId: '00000000-0000-4000-8000-000000000001', status: 'exited', workerPid: 10, workerStartTime: null, agentPid: 11, agentStartTime: null,
   nextOffset: 7, lastOutputAt: '2024-01-01T00:00:01.000Z', lastInputAt: null, endedAt: '2024-01-01T00:00:02.000Z', exitCode: 0, signal: null,
   endReason: 'exited', completedSuccessfully: true, agentSessionId: null, errorSummary: null, finalAnswer: 'done', outputNotPersisted: null,
+  pendingApprovals: [],
 };
 
 test('a valid final record gives the outcome', () => {

@@ -1,7 +1,7 @@
 import { FrameReader, MAX_FRAME_BYTES, SupervisorFrame, WorkerFrame, type WorkerState, encodeFrame } from '../../src/shared/protocol';
 
 // The wire form: finalAnswer and outputNotPersisted may be absent, as from a worker of an older release.
-const state: Omit<WorkerState, 'finalAnswer' | 'outputNotPersisted'> = {
+const state: Omit<WorkerState, 'finalAnswer' | 'outputNotPersisted' | 'pendingApprovals'> = {
   sessionId: 's1',
   status: 'running',
   workerPid: 10,
@@ -103,8 +103,8 @@ describe('WorkerFrame', () => {
 
   test('a state event parses as an event carrying the state', () => {
     const parsed = WorkerFrame.parse({ event: 'state', state });
-    // A state without finalAnswer or outputNotPersisted (an older worker's) parses with them defaulted to null.
-    expect(parsed).toEqual({ event: 'state', state: { ...state, finalAnswer: null, outputNotPersisted: null } });
+    // A state without finalAnswer, outputNotPersisted or pendingApprovals (an older worker's) parses with them defaulted.
+    expect(parsed).toEqual({ event: 'state', state: { ...state, finalAnswer: null, outputNotPersisted: null, pendingApprovals: [] } });
   });
 
   test('a state event with a malformed state is rejected', () => {

@@ -52,6 +52,7 @@ export const MODE_POLICY: Record<AgentMode, { sandbox: string; approvalPolicy: s
   full: { sandbox: 'danger-full-access', approvalPolicy: 'never' },
   edit: { sandbox: 'workspace-write', approvalPolicy: 'never' },
   plan: { sandbox: 'read-only', approvalPolicy: 'never' },
+  ask: { sandbox: 'workspace-write', approvalPolicy: 'untrusted' },
 };
 
 /**

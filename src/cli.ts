@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   logs: { summary: "a session's output; --follow until it ends", load: () => import('./cli/logs.js') },
   kill: { summary: 'end a session through the running server', load: () => import('./cli/kill.js') },
   stop: { summary: 'stop the running server (--kill-sessions ends every session too)', load: () => import('./cli/stop.js') },
+  worktrees: { summary: "sessions' git worktrees, with orphans flagged", load: () => import('./cli/worktrees.js') },
   doctor: { summary: 'check this host and explain how to fix what is wrong', load: () => import('./cli/doctor.js') },
   token: { summary: 'print the client configuration with the token; --rotate replaces it', load: () => import('./cli/token.js') },
 };

@@ -27,6 +27,7 @@ export const CONFIG_VARS = {
   HOST: { schema: z.string().min(1).default('127.0.0.1'), help: 'address to bind; a wildcard address is logged as a warning' },
   WORKSPACE_DIR: { schema: z.string().min(1).optional(), help: 'root of session cwds and the file tools (default: current directory)' },
   STATE_DIR: { schema: z.string().min(1).optional(), help: 'journal, sockets, output, logs (default: $XDG_STATE_HOME/agentvisor or ~/.local/state/agentvisor)' },
+  WORKTREE_DIR: { schema: z.string().min(1).optional(), help: 'where sessions started with worktree get their git worktrees; never inside a repository (default: STATE_DIR/worktrees)' },
   IDLE_TIMEOUT: { schema: ms().default(SessionTimeouts.idleTimeoutMs), help: 'ms without output or input before a session is killed' },
   ORPHAN_TIMEOUT: { schema: ms().default(SessionTimeouts.orphanTimeoutMs), help: 'ms a worker waits for a supervisor before ending its session' },
   KILL_GRACE: { schema: ms(600_000).default(SessionTimeouts.killGraceMs), help: 'ms between SIGTERM and SIGKILL when a session is killed' },
@@ -58,9 +59,10 @@ export const CONFIG_VARS = {
 type Vars = typeof CONFIG_VARS;
 type Parsed = { [K in keyof Vars]: z.infer<Vars[K]['schema']> };
 
-export interface Config extends Omit<Parsed, 'WORKSPACE_DIR' | 'STATE_DIR' | 'ALLOWED_HOSTS' | 'ALLOWED_ORIGINS'> {
+export interface Config extends Omit<Parsed, 'WORKSPACE_DIR' | 'STATE_DIR' | 'WORKTREE_DIR' | 'ALLOWED_HOSTS' | 'ALLOWED_ORIGINS'> {
   WORKSPACE_DIR: string;
   STATE_DIR: string;
+  WORKTREE_DIR: string;
   ALLOWED_HOSTS: string[];
   ALLOWED_ORIGINS: string[];
   /** CHILD_ENV_FOO=bar becomes FOO=bar in every agent's environment. */
@@ -107,10 +109,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     if (k.startsWith('CHILD_ENV_') && k.length > 'CHILD_ENV_'.length && v !== undefined) childEnv[k.slice('CHILD_ENV_'.length)] = v;
   }
   const p = parsed as Parsed;
+  const stateDir = path.resolve(cwd, p.STATE_DIR ?? defaultStateDir(merged));
   return {
     ...p,
     WORKSPACE_DIR: path.resolve(cwd, p.WORKSPACE_DIR ?? cwd),
-    STATE_DIR: path.resolve(cwd, p.STATE_DIR ?? defaultStateDir(merged)),
+    STATE_DIR: stateDir,
+    WORKTREE_DIR: path.resolve(cwd, p.WORKTREE_DIR ?? path.join(stateDir, 'worktrees')),
     ALLOWED_HOSTS: list(p.ALLOWED_HOSTS),
     ALLOWED_ORIGINS: list(p.ALLOWED_ORIGINS),
     childEnv,

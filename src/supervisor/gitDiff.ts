@@ -20,7 +20,8 @@ const MAX_DIFF_BYTES = 32 * 1024 * 1024;
 
 const SAFE = ['-c', 'core.fsmonitor=false', '-c', 'core.hooksPath=/dev/null', '-c', 'diff.external=', '-c', 'core.pager=cat'];
 
-function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = GitTimeouts.commandMs): Promise<{ ok: boolean; out: string; err: string }> {
+/** git with hooks, fsmonitor and external diff/pager off: a repository's config must not run programs here. */
+export function git(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs: number = GitTimeouts.commandMs): Promise<{ ok: boolean; out: string; err: string }> {
   return new Promise((resolve) => {
     execFile(
       'git',

@@ -57,6 +57,32 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
   // 3: the protocol the worker spoke to the agent (issue 14); null for sessions from before.
   `ALTER TABLE sessions ADD COLUMN protocol TEXT;`,
+  // 4: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
+  // session's row (retention forgets rows; the work on the branch is the user's).
+  `CREATE TABLE worktrees (
+     session_id  TEXT PRIMARY KEY,
+     repo        TEXT NOT NULL,
+     branch      TEXT NOT NULL,
+     base_commit TEXT NOT NULL,
+     path        TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     removed_at  TEXT
+   );`,
+  // 5: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
+  `CREATE TABLE notifications (
+     id          INTEGER PRIMARY KEY AUTOINCREMENT,
+     dedupe_key  TEXT UNIQUE,
+     session_id  TEXT,
+     event       TEXT NOT NULL,
+     payload     TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     attempts    INTEGER NOT NULL DEFAULT 0,
+     next_at     TEXT NOT NULL,
+     last_error  TEXT,
+     done_at     TEXT,
+     outcome     TEXT
+   );
+   CREATE INDEX notifications_pending ON notifications(done_at, next_at);`,
 ];
 
 export interface SessionRow {

@@ -46,6 +46,8 @@ import {
 } from './session/sessionTypes';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 import { launchWorker } from './workerLauncher';
+import { type Removal, inspect, removeWorktree, uncommitted } from './worktree';
+import { type WorktreeRow, markWorktreeRemoved, toRecord, worktreeOf } from './worktreeStore';
 
 export { SessionError };
 export type { ManagerEvents, OutputPage, SendReply, SessionInfo, StartRequest };
@@ -219,9 +221,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return this.output.finalAnswer(id);
   }
 
-  /** What the agent changed in its cwd since the session started. */
+  /** What the agent changed in its cwd since the session started; in a worktree, since its base commit. */
   async diff(id: string): Promise<DiffResult & { base: string | null }> {
     const row = this.row(id);
+    const wt = worktreeOf(this.journal, id);
+    if (wt && !wt.removed_at) {
+      if (!fs.existsSync(wt.path)) return { ok: false, base: wt.base_commit, error: `session ${id}'s worktree ${wt.path} no longer exists`, files: [], lines: [] };
+      // The whole worktree, committed and uncommitted work alike: the branch is the session's.
+      return { ...(await diffSince(wt.path, wt.base_commit)), base: wt.base_commit };
+    }
     if (!row.git_base_tree) {
       return {
         ok: false,
@@ -233,6 +241,34 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
     if (!fs.existsSync(row.cwd)) return { ok: false, base: row.git_base_tree, error: `cwd ${row.cwd} no longer exists`, files: [], lines: [] };
     return { ...(await diffSince(row.cwd, row.git_base_tree)), base: row.git_base_tree };
+  }
+
+  /** The session's worktree, if it was started with one (removed or not). */
+  worktree(id: string): WorktreeRow | undefined {
+    return worktreeOf(this.journal, id);
+  }
+
+  /** Removes a session's worktree (and, if asked, its branch); refuses uncommitted work unless `force`. */
+  async cleanup(id: string, opts: { deleteBranch: boolean; force: boolean }): Promise<Removal & { path: string; branch: string }> {
+    this.journalGuard.assertWritable();
+    const wt = worktreeOf(this.journal, id);
+    if (!wt) throw new SessionError(`session ${id} has no worktree (it was not started with worktree, or the id is unknown)`);
+    if (wt.removed_at) throw new SessionError(`session ${id}'s worktree ${wt.path} was already removed at ${wt.removed_at}`);
+    const row = this.journal.get(id);
+    if (row && !isEnded(row.status)) throw new SessionError(`session ${id} is still ${row.status}; end it with session_kill before removing its worktree`);
+    const { dirExists } = await inspect(toRecord(wt));
+    if (dirExists && !opts.force) {
+      const st = await uncommitted(wt.path);
+      if (!st.ok) throw new SessionError(`${st.error}; force: true removes the worktree anyway`);
+      if (st.lines.length > 0) {
+        const shown = st.lines.slice(0, 10).join('; ') + (st.lines.length > 10 ? `; … ${st.lines.length - 10} more` : '');
+        throw new SessionError(`session ${id}'s worktree ${wt.path} has uncommitted changes (${shown}); commit them on ${wt.branch}, or pass force: true to discard them`);
+      }
+    }
+    const removed = await removeWorktree(toRecord(wt), opts);
+    if ('error' in removed) throw new SessionError(`could not remove session ${id}'s worktree: ${removed.error}`);
+    this.journalGuard.mustWrite(() => markWorktreeRemoved(this.journal, id, { path: wt.path, branch: wt.branch, branchDeleted: removed.branchDeleted, force: opts.force }));
+    return { ...removed, path: wt.path, branch: wt.branch };
   }
 
   async interrupt(id: string): Promise<SessionInfo & { note?: string }> {

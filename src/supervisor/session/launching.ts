@@ -21,6 +21,8 @@ import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
 import { createSessionDir } from '../sessionDir';
 import { SessionError } from '../sessionError';
+import { createWorktree } from '../worktree';
+import { insertWorktree } from '../worktreeStore';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
 
 export interface LauncherDeps extends CoreBase {
@@ -60,24 +62,35 @@ export class SessionLauncher {
           'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
       );
     }
-    const pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
+    let pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
     if (!pinned.ok) throw new SessionError(pinned.error);
 
     const refusal = this.d.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
     const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
     if (!codex.ok) throw new SessionError(codex.error);
-    // Before the agent can touch anything: the state session_diff compares against.
-    const snapshot = await snapshotTree(req.cwd);
-
     const id = crypto.randomUUID();
+    let cwd = req.cwd;
+    if (req.worktree !== undefined && req.worktree !== false) {
+      const wt = await createWorktree(req.cwd, id, req.worktree === true ? null : req.worktree, config.WORKTREE_DIR);
+      if (!wt.ok) throw new SessionError(wt.error);
+      // Recorded at once, before any later check can fail: a worktree nobody knows of would be lost work.
+      journalGuard.mustWrite(() => insertWorktree(journal, id, wt.record));
+      cwd = wt.agentCwd;
+      // The same last check as any cwd, against the directory agentvisor owns instead of the workspace.
+      pinned = prepareCwd(cwd, config.WORKTREE_DIR);
+      if (!pinned.ok) throw new SessionError(pinned.error);
+    }
+    // Before the agent can touch anything: the state session_diff compares against.
+    const snapshot = await snapshotTree(cwd);
+
     const sessionDir = path.join(this.d.sessionsRoot, id);
     const spec: WorkerSpec = {
       protocolVersion: PROTOCOL_VERSION,
       sessionId: id,
       agent: req.agent,
       agentBin: bin.path,
-      cwd: req.cwd,
+      cwd,
       cwdIdentity: pinned.identity,
       task: req.task,
       model: req.model ?? null,
@@ -108,7 +121,7 @@ export class SessionLauncher {
     const specPath = createSessionDir(spec, () => journalGuard.mustWrite(() => journal.insertSession({
       id,
       agent: req.agent,
-      cwd: req.cwd,
+      cwd,
       task: req.task,
       model: spec.model,
       mode,
@@ -121,7 +134,7 @@ export class SessionLauncher {
     const log = this.d.log.child({ sessionId: id });
     try {
       const ready = await this.launch(specPath, sessionDir);
-      log.info('worker started', { workerPid: ready.pid, agent: req.agent, cwd: req.cwd });
+      log.info('worker started', { workerPid: ready.pid, agent: req.agent, cwd });
     } catch (err) {
       journalGuard.write(() => journal.markFailed(id, (err as Error).message));
       log.error('worker failed to start', { error: (err as Error).message });

@@ -41,6 +41,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Run in a new git worktree of cwd's repository: true names the branch agentvisor/<id>, a string names it. */
+  worktree?: boolean | string;
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

@@ -113,3 +113,6 @@ export const SessionEnvArg = z
     }
   })
   .refine((m) => Object.keys(m).length <= 32, { message: 'env may set at most 32 variables' });
+
+/** A session's git worktree (session_start with worktree). */
+export const WorktreeSchema = z.object({ path: z.string(), branch: z.string(), baseCommit: z.string(), repo: z.string() });

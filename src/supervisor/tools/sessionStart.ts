@@ -7,7 +7,7 @@ import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnv
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
 import { waitUntilEnded } from './waiting';
-import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
+import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -43,12 +43,20 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
+          worktree: z
+            .union([z.boolean(), z.string().min(1, 'worktree branch must not be empty').max(200, 'worktree branch must be at most 200 characters')])
+            .optional()
+            .describe(
+              'Run the agent in a new git worktree of the repository cwd is in, on a new branch from its current HEAD (true: branch agentvisor/<id>; a string: that branch name). ' +
+                "The user's checkout is not touched; session_diff compares against the start commit; the worktree and branch stay until session_cleanup",
+            ),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({
         initialOutput: OutputPageSchema,
         finalAnswer: z.string().nullable().optional(),
+        worktree: WorktreeSchema.optional(),
         timedOut: z.boolean().optional(),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
@@ -64,12 +72,15 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          worktree: args.worktree,
         });
-        if (args.waitMs === undefined) return ok({ ...info, initialOutput });
+        const wt = ctx.sessions.worktree(info.sessionId);
+        const worktree = wt ? { worktree: { path: wt.path, branch: wt.branch, baseCommit: wt.base_commit, repo: wt.repo } } : {};
+        if (args.waitMs === undefined) return ok({ ...info, initialOutput, ...worktree });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.
         const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra);
         const final = ctx.sessions.info(info.sessionId);
-        return ok({ ...final, initialOutput, finalAnswer: waited.finalAnswer, timedOut: waited.timedOut });
+        return ok({ ...final, initialOutput, ...worktree, finalAnswer: waited.finalAnswer, timedOut: waited.timedOut });
       }),
   );
 }

@@ -1,0 +1,125 @@
+/**
+ * session_start with worktree, session_diff against the base commit, session_cleanup and
+ * `agentvisor worktrees`, where only agentvisor's side matters: the fake Codex writes a file
+ * in its cwd. (test/realAgents/worktrees.test.ts does it with the real Claude CLI.)
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type RunningServer, TEST_TOKEN, call, callError, connect, reapLeftovers, startServer } from '../helpers/server';
+import { cliEnv, runCli, waitEnded } from '../cli/cli';
+import { branches, git, makeRepo } from '../support/gitRepo';
+
+let server: RunningServer;
+let client: Client;
+
+beforeAll(async () => {
+  server = await startServer({ env: { KILL_GRACE: '1000' } });
+  client = await connect(server);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await server?.stop();
+  reapLeftovers(server.dirs);
+  fs.rmSync(server.dirs.base, { recursive: true, force: true });
+});
+
+test('a session in a worktree: own branch and directory, the user checkout untouched, diff from the base commit, cleanup', async () => {
+  const repo = path.join(server.dirs.workspace, 'proj');
+  const base = makeRepo(repo, { 'README.md': 'hi\n', 'sub/keep.txt': 'keep\n' });
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'proj/sub', task: 'write same.txt from-agent', worktree: true });
+  const short = s.sessionId.slice(0, 8);
+  const wtDir = path.join(server.dirs.stateDir, 'worktrees', `proj-${short}`);
+  expect(s.worktree).toEqual({ path: wtDir, branch: `agentvisor/${short}`, baseCommit: base, repo });
+  // The agent runs in the same subdirectory of its worktree.
+  expect(s.cwd).toBe(path.join(wtDir, 'sub'));
+  await waitEnded(client, s.sessionId);
+  expect(fs.readFileSync(path.join(wtDir, 'sub', 'same.txt'), 'utf8')).toBe('from-agent\n');
+  expect(fs.existsSync(path.join(repo, 'sub', 'same.txt'))).toBe(false);
+  expect(git(repo, 'status', '--porcelain')).toBe('');
+  expect(git(repo, 'rev-parse', '--abbrev-ref', 'HEAD').trim()).toBe('main');
+  expect(branches(repo)).toEqual([`agentvisor/${short}`, 'main']);
+
+  // The agent's commit and its uncommitted file both count: the diff is from the base commit.
+  fs.writeFileSync(path.join(wtDir, 'README.md'), 'changed\n');
+  git(wtDir, 'commit', '-qam', 'agent commit');
+  const d = await call(client, 'session_diff', { sessionId: s.sessionId });
+  expect(d.base).toBe(base);
+  expect(d.files).toEqual(expect.arrayContaining([{ status: 'M', path: 'README.md' }, { status: 'A', path: 'sub/same.txt' }]));
+  expect(d.lines).toEqual(expect.arrayContaining(['+from-agent', '-hi', '+changed']));
+
+  // Listed by the CLI, not an orphan.
+  const env = cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN });
+  const listed = JSON.parse((await runCli(['worktrees', '--json'], env, server.dirs.base)).stdout);
+  expect(listed).toEqual([expect.objectContaining({ sessionId: s.sessionId, branch: `agentvisor/${short}`, baseCommit: base, path: wtDir, orphan: [] })]);
+
+  // Uncommitted work: refused without force, naming the file.
+  expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true })).toMatch(/uncommitted changes \(\?\? sub\/same\.txt\)/);
+  expect(fs.existsSync(wtDir)).toBe(true);
+  const removed = await call(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true, force: true });
+  expect(removed).toMatchObject({ worktreeRemoved: true, branchDeleted: true, path: wtDir });
+  expect(fs.existsSync(wtDir)).toBe(false);
+  expect(branches(repo)).toEqual(['main']);
+  expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain(wtDir);
+  expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId })).toMatch(/already removed/);
+  expect(JSON.parse((await runCli(['worktrees', '--json'], env, server.dirs.base)).stdout)).toEqual([]);
+});
+
+test('a named branch; a clean worktree is removed without force and its branch kept; orphans are flagged', async () => {
+  const repo = path.join(server.dirs.workspace, 'named');
+  makeRepo(repo);
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: 'feature/x-1' });
+  expect(s.worktree.branch).toBe('feature/x-1');
+  expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: 'feature/x-1' })).toMatch(/branch "feature\/x-1" already exists/);
+  await waitEnded(client, s.sessionId);
+  // A second worktree whose directory someone deleted by hand.
+  const gone = await call(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: true });
+  await waitEnded(client, gone.sessionId);
+  fs.rmSync(gone.worktree.path, { recursive: true, force: true });
+  // And a directory no session recorded.
+  fs.mkdirSync(path.join(server.dirs.stateDir, 'worktrees', 'stray'));
+  const env = cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN });
+  const listed = JSON.parse((await runCli(['worktrees', '--json'], env, server.dirs.base)).stdout);
+  expect(listed).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ sessionId: s.sessionId, orphan: [] }),
+      expect.objectContaining({ sessionId: gone.sessionId, orphan: ['dir gone'] }),
+      expect.objectContaining({ sessionId: null, path: path.join(server.dirs.stateDir, 'worktrees', 'stray'), orphan: ['not in journal'] }),
+    ]),
+  );
+  const table = (await runCli(['worktrees'], env, server.dirs.base)).stdout;
+  expect(table).toMatch(new RegExp(`${gone.sessionId.slice(0, 8)}.*dir gone`));
+
+  expect(await call(client, 'session_cleanup', { sessionId: s.sessionId })).toMatchObject({ worktreeRemoved: true, branchDeleted: false });
+  expect(branches(repo)).toContain('feature/x-1');
+  expect(await call(client, 'session_cleanup', { sessionId: gone.sessionId, deleteBranch: true })).toMatchObject({
+    worktreeRemoved: true,
+    branchDeleted: true,
+    notes: [expect.stringMatching(/already gone/)],
+  });
+  fs.rmdirSync(path.join(server.dirs.stateDir, 'worktrees', 'stray'));
+});
+
+test('refusals: no repository, no commit, a bad branch name, a running session', async () => {
+  fs.mkdirSync(path.join(server.dirs.workspace, 'plain'));
+  expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'plain', task: 'lines 1', worktree: true })).toMatch(/not inside a git repository/);
+  const empty = path.join(server.dirs.workspace, 'empty');
+  fs.mkdirSync(empty);
+  git(empty, 'init', '-q');
+  expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'empty', task: 'lines 1', worktree: true })).toMatch(/no commit yet/);
+  const repo = path.join(server.dirs.workspace, 'bad');
+  makeRepo(repo);
+  for (const bad of ['a..b', '-rf', 'x y', 'ends.lock', '@{-1}', 'a/', '']) {
+    expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'bad', task: 'lines 1', worktree: bad })).toMatch(/worktree branch/);
+  }
+  expect(branches(repo)).toEqual(['main']);
+  expect(fs.readdirSync(path.join(server.dirs.stateDir, 'worktrees')).filter((n) => n.startsWith('bad-'))).toEqual([]);
+  const running = await call(client, 'session_start', { agent: 'codex', cwd: 'bad', task: 'silent', worktree: true });
+  expect(await callError(client, 'session_cleanup', { sessionId: running.sessionId, force: true })).toMatch(/still running; end it with session_kill/);
+  await call(client, 'session_kill', { sessionId: running.sessionId });
+  await waitEnded(client, running.sessionId);
+  expect(await call(client, 'session_cleanup', { sessionId: running.sessionId, deleteBranch: true })).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
+  const plainSession = await call(client, 'session_start', { agent: 'codex', cwd: 'plain', task: 'lines 1' });
+  expect(await callError(client, 'session_cleanup', { sessionId: plainSession.sessionId })).toMatch(/has no worktree/);
+});

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { HttpTimeouts, Limits, SessionTimeouts, WorkerTimeouts } from '../shared/constants';
 import { SessionCoreTimeouts } from './session/coreTimeouts';
+import { NOTIFY_EVENTS, type NotifyEvent } from './notifier';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const ms = (max = 7 * 24 * 3600_000) => int(1, max);
@@ -53,18 +54,34 @@ export const CONFIG_VARS = {
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS).default('info'), help: 'error | warn | info | debug' },
   ALLOWED_HOSTS: { schema: z.string().optional(), help: 'comma-separated Host header values accepted (default: localhost names and HOST)' },
   ALLOWED_ORIGINS: { schema: z.string().optional(), help: 'comma-separated Origin values accepted (default: none but localhost origins)' },
+  NOTIFY_URL: {
+    schema: z
+      .string()
+      .url('must be an http(s) URL')
+      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+      .optional(),
+    help: 'HTTP endpoint that gets a small JSON POST when a session waits for approval, ends or hits its budget (a ntfy topic URL works as is)',
+  },
+  NOTIFY_EVENTS: {
+    schema: z
+      .string()
+      .refine((v) => v.split(',').every((e) => (NOTIFY_EVENTS as readonly string[]).includes(e.trim()) || e.trim() === ''), `must be a comma-separated list of ${NOTIFY_EVENTS.join(', ')}`)
+      .optional(),
+    help: `which events NOTIFY_URL gets, comma-separated (default: all of ${NOTIFY_EVENTS.join(', ')})`,
+  },
   SESSION_ENV_ALLOW: { schema: z.string().optional(), help: 'comma-separated names (or PREFIX_*) a session\'s env may set beyond the built-in allow-list' },
 } as const;
 
 type Vars = typeof CONFIG_VARS;
 type Parsed = { [K in keyof Vars]: z.infer<Vars[K]['schema']> };
 
-export interface Config extends Omit<Parsed, 'WORKSPACE_DIR' | 'STATE_DIR' | 'WORKTREE_DIR' | 'ALLOWED_HOSTS' | 'ALLOWED_ORIGINS'> {
+export interface Config extends Omit<Parsed, 'WORKSPACE_DIR' | 'STATE_DIR' | 'WORKTREE_DIR' | 'ALLOWED_HOSTS' | 'ALLOWED_ORIGINS' | 'NOTIFY_EVENTS'> {
   WORKSPACE_DIR: string;
   STATE_DIR: string;
   WORKTREE_DIR: string;
   ALLOWED_HOSTS: string[];
   ALLOWED_ORIGINS: string[];
+  NOTIFY_EVENTS: NotifyEvent[];
   /** CHILD_ENV_FOO=bar becomes FOO=bar in every agent's environment. */
   childEnv: Record<string, string>;
 }
@@ -117,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     WORKTREE_DIR: path.resolve(cwd, p.WORKTREE_DIR ?? path.join(stateDir, 'worktrees')),
     ALLOWED_HOSTS: list(p.ALLOWED_HOSTS),
     ALLOWED_ORIGINS: list(p.ALLOWED_ORIGINS),
+    NOTIFY_EVENTS: p.NOTIFY_EVENTS ? (list(p.NOTIFY_EVENTS) as NotifyEvent[]) : [...NOTIFY_EVENTS],
     childEnv,
   };
 }

@@ -19,6 +19,7 @@ import { originPolicy } from './http/originGuard';
 import { JournalFileWatch, openJournal } from './journalFile';
 import { installLastResort } from './lastResort';
 import { ServerInfoFile } from './serverInfo';
+import { Notifier } from './notifier';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
@@ -91,6 +92,11 @@ export async function serve(config: Config): Promise<void> {
   });
   const sessions = new SessionManager(config, journal, log, agents);
   sessions.journalGuard.write(() => journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION }));
+  // Before the re-attach: sessions found ended or lost at start-up are notified too.
+  const notifier = config.NOTIFY_URL
+    ? new Notifier(journal, sessions.journalGuard, log, { url: config.NOTIFY_URL, events: config.NOTIFY_EVENTS, version: VERSION })
+    : null;
+  notifier?.start(sessions);
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
 
@@ -183,6 +189,7 @@ export async function serve(config: Config): Promise<void> {
     await connections.closeAll();
     server.closeIdleConnections();
     await sessions.close({ killSessions });
+    notifier?.close();
     await fsPool.close();
     sessions.journalGuard.write(() => journal.event(null, 'supervisor_stopped', { signal, killSessions }));
     sessions.journalGuard.close();

@@ -57,7 +57,22 @@ const V1 = `CREATE TABLE sessions (
 const V2 = `${V1}
 ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2 };
+/** Version 3: the agent protocol of each session. */
+const V3 = `${V2}
+ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
+/** Version 4: the sessions' git worktrees. */
+const V4 = `${V3}
+CREATE TABLE worktrees (
+     session_id  TEXT PRIMARY KEY,
+     repo        TEXT NOT NULL,
+     branch      TEXT NOT NULL,
+     base_commit TEXT NOT NULL,
+     path        TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     removed_at  TEXT
+   );`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4 };
 
 let dir: string;
 beforeEach(() => {

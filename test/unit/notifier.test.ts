@@ -1,0 +1,162 @@
+/**
+ * The notifier in process, on a real SQLite journal and a real local HTTP receiver: which
+ * status changes become which notification, what a payload holds (and never holds), retry with
+ * backoff after a 500, one notification per end however often it is seen, the bounded queue,
+ * and a notifier closed mid-delivery leaving the notification for the next one to send.
+ * (test/integration/notify.test.ts runs it in the real supervisor with sessions that end.)
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Transport from 'winston-transport';
+import winston from 'winston';
+import { Journal } from '../../src/supervisor/journal';
+import { JournalGuard } from '../../src/supervisor/journalGuard';
+import { Notifier, NOTIFY_EVENTS, type NotifyEvent } from '../../src/supervisor/notifier';
+import { NotifyStore } from '../../src/supervisor/notifyStore';
+import type { ManagerEvents } from '../../src/supervisor/session/sessionTypes';
+import { until } from '../helpers/server';
+import { NotifyReceiver } from '../support/notifyReceiver';
+
+/** Retries in milliseconds, not seconds: the backoff's shape is what is tested. */
+const FAST = { firstRetryMs: 20, maxRetryMs: 200, requestMs: 2_000 };
+
+let dir: string;
+let journal: Journal;
+let receiver: NotifyReceiver;
+let logged: string[];
+let log: winston.Logger;
+let sessions: EventEmitter<ManagerEvents>;
+const notifiers: Notifier[] = [];
+
+class Capture extends Transport {
+  override log(info: any, next: () => void) {
+    logged.push(JSON.stringify(info));
+    next();
+  }
+}
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-notify-'));
+  journal = new Journal(path.join(dir, 'journal.db'));
+  receiver = await NotifyReceiver.start();
+  logged = [];
+  log = winston.createLogger({ level: 'debug', transports: [new Capture()] });
+  sessions = new EventEmitter<ManagerEvents>();
+});
+
+afterEach(async () => {
+  for (const n of notifiers.splice(0)) n.close();
+  await receiver.close();
+  journal.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function notifier(events: readonly NotifyEvent[] = NOTIFY_EVENTS): Notifier {
+  const guard = new JournalGuard(log, () => undefined);
+  const n = new Notifier(journal, guard, log, { url: receiver.url(), events, version: '9.9.9', timeouts: FAST });
+  notifiers.push(n);
+  n.start(sessions);
+  return n;
+}
+
+let seq = 0;
+/** A journalled session that reached `status`, then the core's lifecycle event for it. */
+function end(status: string, o: { endReason?: string; ok?: boolean; exitCode?: number; error?: string; detail?: Record<string, unknown>; id?: string } = {}): string {
+  const id = o.id ?? `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
+  if (!journal.get(id)) {
+    journal.insertSession({ id, agent: 'claude-code', cwd: '/home/u/work/my-repo', task: 'the task, never sent', model: null, mode: 'full', socket_path: '/s', session_dir: '/d', secret: 'worker-secret-0123456789' });
+  }
+  journal.db
+    .prepare('UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?, completed_successfully = ?, exit_code = ?, error_summary = ? WHERE id = ?')
+    .run(status, status === 'awaiting_approval' ? null : '2026-12-05T03:00:00.000Z', o.endReason ?? null, o.ok === undefined ? null : o.ok ? 1 : 0, o.exitCode ?? null, o.error ?? null, id);
+  sessions.emit('lifecycle', id, status as never, o.detail ?? { endReason: o.endReason ?? null });
+  return id;
+}
+
+test('each status change becomes its event; killed and running are not news; the payload is the small one', async () => {
+  notifier();
+  const exited = end('exited', { ok: true, exitCode: 0 });
+  const failedRun = end('exited', { ok: false, exitCode: 3, error: 'first line of the error\nsecond line with OUTPUT-NOT-SENT' });
+  const failed = end('failed', { endReason: 'spawn_failed', error: 'claude: not found' });
+  const lost = end('lost', { endReason: 'worker_lost' });
+  const budget = end('killed', { endReason: 'budget_exceeded', error: 'maxCostUsd 0.01 reached' });
+  const waiting = end('awaiting_approval');
+  end('killed', { endReason: 'killed' });
+  end('running', { detail: { event: 'started' } });
+  await until(() => receiver.received.length === 6, 5_000, 'six notifications');
+  await new Promise((r) => setTimeout(r, 100)); // nothing more arrives
+  const bodies = receiver.delivered();
+  expect(bodies.map((b) => [b.event, b.sessionId])).toEqual([
+    ['exited', exited],
+    ['exited', failedRun],
+    ['failed', failed],
+    ['lost', lost],
+    ['budget_exceeded', budget],
+    ['awaiting_approval', waiting],
+  ]);
+  expect(bodies[0]).toEqual({
+    event: 'exited',
+    sessionId: exited,
+    agent: 'claude-code',
+    cwd: 'my-repo',
+    status: 'exited',
+    completedSuccessfully: true,
+    summary: 'claude-code in my-repo finished successfully',
+    at: expect.any(String),
+  });
+  expect(bodies[1]).toMatchObject({ completedSuccessfully: false, summary: 'claude-code in my-repo finished unsuccessfully (exit 3): first line of the error' });
+  expect(bodies[4].summary).toBe('claude-code in my-repo stopped: budget exceeded: maxCostUsd 0.01 reached');
+  expect(bodies[5].summary).toBe('claude-code in my-repo is waiting for an approval');
+  const raw = JSON.stringify(receiver.received);
+  for (const never of ['OUTPUT-NOT-SENT', 'the task, never sent', 'worker-secret']) expect(raw).not.toContain(never);
+  expect(receiver.received[0].headers).toMatchObject({ 'content-type': 'application/json', title: 'agentvisor: exited', 'user-agent': 'agentvisor/9.9.9' });
+});
+
+test('NOTIFY_EVENTS filters; an end seen twice (re-attach after a restart) is sent once; an approval wait seen on re-attach is not resent', async () => {
+  notifier(['exited', 'awaiting_approval']);
+  end('lost');
+  const id = end('exited', { ok: true });
+  end('exited', { ok: true, id, detail: { event: 're_attached' } });
+  const w = end('awaiting_approval');
+  end('awaiting_approval', { id: w, detail: { event: 're_attached' } });
+  await until(() => receiver.received.length === 2, 5_000, 'two notifications');
+  await new Promise((r) => setTimeout(r, 100));
+  expect(receiver.received.map((r) => r.body.event)).toEqual(['exited', 'awaiting_approval']);
+});
+
+test('a 500 is retried with backoff until delivered; the log names the host, never the URL', async () => {
+  receiver.answers.push(500, 503);
+  notifier();
+  const id = end('exited', { ok: true });
+  await until(() => receiver.delivered().length === 1, 5_000, 'delivered after two failures');
+  expect(receiver.received.map((r) => r.status)).toEqual([500, 503, 200]);
+  expect(receiver.received.every((r) => r.body.sessionId === id)).toBe(true);
+  const row = journal.db.prepare('SELECT attempts, outcome, last_error FROM notifications').get();
+  expect(row).toEqual({ attempts: 3, outcome: 'delivered', last_error: 'HTTP 503' });
+  expect(logged.some((l) => l.includes('retrying') && l.includes('HTTP 500'))).toBe(true);
+  expect(logged.join('\n')).not.toContain('topic-SECRET');
+});
+
+test('closed mid-retry, the notification stays in the journal and the next notifier sends it at once', async () => {
+  receiver.otherwise = 500;
+  const first = notifier();
+  const id = end('lost');
+  await until(() => receiver.received.length >= 1, 5_000, 'a failed attempt');
+  first.close();
+  expect(first.pending()).toBe(1);
+  receiver.otherwise = 200;
+  notifier();
+  await until(() => receiver.delivered().length === 1, 5_000, 'delivered by the next notifier');
+  expect(receiver.delivered()[0]).toMatchObject({ event: 'lost', sessionId: id });
+});
+
+test('the queue is bounded: past the limit the oldest undelivered are dropped', () => {
+  const store = new NotifyStore(journal);
+  for (let i = 0; i < 5; i++) store.add({ dedupeKey: `k${i}`, sessionId: null, event: 'exited', payload: String(i) });
+  expect(store.add({ dedupeKey: 'k4', sessionId: null, event: 'exited', payload: 'again' })).toBe(false);
+  expect(store.dropBeyond(3)).toBe(2);
+  expect(store.pendingCount()).toBe(3);
+  expect(store.nextDue(new Date(Date.now() + 1000).toISOString())?.payload).toBe('2');
+});

@@ -36,7 +36,7 @@ export const NotifyTimeouts = {
 } as const;
 
 export const NotifyLimits = {
-  /** Attempts before a notification is given up (≈ 30 min of backoff): a URL that never works must not retry forever. */
+  /** Attempts before a notification is given up (≈ 20 min of backoff): a URL that never works must not retry forever. */
   maxAttempts: 12,
   /** Undelivered notifications kept; past it the oldest are dropped (with a warning), so a dead endpoint cannot fill the disk. */
   maxPending: 1_000,

@@ -193,6 +193,8 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   /** Continues an ended session's conversation in a new worker under the same session id (launching.ts). */
   private async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<SendReply> {
+    const wt = worktreeOf(this.journal, row.id);
+    if (wt?.removed_at) throw new SessionError(`session ${row.id} cannot be continued: its worktree was removed by session_cleanup at ${wt.removed_at}; start a new session (its branch ${wt.branch} may still hold the work)`);
     this.output.forget(row.id);
     const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey);
     try {

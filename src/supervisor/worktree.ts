@@ -64,8 +64,15 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
     return { ok: false, error: `worktree: branch "${branch}" already exists in ${repo}; name another, or omit it for agentvisor/<id>` };
   }
   const absRoot = path.resolve(root);
+  let realRoot: string;
+  try {
+    fs.mkdirSync(absRoot, { recursive: true, mode: 0o700 });
+    realRoot = fs.realpathSync.native(absRoot);
+  } catch (err) {
+    return { ok: false, error: `worktree: could not create WORKTREE_DIR ${absRoot}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` };
+  }
   // Never inside the user's tree: the agent's files would show up as untracked changes there.
-  if (isInside(absRoot, repo) || isInside(fs.realpathSync.native(ensureDir(absRoot)), repo)) {
+  if (isInside(absRoot, repo) || isInside(realRoot, repo)) {
     return { ok: false, error: `worktree: WORKTREE_DIR ${absRoot} is inside the repository ${repo}; set WORKTREE_DIR outside it` };
   }
   const dir = path.join(absRoot, `${path.basename(repo).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${sessionId.slice(0, 8)}`);
@@ -77,11 +84,6 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
   // The subdirectory may be untracked (or empty) and so not checked out.
   fs.mkdirSync(agentCwd, { recursive: true });
   return { ok: true, record: { repo, branch, baseCommit, path: dir }, agentCwd };
-}
-
-function ensureDir(dir: string): string {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return dir;
 }
 
 /** Files with uncommitted changes in the worktree (`git status --porcelain` lines), or an error. */

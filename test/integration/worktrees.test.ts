@@ -63,6 +63,8 @@ test('a session in a worktree: own branch and directory, the user checkout untou
   expect(branches(repo)).toEqual(['main']);
   expect(git(repo, 'worktree', 'list', '--porcelain')).not.toContain(wtDir);
   expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId })).toMatch(/already removed/);
+  // Its conversation cannot continue where its worktree was.
+  expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: 'again' })).toMatch(/worktree was removed by session_cleanup/);
   expect(JSON.parse((await runCli(['worktrees', '--json'], env, server.dirs.base)).stdout)).toEqual([]);
 });
 

@@ -15,13 +15,21 @@
  * is one), so logs name only its host.
  */
 import path from 'node:path';
-import type { EventEmitter } from 'node:events';
 import type { Logger } from 'winston';
 import { inlineField } from '../shared/sanitize';
 import type { Journal, SessionRow } from './journal';
 import type { JournalGuard } from './journalGuard';
 import { NotifyStore } from './notifyStore';
-import type { ManagerEvents } from './session/sessionTypes';
+
+/**
+ * The session core's events, as the notifier reads them: `lifecycle` (status changes) and
+ * `approval` (mode ask's requests, issue 15: `{event: 'approval_pending', approvalId, kind}`).
+ * Untyped on purpose: it only listens, and an event the core does not emit simply never fires.
+ */
+export interface SessionEvents {
+  on(event: 'lifecycle' | 'approval', listener: (...args: any[]) => void): unknown;
+  off(event: 'lifecycle' | 'approval', listener: (...args: any[]) => void): unknown;
+}
 
 export const NOTIFY_EVENTS = ['awaiting_approval', 'exited', 'failed', 'lost', 'budget_exceeded'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
@@ -53,20 +61,20 @@ export interface NotifierOptions {
   timeouts?: Partial<Record<keyof typeof NotifyTimeouts, number>>;
 }
 
-/** Which notification a status change is, if any. */
+/** Which notification a status change is, if any (an approval wait is its own event, not a status change). */
 export function notifyEventOf(status: string, endReason: string | null | undefined): NotifyEvent | null {
   if (endReason === 'budget_exceeded') return 'budget_exceeded';
-  if (status === 'awaiting_approval' || status === 'exited' || status === 'failed' || status === 'lost') return status;
+  if (status === 'exited' || status === 'failed' || status === 'lost') return status;
   return null; // running, killing, killed: nobody needs to be told
 }
 
 /** The one line a person reads on their phone. */
-export function summaryOf(event: NotifyEvent, row: SessionRow): string {
+export function summaryOf(event: NotifyEvent, row: SessionRow, approvalKind?: string): string {
   const where = `${row.agent} in ${path.basename(row.cwd)}`;
   const why = row.error_summary ? `: ${row.error_summary}` : '';
   const text =
     event === 'awaiting_approval'
-      ? `${where} is waiting for an approval`
+      ? `${where} is waiting for an approval${approvalKind ? ` (${approvalKind.slice(0, 40)})` : ''}`
       : event === 'exited'
         ? `${where} finished ${row.completed_successfully === 1 ? 'successfully' : `unsuccessfully (exit ${row.exit_code ?? row.signal ?? '?'})${why}`}`
         : event === 'budget_exceeded'
@@ -98,24 +106,38 @@ export class Notifier {
   }
 
   /** Subscribes to the session core's status changes and sends what a previous process left undelivered. */
-  start(sessions: EventEmitter<ManagerEvents>): void {
-    const onLifecycle = (id: string, status: string, detail: Record<string, unknown>) => this.observe(id, status, detail);
+  start(sessions: SessionEvents): void {
+    const onLifecycle = (id: string, status: string, detail: Record<string, unknown>) => this.onStatus(id, status, detail);
+    const onApproval = (id: string, detail: Record<string, unknown>) => this.onApproval(id, detail);
     sessions.on('lifecycle', onLifecycle);
-    this.detach = () => sessions.off('lifecycle', onLifecycle);
+    sessions.on('approval', onApproval);
+    this.detach = () => {
+      sessions.off('lifecycle', onLifecycle);
+      sessions.off('approval', onApproval);
+    };
     this.guard.write(() => this.store.allDueNow());
     this.pump();
   }
 
-  private observe(id: string, status: string, detail: Record<string, unknown>): void {
+  private onStatus(id: string, status: string, detail: Record<string, unknown>): void {
     if (this.closed) return;
     const row = this.journal.get(id);
     if (!row) return;
     const event = notifyEventOf(status, (detail.endReason as string | null | undefined) ?? row.end_reason);
-    if (!event || !this.opts.events.includes(event)) return;
-    // A re-attach reports the status the worker already had: an approval wait then is not news
-    // (it was sent when it began); an end is, unless it was sent already (the dedupe key says).
-    if (event === 'awaiting_approval' && typeof detail.event === 'string') return;
-    const dedupeKey = event === 'awaiting_approval' ? null : `${id}:${event}:${row.ended_at ?? ''}`;
+    // A re-attach reports an end again (or for the first time, if it came while agentvisor was down): the key sends it once.
+    if (event) this.enqueue(event, row, status, `${id}:${event}:${row.ended_at ?? ''}`);
+  }
+
+  private onApproval(id: string, detail: Record<string, unknown>): void {
+    if (this.closed || detail.event !== 'approval_pending' || typeof detail.approvalId !== 'string') return;
+    const row = this.journal.get(id);
+    // Each request once, however often it is reported (a re-attach reconciles the pending ones).
+    if (row) this.enqueue('awaiting_approval', row, 'awaiting_approval', `${id}:approval:${detail.approvalId}`, typeof detail.kind === 'string' ? detail.kind : undefined);
+  }
+
+  private enqueue(event: NotifyEvent, row: SessionRow, status: string, dedupeKey: string, approvalKind?: string): void {
+    if (!this.opts.events.includes(event)) return;
+    const id = row.id;
     const payload = JSON.stringify({
       event,
       sessionId: id,
@@ -123,7 +145,7 @@ export class Notifier {
       cwd: path.basename(row.cwd),
       status,
       completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
-      summary: summaryOf(event, row),
+      summary: summaryOf(event, row, approvalKind),
       at: new Date().toISOString(),
     });
     this.guard.write(() => {

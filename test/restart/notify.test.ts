@@ -76,7 +76,9 @@ test('undelivered when the supervisor is SIGKILLed: the next supervisor delivers
 
   receiver.otherwise = 200;
   await rig.up({ NOTIFY_URL: receiver.url() });
-  await until(() => receiver.delivered().length === 1, 15_000, 'delivered after the restart');
-  expect(receiver.delivered()[0]).toMatchObject({ event: 'exited', sessionId: s.sessionId });
-  expect(withJournal(rig.dirs, (db) => db.prepare('SELECT outcome FROM notifications').all())).toEqual([{ outcome: 'delivered' }]);
+  const outcomes = () => withJournal(rig.dirs, (db) => db.prepare('SELECT outcome FROM notifications').all());
+  await until(() => JSON.stringify(outcomes()) === JSON.stringify([{ outcome: 'delivered' }]), 15_000, 'delivered after the restart');
+  // At least once (a POST in flight at the SIGKILL may have arrived too), and only this end.
+  expect(receiver.delivered().length).toBeGreaterThanOrEqual(1);
+  for (const b of receiver.delivered()) expect(b).toMatchObject({ event: 'exited', sessionId: s.sessionId });
 });

@@ -30,6 +30,8 @@ interface WorktreeView {
   branch: string | null;
   baseCommit: string | null;
   repo: string | null;
+  /** The repository's git directory, which a commit in the worktree writes to. */
+  gitDir: string | null;
   path: string;
   createdAt: string | null;
   orphan: string[];
@@ -57,12 +59,12 @@ export async function run(argv: string[]): Promise<void> {
       ...(seen.branchExists || !seen.repoExists ? [] : ['branch gone']),
       ...(r.session_known ? [] : ['session pruned']),
     ];
-    views.push({ sessionId: r.session_id, branch: r.branch, baseCommit: r.base_commit, repo: r.repo, path: r.path, createdAt: r.created_at, orphan });
+    views.push({ sessionId: r.session_id, branch: r.branch, baseCommit: r.base_commit, repo: r.repo, gitDir: r.git_dir, path: r.path, createdAt: r.created_at, orphan });
   }
   const known = new Set(rows.map((r) => path.resolve(r.path)));
   for (const name of safeReaddir(config.WORKTREE_DIR)) {
     const p = path.join(config.WORKTREE_DIR, name);
-    if (!known.has(p)) views.push({ sessionId: null, branch: null, baseCommit: null, repo: null, path: p, createdAt: null, orphan: ['not in journal'] });
+    if (!known.has(p)) views.push({ sessionId: null, branch: null, baseCommit: null, repo: null, gitDir: null, path: p, createdAt: null, orphan: ['not in journal'] });
   }
   if (args.values.json) return printJson(views);
   if (views.length === 0) {

@@ -65,6 +65,7 @@ const MIGRATIONS: string[] = [
      branch      TEXT NOT NULL,
      base_commit TEXT NOT NULL,
      path        TEXT NOT NULL,
+     git_dir     TEXT NOT NULL,
      created_at  TEXT NOT NULL,
      removed_at  TEXT
    );`,

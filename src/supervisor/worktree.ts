@@ -32,6 +32,8 @@ export interface WorktreeRecord {
   baseCommit: string;
   /** The worktree's directory, under WORKTREE_DIR. */
   path: string;
+  /** The repository's common git directory (absolute): where a commit in the worktree writes. */
+  gitDir: string;
 }
 
 export type Created = { ok: true; record: WorktreeRecord; agentCwd: string } | { ok: false; error: string };
@@ -77,13 +79,15 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
   }
   const dir = path.join(absRoot, `${path.basename(repo).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${sessionId.slice(0, 8)}`);
   const baseCommit = head.out.trim();
+  const common = await git(['rev-parse', '--git-common-dir'], repo);
+  if (!common.ok) return { ok: false, error: `worktree: could not find the git directory of ${repo}: ${firstLine(common.err)}` };
   const added = await git(['worktree', 'add', '-b', branch, dir, baseCommit], repo, {}, WorktreeTimeouts.addMs);
   if (!added.ok) return { ok: false, error: `worktree: git worktree add failed: ${firstLine(added.err)}` };
   const rel = path.relative(repo, cwd);
   const agentCwd = rel && isInside(cwd, repo) ? path.join(dir, rel) : dir;
   // The subdirectory may be untracked (or empty) and so not checked out.
   fs.mkdirSync(agentCwd, { recursive: true });
-  return { ok: true, record: { repo, branch, baseCommit, path: dir }, agentCwd };
+  return { ok: true, record: { repo, branch, baseCommit, path: dir, gitDir: path.resolve(repo, common.out.trim()) }, agentCwd };
 }
 
 /** Files with uncommitted changes in the worktree (`git status --porcelain` lines), or an error. */

@@ -13,16 +13,18 @@ export interface WorktreeRow {
   branch: string;
   base_commit: string;
   path: string;
+  /** The repository's common git directory (objects, refs, worktrees/<name>): a confined agent must write there to commit. */
+  git_dir: string;
   created_at: string;
   removed_at: string | null;
 }
 
-export const toRecord = (r: WorktreeRow): WorktreeRecord => ({ repo: r.repo, branch: r.branch, baseCommit: r.base_commit, path: r.path });
+export const toRecord = (r: WorktreeRow): WorktreeRecord => ({ repo: r.repo, branch: r.branch, baseCommit: r.base_commit, path: r.path, gitDir: r.git_dir });
 
 export function insertWorktree(journal: Journal, sessionId: string, w: WorktreeRecord): void {
   journal.db
-    .prepare('INSERT INTO worktrees (session_id, repo, branch, base_commit, path, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(sessionId, w.repo, w.branch, w.baseCommit, w.path, new Date().toISOString());
+    .prepare('INSERT INTO worktrees (session_id, repo, branch, base_commit, path, git_dir, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(sessionId, w.repo, w.branch, w.baseCommit, w.path, w.gitDir, new Date().toISOString());
 }
 
 export function worktreeOf(journal: Journal, sessionId: string): WorktreeRow | undefined {

@@ -52,7 +52,7 @@ test('a session in a worktree: own branch and directory, the user checkout untou
   // Listed by the CLI, not an orphan.
   const env = cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN });
   const listed = JSON.parse((await runCli(['worktrees', '--json'], env, server.dirs.base)).stdout);
-  expect(listed).toEqual([expect.objectContaining({ sessionId: s.sessionId, branch: `agentvisor/${short}`, baseCommit: base, path: wtDir, orphan: [] })]);
+  expect(listed).toEqual([expect.objectContaining({ sessionId: s.sessionId, branch: `agentvisor/${short}`, baseCommit: base, repo, gitDir: path.join(repo, '.git'), path: wtDir, orphan: [] })]);
 
   // Uncommitted work: refused without force, naming the file.
   expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true })).toMatch(/uncommitted changes \(\?\? sub\/same\.txt\)/);

@@ -68,6 +68,7 @@ CREATE TABLE worktrees (
      branch      TEXT NOT NULL,
      base_commit TEXT NOT NULL,
      path        TEXT NOT NULL,
+     git_dir     TEXT NOT NULL,
      created_at  TEXT NOT NULL,
      removed_at  TEXT
    );`;

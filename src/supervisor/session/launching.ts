@@ -71,6 +71,7 @@ export class SessionLauncher {
     if (!codex.ok) throw new SessionError(codex.error);
     const id = crypto.randomUUID();
     let cwd = req.cwd;
+    let base: string | null = null;
     if (req.worktree !== undefined && req.worktree !== false) {
       const wt = await createWorktree(req.cwd, id, req.worktree === true ? null : req.worktree, config.WORKTREE_DIR);
       if (!wt.ok) throw new SessionError(wt.error);
@@ -80,9 +81,14 @@ export class SessionLauncher {
       // The same last check as any cwd, against the directory agentvisor owns instead of the workspace.
       pinned = prepareCwd(cwd, config.WORKTREE_DIR);
       if (!pinned.ok) throw new SessionError(pinned.error);
+      // A fresh checkout of the base commit: no snapshot to take (hashing every file of a big tree costs seconds).
+      base = wt.record.baseCommit;
     }
     // Before the agent can touch anything: the state session_diff compares against.
-    const snapshot = await snapshotTree(cwd);
+    if (base === null) {
+      const snapshot = await snapshotTree(cwd);
+      if (snapshot.ok) base = snapshot.tree;
+    }
 
     const sessionDir = path.join(this.d.sessionsRoot, id);
     const spec: WorkerSpec = {
@@ -130,7 +136,7 @@ export class SessionLauncher {
       session_dir: sessionDir,
       secret: spec.secret,
     })));
-    if (snapshot.ok) journalGuard.write(() => journal.setGitBase(id, snapshot.tree));
+    if (base !== null) journalGuard.write(() => journal.setGitBase(id, base));
     const log = this.d.log.child({ sessionId: id });
     try {
       const ready = await this.launch(specPath, sessionDir);

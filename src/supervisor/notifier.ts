@@ -26,9 +26,11 @@ import { NotifyStore } from './notifyStore';
  * `approval` (mode ask's requests, issue 15: `{event: 'approval_pending', approvalId, kind}`).
  * Untyped on purpose: it only listens, and an event the core does not emit simply never fires.
  */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node's own EventEmitter listener type; the handlers check what they read.
+type Listener = (...args: any[]) => void;
 export interface SessionEvents {
-  on(event: 'lifecycle' | 'approval', listener: (...args: any[]) => void): unknown;
-  off(event: 'lifecycle' | 'approval', listener: (...args: any[]) => void): unknown;
+  on(event: 'lifecycle' | 'approval', listener: Listener): unknown;
+  off(event: 'lifecycle' | 'approval', listener: Listener): unknown;
 }
 
 export const NOTIFY_EVENTS = ['awaiting_approval', 'exited', 'failed', 'lost', 'budget_exceeded'] as const;

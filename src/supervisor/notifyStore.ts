@@ -64,7 +64,7 @@ export class NotifyStore {
 
   finish(id: number, outcome: Outcome, error: string | null = null): void {
     this.db
-      .prepare('UPDATE notifications SET attempts = attempts + (? != \'dropped\'), done_at = ?, outcome = ?, last_error = COALESCE(?, last_error) WHERE id = ?')
+      .prepare("UPDATE notifications SET attempts = attempts + (? != 'dropped'), done_at = ?, outcome = ?, last_error = COALESCE(?, last_error) WHERE id = ?")
       .run(outcome, new Date().toISOString(), outcome, error, id);
   }
 
@@ -80,8 +80,6 @@ export class NotifyStore {
 
   /** Forgets finished ones beyond the newest `keep` (they are history, kept for the operator to read). */
   forgetFinishedBeyond(keep: number): void {
-    this.db
-      .prepare('DELETE FROM notifications WHERE done_at IS NOT NULL AND id NOT IN (SELECT id FROM notifications WHERE done_at IS NOT NULL ORDER BY id DESC LIMIT ?)')
-      .run(keep);
+    this.db.prepare('DELETE FROM notifications WHERE done_at IS NOT NULL AND id NOT IN (SELECT id FROM notifications WHERE done_at IS NOT NULL ORDER BY id DESC LIMIT ?)').run(keep);
   }
 }

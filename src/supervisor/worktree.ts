@@ -77,7 +77,13 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
   if (isInside(absRoot, repo) || isInside(realRoot, repo)) {
     return { ok: false, error: `worktree: WORKTREE_DIR ${absRoot} is inside the repository ${repo}; set WORKTREE_DIR outside it` };
   }
-  const dir = path.join(absRoot, `${path.basename(repo).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60)}-${sessionId.slice(0, 8)}`);
+  const dir = path.join(
+    absRoot,
+    `${path
+      .basename(repo)
+      .replace(/[^A-Za-z0-9._-]/g, '_')
+      .slice(0, 60)}-${sessionId.slice(0, 8)}`,
+  );
   const baseCommit = head.out.trim();
   const common = await git(['rev-parse', '--git-common-dir'], repo);
   if (!common.ok) return { ok: false, error: `worktree: could not find the git directory of ${repo}: ${firstLine(common.err)}` };

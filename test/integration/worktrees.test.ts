@@ -46,7 +46,12 @@ test('a session in a worktree: own branch and directory, the user checkout untou
   git(wtDir, 'commit', '-qam', 'agent commit');
   const d = await call(client, 'session_diff', { sessionId: s.sessionId });
   expect(d.base).toBe(base);
-  expect(d.files).toEqual(expect.arrayContaining([{ status: 'M', path: 'README.md' }, { status: 'A', path: 'sub/same.txt' }]));
+  expect(d.files).toEqual(
+    expect.arrayContaining([
+      { status: 'M', path: 'README.md' },
+      { status: 'A', path: 'sub/same.txt' },
+    ]),
+  );
   expect(d.lines).toEqual(expect.arrayContaining(['+from-agent', '-hi', '+changed']));
 
   // Listed by the CLI, not an orphan.

@@ -18,7 +18,7 @@ test('two Claude sessions, one repository, the same file name: two branches, two
   ];
   const rig = await startRealRig([...write('A'), ...write('B')]);
   const repo = path.join(rig.dirs.workspace, 'shared');
-  const base = makeRepo(repo, { 'same.txt': 'the user\'s line\n' });
+  const base = makeRepo(repo, { 'same.txt': "the user's line\n" });
 
   const sessions = [];
   for (const who of ['A', 'B']) {
@@ -29,7 +29,10 @@ test('two Claude sessions, one repository, the same file name: two branches, two
   }
   const [a, b] = sessions;
   expect(a.worktree.path).not.toBe(b.worktree.path);
-  for (const [s, who] of [[a, 'A'], [b, 'B']] as const) {
+  for (const [s, who] of [
+    [a, 'A'],
+    [b, 'B'],
+  ] as const) {
     expect(s.cwd).toBe(s.worktree.path);
     expect(fs.readFileSync(path.join(s.worktree.path, 'same.txt'), 'utf8')).toBe(`from ${who}\n`);
     const d = await rig.call('session_diff', { sessionId: s.sessionId });

@@ -70,9 +70,7 @@ test('undelivered when the supervisor is SIGKILLed: the next supervisor delivers
   await until(() => receiver.received.length >= 1, 15_000, 'a failed attempt');
   await first.server.kill('SIGKILL');
   expect(receiver.delivered()).toEqual([]);
-  expect(withJournal(rig.dirs, (db) => db.prepare('SELECT event, session_id, done_at FROM notifications').all())).toEqual([
-    { event: 'exited', session_id: s.sessionId, done_at: null },
-  ]);
+  expect(withJournal(rig.dirs, (db) => db.prepare('SELECT event, session_id, done_at FROM notifications').all())).toEqual([{ event: 'exited', session_id: s.sessionId, done_at: null }]);
 
   receiver.otherwise = 200;
   await rig.up({ NOTIFY_URL: receiver.url() });

@@ -19,7 +19,7 @@ export function git(cwd: string, ...args: string[]): string {
 }
 
 /** A repository at `dir` with `files` committed once on branch main. */
-export function makeRepo(dir: string, files: Record<string, string> = { 'README.md': 'the user\'s repo\n' }): string {
+export function makeRepo(dir: string, files: Record<string, string> = { 'README.md': "the user's repo\n" }): string {
   fs.mkdirSync(dir, { recursive: true });
   git(dir, 'init', '-q', '-b', 'main');
   for (const [name, text] of Object.entries(files)) {

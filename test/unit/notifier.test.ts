@@ -18,8 +18,12 @@ import { NotifyStore } from '../../src/supervisor/notifyStore';
 import { until } from '../helpers/server';
 import { NotifyReceiver } from '../support/notifyReceiver';
 
-/** Retries in milliseconds, not seconds: the backoff's shape is what is tested. */
-const FAST = { firstRetryMs: 20, maxRetryMs: 200, requestMs: 2_000 };
+/** Generous: a loaded 2-core box may take seconds per POST. */
+const UNTIL_MS = 15_000;
+/** Retries in milliseconds (the backoff's shape is what is tested); the request timeout stays the real one, so a slow box never aborts a POST the receiver already took. */
+const FAST = { firstRetryMs: 20, maxRetryMs: 200 };
+
+jest.setTimeout(60_000);
 
 let dir: string;
 let journal: Journal;
@@ -65,7 +69,17 @@ let seq = 0;
 function end(status: string, o: { endReason?: string; ok?: boolean; exitCode?: number; error?: string; detail?: Record<string, unknown>; id?: string } = {}): string {
   const id = o.id ?? `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
   if (!journal.get(id)) {
-    journal.insertSession({ id, agent: 'claude-code', cwd: '/home/u/work/my-repo', task: 'the task, never sent', model: null, mode: 'full', socket_path: '/s', session_dir: '/d', secret: 'worker-secret-0123456789' });
+    journal.insertSession({
+      id,
+      agent: 'claude-code',
+      cwd: '/home/u/work/my-repo',
+      task: 'the task, never sent',
+      model: null,
+      mode: 'full',
+      socket_path: '/s',
+      session_dir: '/d',
+      secret: 'worker-secret-0123456789',
+    });
   }
   journal.db
     .prepare('UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?, completed_successfully = ?, exit_code = ?, error_summary = ? WHERE id = ?')
@@ -86,7 +100,7 @@ test('each status change becomes its event; killed and running are not news; the
   sessions.emit('approval', waiting, { event: 'approval_pending', approvalId: 'ap-1', kind: 'Bash', summary: 'Bash: rm -rf OUTPUT-NOT-SENT' });
   end('killed', { endReason: 'killed' });
   end('running', { detail: { event: 'started' } });
-  await until(() => receiver.received.length === 6, 5_000, 'six notifications');
+  await until(() => receiver.received.length === 6, UNTIL_MS, 'six notifications');
   await new Promise((r) => setTimeout(r, 100)); // nothing more arrives
   const bodies = receiver.delivered();
   expect(bodies.map((b) => [b.event, b.sessionId])).toEqual([
@@ -125,7 +139,7 @@ test('NOTIFY_EVENTS filters; an end seen twice (re-attach after a restart) is se
   sessions.emit('approval', w, { event: 'approval_pending', approvalId: 'ap-1', kind: 'Write' });
   sessions.emit('approval', w, { event: 'approval_resolved', approvalId: 'ap-1', decision: 'allow' });
   sessions.emit('approval', w, { event: 'approval_pending', approvalId: 'ap-2', kind: 'Write' });
-  await until(() => receiver.received.length === 3, 5_000, 'three notifications');
+  await until(() => receiver.received.length === 3, UNTIL_MS, 'three notifications');
   await new Promise((r) => setTimeout(r, 100));
   expect(receiver.received.map((r) => [r.body.event, r.body.sessionId])).toEqual([
     ['exited', id],
@@ -138,7 +152,7 @@ test('a 500 is retried with backoff until delivered; the log names the host, nev
   receiver.answers.push(500, 503);
   notifier();
   const id = end('exited', { ok: true });
-  await until(() => receiver.delivered().length === 1, 5_000, 'delivered after two failures');
+  await until(() => receiver.delivered().length === 1, UNTIL_MS, 'delivered after two failures');
   expect(receiver.received.map((r) => r.status)).toEqual([500, 503, 200]);
   expect(receiver.received.every((r) => r.body.sessionId === id)).toBe(true);
   const row = journal.db.prepare('SELECT attempts, outcome, last_error FROM notifications').get();
@@ -151,12 +165,12 @@ test('closed mid-retry, the notification stays in the journal and the next notif
   receiver.otherwise = 500;
   const first = notifier();
   const id = end('lost');
-  await until(() => receiver.received.length >= 1, 5_000, 'a failed attempt');
+  await until(() => receiver.received.length >= 1, UNTIL_MS, 'a failed attempt');
   first.close();
   expect(first.pending()).toBe(1);
   receiver.otherwise = 200;
   notifier();
-  await until(() => (journal.db.prepare("SELECT outcome FROM notifications").get() as { outcome: string } | undefined)?.outcome === 'delivered', 5_000, 'delivered by the next notifier');
+  await until(() => (journal.db.prepare('SELECT outcome FROM notifications').get() as { outcome: string } | undefined)?.outcome === 'delivered', UNTIL_MS, 'delivered by the next notifier');
   // At least once: a POST cut short by close() may have reached the receiver too (it cannot say it did not).
   expect(receiver.delivered().length).toBeGreaterThanOrEqual(1);
   for (const b of receiver.delivered()) expect(b).toMatchObject({ event: 'lost', sessionId: id });

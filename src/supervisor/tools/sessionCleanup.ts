@@ -15,7 +15,7 @@ export function registerSessionCleanupTool(server: McpServer, ctx: ToolContext):
       inputSchema: z
         .object({
           sessionId: sessionIdArg,
-          deleteBranch: z.boolean().optional().describe('Also delete the session\'s branch (default false: the branch keeps the work)'),
+          deleteBranch: z.boolean().optional().describe("Also delete the session's branch (default false: the branch keeps the work)"),
           force: z.boolean().optional().describe('Discard uncommitted changes, and delete an unmerged branch when deleteBranch'),
         })
         .strict(),

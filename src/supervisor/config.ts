@@ -115,8 +115,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     const result = (schema as z.ZodType).safeParse(raw === undefined || raw.trim() === '' ? undefined : raw.trim());
     if (!result.success) {
       const why = result.error.issues[0]?.message ?? 'invalid';
-      // Never echo AUTH_TOKEN's value, even when it is wrong.
-      const shown = name === 'AUTH_TOKEN' ? '' : ` (got "${String(raw).slice(0, 80)}")`;
+      // Never echo a secret's value, even when it is wrong (a NOTIFY_URL may carry a ntfy topic or a password).
+      const shown = name === 'AUTH_TOKEN' || name === 'NOTIFY_URL' ? '' : ` (got "${String(raw).slice(0, 80)}")`;
       throw new ConfigError(`invalid ${name}${shown}: ${why}`);
     }
     parsed[name] = result.data;

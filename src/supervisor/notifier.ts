@@ -90,6 +90,9 @@ export class Notifier {
   private readonly store: NotifyStore;
   private readonly timeouts: Record<keyof typeof NotifyTimeouts, number>;
   private readonly host: string;
+  /** NOTIFY_URL without user:password@ (fetch refuses those), which become a Basic Authorization header. */
+  private readonly target: string;
+  private readonly auth: Record<string, string>;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: AbortController | undefined;
   private sending = false;
@@ -104,7 +107,12 @@ export class Notifier {
   ) {
     this.store = new NotifyStore(journal);
     this.timeouts = { ...NotifyTimeouts, ...opts.timeouts };
-    this.host = new URL(opts.url).host;
+    const url = new URL(opts.url);
+    this.host = url.host;
+    this.auth = url.username || url.password ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` } : {};
+    url.username = '';
+    url.password = '';
+    this.target = url.href;
   }
 
   /** Subscribes to the session core's status changes and sends what a previous process left undelivered. */
@@ -200,9 +208,9 @@ export class Notifier {
     this.inFlight = abort;
     const timer = setTimeout(() => abort.abort(), this.timeouts.requestMs);
     try {
-      const res = await fetch(this.opts.url, {
+      const res = await fetch(this.target, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': `agentvisor/${this.opts.version}`, title: `agentvisor: ${event}` },
+        headers: { 'content-type': 'application/json', 'user-agent': `agentvisor/${this.opts.version}`, title: `agentvisor: ${event}`, ...this.auth },
         body: payload,
         // The payload goes to the URL the operator configured, not wherever a redirect points.
         redirect: 'error',
@@ -213,7 +221,8 @@ export class Notifier {
       return res.ok ? null : `HTTP ${res.status}`;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
-      return abort.signal.aborted ? `no answer within ${this.timeouts.requestMs} ms` : (e.cause?.code ?? e.message);
+      // Never e.message: fetch's messages may quote the URL, which can hold a secret.
+      return abort.signal.aborted ? `no answer within ${this.timeouts.requestMs} ms` : (e.cause?.code ?? `request failed (${e.name})`);
     } finally {
       clearTimeout(timer);
       if (this.inFlight === abort) this.inFlight = undefined;

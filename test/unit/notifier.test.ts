@@ -161,6 +161,29 @@ test('a 500 is retried with backoff until delivered; the log names the host, nev
   expect(logged.join('\n')).not.toContain('topic-SECRET');
 });
 
+test('credentials in NOTIFY_URL become an Authorization header; a failure is logged without the URL', async () => {
+  const guard = new JournalGuard(log, () => undefined);
+  const withAuth = receiver.url().replace('http://', 'http://alice:pa%3Ass@');
+  const n = new Notifier(journal, guard, log, { url: withAuth, events: NOTIFY_EVENTS, version: '1', timeouts: FAST });
+  notifiers.push(n);
+  n.start(sessions);
+  end('lost');
+  await until(() => receiver.delivered().length === 1, UNTIL_MS, 'delivered with credentials');
+  expect(receiver.received[0].headers.authorization).toBe(`Basic ${Buffer.from('alice:pa:ss').toString('base64')}`);
+  expect(receiver.received[0].path).toBe('/topic-SECRET-xyz');
+
+  // An endpoint that refuses connections: the error is the code, never fetch's message quoting the URL.
+  const port = Number(new URL(receiver.url()).port);
+  await receiver.close();
+  const down = new Notifier(journal, guard, log, { url: `http://bob:hunter2@127.0.0.1:${port}/topic-SECRET-xyz`, events: NOTIFY_EVENTS, version: '1', timeouts: FAST });
+  notifiers.push(down);
+  down.start(sessions);
+  end('lost');
+  await until(() => logged.some((l) => l.includes('ECONNREFUSED')), UNTIL_MS, 'a refused attempt logged');
+  for (const secret of ['hunter2', 'topic-SECRET', 'pa:ss', 'pa%3Ass']) expect(logged.join('\n')).not.toContain(secret);
+  receiver = await NotifyReceiver.start(); // afterEach closes one
+});
+
 test('closed mid-retry, the notification stays in the journal and the next notifier sends it at once', async () => {
   receiver.otherwise = 500;
   const first = notifier();

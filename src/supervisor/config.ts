@@ -58,7 +58,8 @@ export const CONFIG_VARS = {
     schema: z
       .string()
       .url('must be an http(s) URL')
-      .refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
+      // URL.canParse first: zod runs this even after .url() failed, and new URL() would throw.
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), 'must be an http(s) URL')
       .optional(),
     help: 'HTTP endpoint that gets a small JSON POST when a session waits for approval, ends or hits its budget (a ntfy topic URL works as is)',
   },

@@ -100,6 +100,23 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('QQQQ');
   });
 
+  test('NOTIFY_URL: only http(s), refused without echoing it (it may hold a topic or a password); NOTIFY_EVENTS: known events only, default all', () => {
+    for (const bad of ['ftp://u:hunter2@example.com/x', 'not a url hunter2', 'file:///etc/hunter2']) {
+      const err = configError({ NOTIFY_URL: bad });
+      expect(err.message).toMatch(/^invalid NOTIFY_URL: must be an http\(s\) URL$/);
+      expect(err.stack ?? '').not.toContain('hunter2');
+    }
+    expect(configError({ NOTIFY_EVENTS: 'exited,bogus' }).message).toMatch(/invalid NOTIFY_EVENTS .*awaiting_approval, exited, failed, lost, budget_exceeded/);
+    const c = loadConfig({ NOTIFY_URL: 'https://ntfy.sh/my-topic', NOTIFY_EVENTS: 'lost, exited' }, emptyDir);
+    expect([c.NOTIFY_URL, c.NOTIFY_EVENTS]).toEqual(['https://ntfy.sh/my-topic', ['lost', 'exited']]);
+    expect(loadConfig({}, emptyDir).NOTIFY_EVENTS).toEqual(['awaiting_approval', 'exited', 'failed', 'lost', 'budget_exceeded']);
+  });
+
+  test('WORKTREE_DIR defaults to STATE_DIR/worktrees and resolves against the working directory', () => {
+    expect(loadConfig({ STATE_DIR: '/srv/state' }, emptyDir).WORKTREE_DIR).toBe('/srv/state/worktrees');
+    expect(loadConfig({ WORKTREE_DIR: 'wt' }, emptyDir).WORKTREE_DIR).toBe(path.join(emptyDir, 'wt'));
+  });
+
   test('a valid AUTH_TOKEN is accepted', () => {
     expect(loadConfig({ AUTH_TOKEN: 'a'.repeat(32) }, emptyDir).AUTH_TOKEN).toBe('a'.repeat(32));
   });

@@ -45,7 +45,8 @@ export class SessionLauncher {
     const { config, journal, journalGuard } = this.d;
     journalGuard.assertWritable();
     // Security: text execve would cut short and env a session may not set are refused before anything exists (agentInput.ts).
-    const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env, config.SESSION_ENV_ALLOW);
+    const badInput =
+      agentTextProblem(req.agent, 'task', req.task) ?? (req.instructions ? agentTextProblem(req.agent, 'instructions', req.instructions) : null) ?? agentEnvProblem(req.env, config.SESSION_ENV_ALLOW);
     if (badInput) throw new SessionError(badInput);
     this.refuseAtCapacity('. Wait for one to end or end one with session_kill.');
     const configured = req.agent === 'claude-code' ? config.CLAUDE_BIN : config.CODEX_BIN;
@@ -89,7 +90,7 @@ export class SessionLauncher {
       socketPath: path.join(this.d.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
       secret: crypto.randomBytes(32).toString('hex'),
       resume: null,
-      instructions: null,
+      instructions: req.instructions ?? null,
       approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: 'none',

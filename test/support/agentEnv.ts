@@ -155,7 +155,7 @@ export async function closeRigs(): Promise<void> {
  */
 export async function startRealRig(
   script: ScriptTurn[],
-  opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string> } = {},
+  opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string>; command?: string[] } = {},
 ): Promise<RealRig> {
   const dirs = makeDirs('agentvisor-real-');
   const model = await ModelServer.start(script);
@@ -194,7 +194,7 @@ export async function startRealRig(
       KILL_GRACE: '2000',
       ...opts.env,
     };
-    server = await startServer({ dirs, env });
+    server = await startServer({ dirs, env, command: opts.command });
     client = await connect(server);
   } catch (err) {
     await close().catch(() => undefined);

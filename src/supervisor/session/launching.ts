@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Limits, WorkerTimeouts } from '../../shared/constants';
 import { PROTOCOL_VERSION, WorkerSpec, sessionProtocol } from '../../shared/protocol';
+import { ptyRefusal } from '../../shared/ptyLoader';
 import { FINAL_STATE_FILE, SPEC_FILE } from '../../shared/sessionFiles';
 import { resolveAgentBinary } from '../agentBinaries';
 import type { AgentCatalog } from '../agentCapabilities';
@@ -68,6 +69,8 @@ export class SessionLauncher {
     if (refusal) throw new SessionError(refusal);
     const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
     if (!codex.ok) throw new SessionError(codex.error);
+    const noTerminal = req.agent === 'codex' && codex.protocol === 'exec' ? ptyRefusal(`Codex over exec (CODEX_PROTOCOL=${config.CODEX_PROTOCOL})`) : null;
+    if (noTerminal) throw new SessionError(noTerminal);
     // Before the agent can touch anything: the state session_diff compares against.
     const snapshot = await snapshotTree(req.cwd);
 
@@ -159,6 +162,8 @@ export class SessionLauncher {
       const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
       throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
+    const noTerminal = sessionProtocol(spec) === 'codex-exec' ? ptyRefusal(`session ${row.id} runs Codex over exec, so continuing it`) : null;
+    if (noTerminal) throw new SessionError(noTerminal);
     spec.resume = { agentSessionId: row.agent_session_id, message };
     fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
     // The previous outcome must not be mistaken for this run's if the new worker dies.

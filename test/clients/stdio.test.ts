@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { CLI, ROOT, TEST_TOKEN, call, connect, leftovers, makeDirs, reapLeftovers, until } from '../helpers/server';
+import { CLI, ROOT, TEST_TOKEN, call, connect, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
 import { cliEnv } from '../cli/cli';
 import { type ClientRig, runClient, startClientRig } from '../support/mcpClients';
 import { ModelServer, claudeEnv } from '../support/modelServer';
@@ -86,6 +86,7 @@ test('the SDK stdio client lists the tools and starts a session that keeps runni
 test('with no server running, stdio starts one in the background, which outlives it', async () => {
   const dirs = makeDirs('agentvisor-stdio-');
   let serverPid: number | undefined;
+  let left: number[] = [];
   try {
     const stderr: string[] = [];
     const transport = stdioTransport(cliEnv(dirs, { PORT: '0', LOG_LEVEL: 'debug' }), dirs.base, stderr);
@@ -110,12 +111,43 @@ test('with no server running, stdio starts one in the background, which outlives
     expect(again.join('')).not.toContain('starting agentvisor serve');
     expect(JSON.parse(fs.readFileSync(path.join(dirs.stateDir, 'server.json'), 'utf8')).pid).toBe(serverPid);
   } finally {
+    for (const c of open.splice(0)) await c.close().catch(() => undefined);
     if (serverPid && pidAlive(serverPid)) process.kill(serverPid, 'SIGTERM');
     await until(() => leftovers(dirs).length === 0, 10_000, 'the started server to stop').catch(() => undefined);
-    const left = reapLeftovers(dirs);
+    left = reapLeftovers(dirs);
     fs.rmSync(dirs.base, { recursive: true, force: true });
-    expect(left).toEqual([]);
   }
+  expect(left).toEqual([]);
+});
+
+test('the server restarts under a connected stdio client: the next call reconnects, and the session it started is still there', async () => {
+  const dirs = makeDirs('agentvisor-stdio-restart-');
+  let server = await startServer({ dirs });
+  let left: number[] = [];
+  try {
+    const stderr: string[] = [];
+    const client = newClient();
+    await client.connect(stdioTransport(cliEnv(dirs, { AUTH_TOKEN: TEST_TOKEN }), dirs.base, stderr));
+    const started = (await client.callTool({ name: 'session_start', arguments: { agent: 'codex', cwd: 'r', task: 'tick 1000 50' } })) as any;
+    const sessionId = started.structuredContent.sessionId;
+    await server.stop(); // sessions keep running; the stdio process keeps its client
+    server = await startServer({ dirs });
+    const listed = (await client.callTool({ name: 'session_list', arguments: {} })) as any;
+    expect(listed.isError).toBeFalsy();
+    expect(listed.structuredContent.sessions.find((x: any) => x.sessionId === sessionId)).toMatchObject({ status: 'running' });
+    expect(stderr.join('')).toContain('stdio: reconnected to the server');
+    const killed = (await client.callTool({ name: 'session_kill', arguments: { sessionId } })) as any;
+    expect(killed.isError).toBeFalsy();
+    await client.close();
+  } finally {
+    for (const c of open.splice(0)) await c.close().catch(() => undefined);
+    await server.stop();
+    await until(() => leftovers(dirs).length === 0, 10_000, 'no process left').catch(() => undefined);
+    left = reapLeftovers(dirs);
+    fs.rmSync(dirs.base, { recursive: true, force: true });
+  }
+  // Not in finally: a failure of the test itself is reported, not hidden behind this one.
+  expect(left).toEqual([]);
 });
 
 test('claude --mcp-config with a stdio entry: the model calls agentvisor tools through it', async () => {

@@ -19,6 +19,7 @@ export function loadPty(): PtyLoad {
   if (!loaded) {
     try {
       // require, not import: an import would make every process that loads this file fail without it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- the one place node-pty is loaded, lazily
       loaded = { ok: true, pty: require('node-pty') as PtyModule };
     } catch (err) {
       const first = (err as Error).message.split('\n').find((l) => l.trim()) ?? String(err);

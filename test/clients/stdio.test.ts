@@ -86,7 +86,7 @@ test('the SDK stdio client lists the tools and starts a session that keeps runni
 test('with no server running, stdio starts one in the background, which outlives it', async () => {
   const dirs = makeDirs('agentvisor-stdio-');
   let serverPid: number | undefined;
-  let left: number[] = [];
+  let left: number[];
   try {
     const stderr: string[] = [];
     const transport = stdioTransport(cliEnv(dirs, { PORT: '0', LOG_LEVEL: 'debug' }), dirs.base, stderr);
@@ -123,7 +123,7 @@ test('with no server running, stdio starts one in the background, which outlives
 test('the server restarts under a connected stdio client: the next call reconnects, and the session it started is still there', async () => {
   const dirs = makeDirs('agentvisor-stdio-restart-');
   let server = await startServer({ dirs });
-  let left: number[] = [];
+  let left: number[];
   try {
     const stderr: string[] = [];
     const client = newClient();

@@ -100,9 +100,7 @@ test('refused with the reason, naming the item, before anything starts', async (
   expect(await start([{ type: 'file', path: '/etc/hostname' }])).toMatch(/^context\[0\] \(file \/etc\/hostname\): .*outside/);
   expect(await start([{ type: 'file', path: 'r/nope.txt' }])).toMatch(/^context\[0\] \(file r\/nope.txt\): /);
   expect(await start([{ type: 'file', path: 'r/bin.dat' }])).toContain('context[0] (file r/bin.dat): "r/bin.dat" looks like a binary file');
-  expect(await start([{ type: 'resource', resource: { uri: 'mem://x', blob: Buffer.from([0xff, 0x00, 0x01]).toString('base64') } }])).toContain(
-    'context[0] (resource mem://x): its blob is binary',
-  );
+  expect(await start([{ type: 'resource', resource: { uri: 'mem://x', blob: Buffer.from([0xff, 0x00, 0x01]).toString('base64') } }])).toContain('context[0] (resource mem://x): its blob is binary');
   expect(await start([{ type: 'resource', resource: { uri: 'mem://y', text: 'a\0b' } }])).toContain('contains a NUL byte');
   expect(await start([{ type: 'resource_link', uri: 'https://example.com/a', name: 'a' }])).toContain('agentvisor cannot read this URI');
   expect(await start([{ type: 'resource_link', uri: 'file:///etc/hostname', name: 'h' }])).toMatch(/^context\[0\] \(file \/etc\/hostname\): .*outside/);
@@ -110,9 +108,7 @@ test('refused with the reason, naming the item, before anything starts', async (
   const big = { type: 'file', path: 'r/big.txt', maxBytes: 100_000 };
   expect(await start([big, { ...big, offset: 900 }, { ...big, offset: 1_800 }])).toContain(`context is more than ${Limits.maxContextChars} characters in all`);
   expect(await start([])).toContain('context must not be empty');
-  expect(await start(Array.from({ length: Limits.maxContextItems + 1 }, () => ({ type: 'file', path: 'r/big.txt', maxLines: 1 })))).toContain(
-    `context takes at most ${Limits.maxContextItems} items`,
-  );
+  expect(await start(Array.from({ length: Limits.maxContextItems + 1 }, () => ({ type: 'file', path: 'r/big.txt', maxLines: 1 })))).toContain(`context takes at most ${Limits.maxContextItems} items`);
   const raw = await rig.callError('session_send', { sessionId: '00000000-0000-4000-8000-000000000000', message: 'y', raw: true, context: [{ type: 'file', path: 'r/big.txt' }] });
   expect(raw).toContain('context is attached to a message: pass message, and not raw');
   expect((await rig.call('session_list', { status: 'all' })).sessions).toEqual([]);

@@ -20,7 +20,7 @@ function roleText(body: any, role: string): string {
     .join('\n');
 }
 
-test('claude: the instructions follow agentvisor\'s own in the system prompt, on every request of a continued session', async () => {
+test("claude: the instructions follow agentvisor's own in the system prompt, on every request of a continued session", async () => {
   const rig = await startRealRig([{ text: 'FIRST' }, { text: 'SECOND' }]);
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'i', task: 'hello', instructions: INSTRUCTIONS });
   const ended = await waitEnded(rig.client, s.sessionId);
@@ -54,7 +54,7 @@ test.each(['app-server', 'exec'])('codex over %s: the instructions are a develop
   }
 });
 
-test('without instructions nothing is added (claude: agentvisor\'s prompt alone; codex: no such developer text)', async () => {
+test("without instructions nothing is added (claude: agentvisor's prompt alone; codex: no such developer text)", async () => {
   const rig = await startRealRig([{ text: 'A' }, { text: 'B' }]);
   const c = await rig.call('session_start', { agent: 'claude-code', cwd: 'n', task: 'hello' });
   await waitEnded(rig.client, c.sessionId);

@@ -16,6 +16,7 @@ export function nodeCheck(): Check {
 
 export function sqliteCheck(): Check {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failed build is a check result
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(':memory:');
     const v = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;

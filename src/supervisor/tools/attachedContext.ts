@@ -23,10 +23,10 @@ const bounded = (what: string) => z.string().max(Limits.maxContextChars, `${what
 const FileItem = z
   .object({
     type: z.literal('file'),
-    path: z.string().min(1, 'path must not be empty').max(Limits.maxPathChars).describe('A file inside WORKSPACE_DIR or a running session\'s cwd (relative: to WORKSPACE_DIR)'),
+    path: z.string().min(1, 'path must not be empty').max(Limits.maxPathChars).describe("A file inside WORKSPACE_DIR or a running session's cwd (relative: to WORKSPACE_DIR)"),
     offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('0-based first line (default 0)'),
     maxLines: z.number().int().min(1).max(MAX_MAX_LINES).optional().describe(`Lines to attach (default ${DEFAULT_MAX_LINES})`),
-    maxBytes: z.number().int().min(1_000).max(MAX_MAX_BYTES).optional().describe('Byte budget of the page (default: read_file\'s)'),
+    maxBytes: z.number().int().min(1_000).max(MAX_MAX_BYTES).optional().describe("Byte budget of the page (default: read_file's)"),
   })
   .strict();
 // MCP's EmbeddedResource and ResourceLink: fields agentvisor does not use (annotations, _meta, size …) are dropped, not refused.
@@ -139,9 +139,7 @@ export async function withContext(ctx: ToolContext, text: string, context: Conte
     const m = await resolve(ctx, item, i);
     total += m.text.length;
     if (total > Limits.maxContextChars) {
-      throw new SessionError(
-        `context is more than ${Limits.maxContextChars} characters in all (the limit) by item ${i}: attach fewer items or smaller pages (maxLines, maxBytes, offset)`,
-      );
+      throw new SessionError(`context is more than ${Limits.maxContextChars} characters in all (the limit) by item ${i}: attach fewer items or smaller pages (maxLines, maxBytes, offset)`);
     }
     items.push(m);
   }

@@ -53,6 +53,18 @@ test('Codex over app-server (CODEX_PROTOCOL=auto) runs without node-pty', async 
   expect((await readAll(rig.client, s.sessionId)).lines).toContain('CODEX-WITHOUT-PTY');
 });
 
+test('a Codex exec session from an install with node-pty cannot be continued by one without it: refused with the reason', async () => {
+  const rig = await startRealRig([{ text: 'FIRST' }], { env: { CODEX_PROTOCOL: 'exec' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'x', task: 'hello' });
+  expect(s.protocol).toBe('codex-exec');
+  await waitEnded(rig.client, s.sessionId);
+  await rig.restart({ command: command() });
+  const refused = await rig.callError('session_send', { sessionId: s.sessionId, message: 'again' });
+  expect(refused).toContain(`session ${s.sessionId} runs Codex over exec, so continuing it needs a terminal, but node-pty does not load (Cannot find module 'node-pty'`);
+  expect(refused).toContain('npm install node-pty');
+  expect(rig.model.requests).toHaveLength(1);
+});
+
 test('doctor warns (not fails) about node-pty and says how to get it', async () => {
   const rig = await startRealRig([], { command: command() });
   const out = await new Promise<string>((resolve) => {

@@ -102,6 +102,9 @@ test('refused with the reason, naming the item, before anything starts', async (
   expect(await start([{ type: 'file', path: 'r/bin.dat' }])).toContain('context[0] (file r/bin.dat): "r/bin.dat" looks like a binary file');
   expect(await start([{ type: 'resource', resource: { uri: 'mem://x', blob: Buffer.from([0xff, 0x00, 0x01]).toString('base64') } }])).toContain('context[0] (resource mem://x): its blob is binary');
   expect(await start([{ type: 'resource', resource: { uri: 'mem://y', text: 'a\0b' } }])).toContain('contains a NUL byte');
+  expect(await start([{ type: 'resource', resource: { uri: 'mem://z', blob: 'not base64!' } }])).toContain('context[0] (resource mem://z): its blob is not base64');
+  const ghost = 'agentvisor://sessions/00000000-0000-4000-8000-000000000000/output';
+  expect(await start([{ type: 'resource_link', uri: ghost, name: 'g' }])).toMatch(new RegExp(`^context\\[0\\] \\(resource link ${ghost}\\): `));
   expect(await start([{ type: 'resource_link', uri: 'https://example.com/a', name: 'a' }])).toContain('agentvisor cannot read this URI');
   expect(await start([{ type: 'resource_link', uri: 'file:///etc/hostname', name: 'h' }])).toMatch(/^context\[0\] \(file \/etc\/hostname\): .*outside/);
   // Three full pages of a big file: the total bound, not the page's.

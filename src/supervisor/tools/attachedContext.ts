@@ -55,6 +55,8 @@ export const ContextArg = z
   );
 export type ContextItem = z.infer<typeof ContextArg>[number];
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 interface Material {
   /** What the header says the item is. */
   label: string;
@@ -97,6 +99,8 @@ async function resolve(ctx: ToolContext, item: ContextItem, index: number): Prom
         if (r.text.includes('\0')) throw refuse(index, `resource ${r.uri}`, 'its text contains a NUL byte: binary material cannot be inlined into a message');
         return { label: `resource ${r.uri}${kind}`, text: r.text };
       }
+      // Buffer.from skips what is not base64 without a word: a blob must be base64 through and through.
+      if (!BASE64.test(r.blob)) throw refuse(index, `resource ${r.uri}`, 'its blob is not base64');
       const text = asText(Buffer.from(r.blob, 'base64'));
       if (text === null) throw refuse(index, `resource ${r.uri}`, 'its blob is binary (not UTF-8 text, or it holds a NUL byte): only text can be inlined into a message');
       return { label: `resource ${r.uri}${kind}`, text };
@@ -118,7 +122,13 @@ async function resolve(ctx: ToolContext, item: ContextItem, index: number): Prom
         } catch (err) {
           throw refuse(index, `resource link ${item.uri}`, (err as Error).message);
         }
-        const page = await ctx.sessions.read(q.sessionId, q.since, q.limit, Limits.outputPageBytes);
+        let page: Awaited<ReturnType<typeof ctx.sessions.read>>;
+        try {
+          page = await ctx.sessions.read(q.sessionId, q.since, q.limit, Limits.outputPageBytes);
+        } catch (err) {
+          if (err instanceof SessionError) throw refuse(index, `resource link ${item.uri}`, err.message);
+          throw err;
+        }
         return { label: `output of session ${q.sessionId}, lines ${page.offset}-${page.nextOffset - 1}${page.hasMore ? ' (more follow)' : ''}`, text: page.lines.join('\n') };
       }
       throw refuse(

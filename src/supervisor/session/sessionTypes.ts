@@ -41,6 +41,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Developer instructions for the agent (bounded by the tool's schema). */
+  instructions?: string | null;
   /** Run in a new git worktree of cwd's repository: true names the branch agentvisor/<id>, a string names it. */
   worktree?: boolean | string;
 }

@@ -152,6 +152,18 @@ test('a dropped connection to a live worker is re-established; a wait pending ac
   expect(journal.events(info.sessionId).some((e) => e.kind === 're_attached' && (e.detail ?? '').includes('connection drop'))).toBe(true);
 });
 
+test('a session that ended while the connection was down is told (lifecycle) once the connection is back', async () => {
+  const { info } = await start();
+  const told = new Promise<string>((resolve) => core.on('lifecycle', (id, status) => id === info.sessionId && status === 'exited' && resolve(status)));
+  workers[0].dropConnection();
+  workers[0].end('exited'); // not delivered: no connection; the re-established one's hello carries it
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([told, new Promise((r) => (timer = setTimeout(() => r('no lifecycle event'), 10_000)))]);
+  clearTimeout(timer);
+  expect(outcome).toBe('exited');
+  expect(journal.get(info.sessionId)?.status).toBe('exited');
+});
+
 test('a worker gone for good is reconciled: the session is lost and its waiters are answered', async () => {
   const { info } = await start();
   const ended = core.waitEnded(info.sessionId, 30_000);

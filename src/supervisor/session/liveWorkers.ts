@@ -168,6 +168,8 @@ export class LiveWorkers {
         live.unresponsiveSince = null;
         this.d.journalGuard.write(() => this.d.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' }));
         this.wire(id, live, client);
+        // An end that came while the connection was down is told like any other (client logs, notifications, pruning).
+        if (isEnded(state.status)) this.d.emit('lifecycle', id, state.status, { endReason: state.endReason, exitCode: state.exitCode, event: 're_attached' });
         if (isEnded(state.status)) await this.onEnded(id, live, state);
         return;
       } catch {

@@ -163,6 +163,8 @@ export async function serve(config: Config): Promise<void> {
           return r;
         })(),
         rssMB: Math.round(process.memoryUsage.rss() / 2 ** 20),
+        // Notifications NOTIFY_URL has not taken yet (retrying): a number that stays up means the receiver is down.
+        ...(notifier ? { notificationsPending: notifier.pending() } : {}),
       };
     },
   });

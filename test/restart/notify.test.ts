@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { TEST_TOKEN, call, until } from '../helpers/server';
 import { NotifyReceiver } from '../support/notifyReceiver';
-import { journalRow, restartRig, waitEnded, withJournal } from './support';
+import { health, journalRow, restartRig, waitEnded, withJournal } from './support';
 
 jest.setTimeout(60_000);
 
@@ -68,6 +68,7 @@ test('undelivered when the supervisor is SIGKILLed: the next supervisor delivers
   const s = await call(first.client, 'session_start', { agent: 'codex', cwd: 'p', task: 'exit 0' });
   await waitEnded(first.client, s.sessionId);
   await until(() => receiver.received.length >= 1, 15_000, 'a failed attempt');
+  expect(await health(first.server)).toMatchObject({ notificationsPending: 1 });
   await first.server.kill('SIGKILL');
   expect(receiver.delivered()).toEqual([]);
   expect(withJournal(rig.dirs, (db) => db.prepare('SELECT event, session_id, done_at FROM notifications').all())).toEqual([{ event: 'exited', session_id: s.sessionId, done_at: null }]);

@@ -90,9 +90,9 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
   const added = await git(['worktree', 'add', '-b', branch, dir, baseCommit], repo, {}, WorktreeTimeouts.addMs);
   if (!added.ok) return { ok: false, error: `worktree: git worktree add failed: ${firstLine(added.err)}` };
   const rel = path.relative(repo, cwd);
+  // The subdirectory may be untracked (or empty) and so not checked out: the launcher's cwd check
+  // (cwdPin.ts) creates it, after the worktree is recorded, so a failure there loses nothing.
   const agentCwd = rel && isInside(cwd, repo) ? path.join(dir, rel) : dir;
-  // The subdirectory may be untracked (or empty) and so not checked out.
-  fs.mkdirSync(agentCwd, { recursive: true });
   return { ok: true, record: { repo, branch, baseCommit, path: dir, gitDir: path.resolve(repo, common.out.trim()) }, agentCwd };
 }
 

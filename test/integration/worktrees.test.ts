@@ -84,6 +84,11 @@ test('a named branch; a clean worktree is removed without force and its branch k
   const gone = await call(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: true });
   await waitEnded(client, gone.sessionId);
   fs.rmSync(gone.worktree.path, { recursive: true, force: true });
+  // A cwd the base commit does not have (an empty, untracked directory): made in the worktree too.
+  const fresh = await call(client, 'session_start', { agent: 'codex', cwd: 'named/not-in-git', task: 'cwd', worktree: true });
+  expect(fresh.cwd).toBe(path.join(fresh.worktree.path, 'not-in-git'));
+  await waitEnded(client, fresh.sessionId);
+  expect(await call(client, 'session_cleanup', { sessionId: fresh.sessionId, deleteBranch: true })).toMatchObject({ worktreeRemoved: true, branchDeleted: true });
   // And a directory no session recorded.
   fs.mkdirSync(path.join(server.dirs.stateDir, 'worktrees', 'stray'));
   const env = cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN });

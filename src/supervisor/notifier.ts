@@ -86,6 +86,15 @@ export function summaryOf(event: NotifyEvent, row: SessionRow, approvalKind?: st
   return line.length > NotifyLimits.summaryChars ? line.slice(0, NotifyLimits.summaryChars - 1) + '…' : line;
 }
 
+/** user:password of a URL as typed (percent-decoded), or as is when the escapes are malformed. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 export class Notifier {
   private readonly store: NotifyStore;
   private readonly timeouts: Record<keyof typeof NotifyTimeouts, number>;
@@ -109,7 +118,7 @@ export class Notifier {
     this.timeouts = { ...NotifyTimeouts, ...opts.timeouts };
     const url = new URL(opts.url);
     this.host = url.host;
-    this.auth = url.username || url.password ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}` } : {};
+    this.auth = url.username || url.password ? { authorization: `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`).toString('base64')}` } : {};
     url.username = '';
     url.password = '';
     this.target = url.href;
@@ -193,7 +202,10 @@ export class Notifier {
         }
         this.store.forgetFinishedBeyond(NotifyLimits.finishedKept);
       });
-      this.pump();
+      // A journal that cannot be written keeps the outcome for later: the same row is still due, and
+      // sending it again at once would hammer the receiver in a loop. Wait as long as the backoff's ceiling.
+      if (this.guard.unwritable) this.schedule(this.timeouts.maxRetryMs);
+      else this.pump();
     });
   }
 

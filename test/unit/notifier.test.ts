@@ -199,6 +199,26 @@ test('closed mid-retry, the notification stays in the journal and the next notif
   for (const b of receiver.delivered()) expect(b).toMatchObject({ event: 'lost', sessionId: id });
 });
 
+test('a journal that cannot be written does not turn a failed delivery into a loop of resends', async () => {
+  receiver.otherwise = 500;
+  const guard = new JournalGuard(log, () => undefined);
+  const n = new Notifier(journal, guard, log, { url: receiver.url(), events: NOTIFY_EVENTS, version: '1', timeouts: { firstRetryMs: 20, maxRetryMs: 60_000 } });
+  notifiers.push(n);
+  try {
+    // Queued by a previous run; then writes are refused, as on a full disk: no attempt's outcome can be recorded, so the row stays due.
+    new NotifyStore(journal).add({ dedupeKey: 'k', sessionId: null, event: 'lost', payload: '{"event":"lost"}' });
+    journal.db.pragma('query_only = ON');
+    n.start(sessions);
+    await until(() => receiver.received.length >= 1, UNTIL_MS, 'the first attempt');
+    await new Promise((r) => setTimeout(r, 300)); // nothing more arrives: the next try waits out the backoff
+    expect(receiver.received).toHaveLength(1);
+    expect(guard.unwritable).not.toBeNull();
+  } finally {
+    guard.close();
+    journal.db.pragma('query_only = OFF');
+  }
+});
+
 test('the queue is bounded: past the limit the oldest undelivered are dropped', () => {
   const store = new NotifyStore(journal);
   for (let i = 0; i < 5; i++) store.add({ dedupeKey: `k${i}`, sessionId: null, event: 'exited', payload: String(i) });

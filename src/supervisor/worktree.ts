@@ -55,7 +55,10 @@ export async function branchNameProblem(name: string, cwd: string): Promise<stri
  */
 export async function createWorktree(cwd: string, sessionId: string, requestedBranch: string | null, root: string): Promise<Created> {
   const top = await git(['rev-parse', '--show-toplevel'], cwd);
-  if (!top.ok) return { ok: false, error: `worktree: cwd ${cwd} is not inside a git repository (run git init and commit first, or start without worktree)` };
+  if (!top.ok) {
+    if (/\bENOENT\b/.test(top.err)) return { ok: false, error: 'worktree: git is not installed (not found on the PATH agentvisor runs with); install git, or start without worktree' };
+    return { ok: false, error: `worktree: cwd ${cwd} is not inside a git repository (run git init and commit first, or start without worktree)` };
+  }
   const repo = top.out.trim();
   const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], repo);
   if (!head.ok) return { ok: false, error: `worktree: the repository ${repo} has no commit yet; commit once so the session's branch has somewhere to start` };

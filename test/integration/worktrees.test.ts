@@ -135,3 +135,20 @@ test('refusals: no repository, no commit, a bad branch name, a running session',
   const plainSession = await call(client, 'session_start', { agent: 'codex', cwd: 'plain', task: 'lines 1' });
   expect(await callError(client, 'session_cleanup', { sessionId: plainSession.sessionId })).toMatch(/has no worktree/);
 });
+
+test('without git on the PATH, a worktree start says git is missing, not that there is no repository', async () => {
+  // A PATH with node (the fake agents' interpreter) and nothing else.
+  const bin = path.join(server.dirs.base, 'node-only-bin');
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+  const noGit = await startServer({ env: { PATH: bin } });
+  const c = await connect(noGit);
+  try {
+    makeRepo(path.join(noGit.dirs.workspace, 'repo'));
+    expect(await callError(c, 'session_start', { agent: 'codex', cwd: 'repo', task: 'lines 1', worktree: true })).toMatch(/git is not installed/);
+  } finally {
+    await c.close();
+    await noGit.stop();
+    fs.rmSync(noGit.dirs.base, { recursive: true, force: true });
+  }
+});

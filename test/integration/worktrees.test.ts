@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, TEST_TOKEN, call, callError, connect, reapLeftovers, startServer } from '../helpers/server';
 import { cliEnv, runCli, waitEnded } from '../cli/cli';
+import { Journal } from '../../src/supervisor/journal';
 import { branches, git, makeRepo } from '../support/gitRepo';
 
 let server: RunningServer;
@@ -84,6 +85,18 @@ test('a named branch; a clean worktree is removed without force and its branch k
   const gone = await call(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: true });
   await waitEnded(client, gone.sessionId);
   fs.rmSync(gone.worktree.path, { recursive: true, force: true });
+  // One whose branch was deleted by hand, and whose session retention forgot.
+  const pruned = await call(client, 'session_start', { agent: 'codex', cwd: 'named', task: 'lines 1', worktree: true });
+  await waitEnded(client, pruned.sessionId);
+  fs.rmSync(pruned.worktree.path, { recursive: true, force: true });
+  git(repo, 'worktree', 'prune');
+  git(repo, 'branch', '-D', pruned.worktree.branch);
+  const journal = new Journal(path.join(server.dirs.stateDir, 'journal.db'));
+  try {
+    expect(journal.forgetEnded([pruned.sessionId])).toBe(1); // what retention does past ENDED_SESSIONS_KEPT
+  } finally {
+    journal.close();
+  }
   // A cwd the base commit does not have (an empty, untracked directory): made in the worktree too.
   const fresh = await call(client, 'session_start', { agent: 'codex', cwd: 'named/not-in-git', task: 'cwd', worktree: true });
   expect(fresh.cwd).toBe(path.join(fresh.worktree.path, 'not-in-git'));
@@ -97,6 +110,7 @@ test('a named branch; a clean worktree is removed without force and its branch k
     expect.arrayContaining([
       expect.objectContaining({ sessionId: s.sessionId, orphan: [] }),
       expect.objectContaining({ sessionId: gone.sessionId, orphan: ['dir gone'] }),
+      expect.objectContaining({ sessionId: pruned.sessionId, orphan: ['dir gone', 'branch gone', 'session pruned'] }),
       expect.objectContaining({ sessionId: null, path: path.join(server.dirs.stateDir, 'worktrees', 'stray'), orphan: ['not in journal'] }),
     ]),
   );
@@ -110,6 +124,8 @@ test('a named branch; a clean worktree is removed without force and its branch k
     branchDeleted: true,
     notes: [expect.stringMatching(/already gone/)],
   });
+  // A forgotten session's worktree is still cleaned up by its id.
+  expect(await call(client, 'session_cleanup', { sessionId: pruned.sessionId, deleteBranch: true })).toMatchObject({ worktreeRemoved: true, branchDeleted: false });
   fs.rmdirSync(path.join(server.dirs.stateDir, 'worktrees', 'stray'));
 });
 

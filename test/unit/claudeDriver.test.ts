@@ -121,7 +121,7 @@ test('interrupt: the stream-json interrupt request while stdin is open, SIGINT a
   driver.stdoutLine(result());
   driver.interrupt();
   expect(proc.signals).toEqual(['SIGINT']);
-  expect(driver.answerApproval()).toMatchObject({ ok: false });
+  expect(driver.answerApproval('ap_unknown', { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
 });
 
 test('an api_retry naming a known cause is reported as an error the session may keep', () => {

@@ -106,3 +106,14 @@ test('claude: the idle timer does not end a session whose agent waits for a deci
   expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
   expect(fs.existsSync(path.join(r.spec.cwd, 'late.txt'))).toBe(true);
 });
+
+test('claude: interrupting the turn while a request waits withdraws it (decidedBy agent); nothing ran and the state holds none', async () => {
+  const r = await start({ script: [{ toolCalls: [shellCall('anthropic', 'touch never.txt')] }, { text: 'stopped' }] });
+  const p = await r.pending();
+  await r.client.request('interrupt', {});
+  expect(await r.outcome(p.approvalId)).toMatchObject({ decision: 'withdrawn', decidedBy: 'agent' });
+  const end = await r.ended();
+  expect(end.pendingApprovals).toEqual([]);
+  expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
+  expect(await r.approve(p.approvalId, 'allow')).toMatchObject({ alreadyDecided: true, outcome: { decision: 'withdrawn' } });
+});

@@ -71,3 +71,12 @@ test('codex: an allowCommandPrefixes rule matches the command inside Codex\'s `b
   expect(r.events.flatMap((e) => ('outcome' in e ? [e.outcome] : []))).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule' })]);
   expect(await r.lines()).toContainEqual(expect.stringMatching(/^\[approval\] ap_\w+ allowed by rule allowCommandPrefixes touch: shell: touch ruled\.txt$/));
 });
+
+test('codex: interrupting the turn while a request waits withdraws it; nothing ran and the state holds none', async () => {
+  const r = await start([{ toolCalls: [shellCall('openai', 'touch never.txt')] }, { text: 'stopped' }]);
+  const p = await r.pending();
+  await r.client.request('interrupt', {});
+  expect(await r.outcome(p.approvalId)).toMatchObject({ decision: 'withdrawn', decidedBy: 'agent' });
+  expect((await r.ended()).pendingApprovals).toEqual([]);
+  expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
+});

@@ -1,5 +1,6 @@
 /** Claude's control messages in mode ask: what a permission request becomes, and the answers written back. */
-import { MAX_REQUEST_CHARS, claudeControlError, claudePermissionResponse, parseClaudeControl } from '../../src/worker/drivers/claudeApprovals';
+import { claudeControlError, claudePermissionResponse, parseClaudeControl } from '../../src/worker/drivers/claudeApprovals';
+import { MAX_REQUEST_CHARS } from '../../src/worker/drivers/shared';
 
 const req = (request: Record<string, unknown>, requestId = 'r1') => JSON.stringify({ type: 'control_request', request_id: requestId, request });
 

@@ -11,9 +11,8 @@
  */
 import { inlineField } from '../../shared/sanitize';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest } from './driver';
+import { boundedRequest } from './shared';
 
-/** What an approval keeps of Claude's request (JSON characters): enough to judge, bounded against a huge Write. */
-export const MAX_REQUEST_CHARS = 16_384;
 /** A summary is one line for a person. */
 const MAX_SUMMARY_CHARS = 300;
 
@@ -31,12 +30,6 @@ function record(v: unknown): Record<string, unknown> | null {
 
 function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
-}
-
-/** The request as kept: the whole of it when small, else an excerpt that says it was cut. */
-export function boundedRequest(value: unknown): unknown {
-  const json = JSON.stringify(value) ?? 'null';
-  return json.length <= MAX_REQUEST_CHARS ? value : { truncated: true, excerpt: json.slice(0, MAX_REQUEST_CHARS) };
 }
 
 /** `echo hi *` / `npm test:*` → the prefix they allow; a rule without a wildcard is exact. */

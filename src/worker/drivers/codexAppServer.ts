@@ -25,6 +25,7 @@
  * - `turn/interrupt {threadId, turnId}` → `{}`; the turn completes `interrupted`.
  * - With approval policy `never` no approval request comes; a write in a read-only sandbox
  *   fails inside the tool and the model sees "writing is blocked by read-only sandbox".
+ *   With `untrusted` (mode ask) Codex asks before commands and patches: codexApprovals.ts.
  * - End of stdin ends the process (exit 0), which is how a finished process is let go.
  *
  * One process lives while there is work: it ends (input closed) when a turn completes with

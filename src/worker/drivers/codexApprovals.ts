@@ -17,10 +17,9 @@
  */
 import type { AgentMode } from '../../shared/protocol';
 import { inlineField } from '../../shared/sanitize';
-import { boundedRequest } from './claudeApprovals';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest, ApprovalResult, DriverContext } from './driver';
 import { RpcError, RpcErrorCode } from './jsonRpcLines';
-import { newApprovalId } from './shared';
+import { boundedRequest, newApprovalId } from './shared';
 
 /** The result for a server request, or a thrown/rejected RpcError. */
 export type ServerRequestAnswerer = (method: string, params: unknown) => unknown;

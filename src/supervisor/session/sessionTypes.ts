@@ -41,6 +41,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Developer instructions for the agent (bounded by the tool's schema). */
+  instructions?: string | null;
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

@@ -115,7 +115,14 @@ export class ApprovalBook {
     if (!r.ok) return { error: `approval ${approvalId} could not be answered: ${r.error}` };
     const scope = h.request.sessionScope;
     if (decision === 'allow_for_session' && scope) this.scopes.push({ tool: scope.tool, commandPrefix: scope.commandPrefix });
-    const outcome = this.record(approvalId, h.request.summary, decision, message, decidedBy, `${decision === 'deny' ? 'denied' : decision === 'allow' ? 'allowed' : 'allowed for the session'} by ${decidedBy}`);
+    const outcome = this.record(
+      approvalId,
+      h.request.summary,
+      decision,
+      message,
+      decidedBy,
+      `${decision === 'deny' ? 'denied' : decision === 'allow' ? 'allowed' : 'allowed for the session'} by ${decidedBy}`,
+    );
     if (decision === 'allow_for_session' && scope) this.applyScopes();
     return { outcome, alreadyDecided: false };
   }

@@ -26,7 +26,12 @@ async function start(o: Omit<WorkerRigOptions, 'agent'>): Promise<WorkerRig> {
 test('claude: a command waits for a decision (event, hello state, output line); allow runs it and the model gets its result; a repeat answers alreadyDecided; an unknown id errors', async () => {
   const r = await start({ script: [{ toolCalls: [shellCall('anthropic', 'touch allowed.txt')] }, { text: 'ran it' }] });
   const p = await r.pending();
-  expect(p).toMatchObject({ kind: 'command', summary: 'Bash: touch allowed.txt', decisions: ['allow', 'allow_for_session', 'deny'], request: { toolName: 'Bash', input: { command: 'touch allowed.txt' } } });
+  expect(p).toMatchObject({
+    kind: 'command',
+    summary: 'Bash: touch allowed.txt',
+    decisions: ['allow', 'allow_for_session', 'deny'],
+    request: { toolName: 'Bash', input: { command: 'touch allowed.txt' } },
+  });
   // The agent waits: nothing ran, and a supervisor connecting now learns of it from hello.
   expect(fs.existsSync(path.join(r.spec.cwd, 'allowed.txt'))).toBe(false);
   await r.reconnect();

@@ -25,7 +25,10 @@ async function start(script: WorkerRigOptions['script'], approvals?: WorkerRigOp
 /** The user messages of a Responses request, without Codex's own context messages. */
 function userSaid(rec: RecordedRequest): string[] {
   const input: any[] = rec.body.input;
-  return input.filter((i) => i.type === 'message' && i.role === 'user').map((i) => i.content.map((c: any) => c.text).join('')).filter((t: string) => !t.startsWith('<'));
+  return input
+    .filter((i) => i.type === 'message' && i.role === 'user')
+    .map((i) => i.content.map((c: any) => c.text).join(''))
+    .filter((t: string) => !t.startsWith('<'));
 }
 
 test('codex: a command waits for a decision; allow runs it and the model gets its output; hello carries the pending one', async () => {
@@ -63,7 +66,7 @@ test('codex: allow_for_session is acceptForSession: the same command later is no
   expect(r.approvalsPending()).toBe(1);
 });
 
-test('codex: an allowCommandPrefixes rule matches the command inside Codex\'s `bash -lc` wrapper and answers without asking', async () => {
+test("codex: an allowCommandPrefixes rule matches the command inside Codex's `bash -lc` wrapper and answers without asking", async () => {
   const r = await start([{ toolCalls: [shellCall('openai', 'touch ruled.txt')] }, { text: 'ok' }], { allowCommandPrefixes: ['touch'] });
   expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
   expect(fs.existsSync(path.join(r.spec.cwd, 'ruled.txt'))).toBe(true);

@@ -99,10 +99,7 @@ export function parseClaudeControl(line: string): ClaudeControl | null {
 
 /** Claude's answer line: allow runs the original input unchanged; deny carries the message the model sees. */
 export function claudePermissionResponse(requestId: string, input: Record<string, unknown>, answer: ApprovalAnswer): string {
-  const response =
-    answer.decision === 'deny'
-      ? { behavior: 'deny', message: answer.message?.trim() ? answer.message : 'The user denied this request.' }
-      : { behavior: 'allow', updatedInput: input };
+  const response = answer.decision === 'deny' ? { behavior: 'deny', message: answer.message?.trim() ? answer.message : 'The user denied this request.' } : { behavior: 'allow', updatedInput: input };
   return JSON.stringify({ type: 'control_response', response: { subtype: 'success', request_id: requestId, response } }) + '\n';
 }
 

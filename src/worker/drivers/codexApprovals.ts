@@ -73,7 +73,7 @@ export function modeAnswerer(mode: AgentMode): ServerRequestAnswerer {
 }
 
 /** What the session sees of a Codex request: tool names are the request's (`commandExecution`, `fileChange`, `permissions`), what allowTools match. */
-export function describeCodexRequest(method: string, raw: unknown, files: ReadonlyMap<string, string[]>): Omit<ApprovalRequest, 'approvalId'> | null {
+export function describeCodexRequest(method: string, raw: unknown, files: ReadonlyMap<string, string[]>, cwd = ''): Omit<ApprovalRequest, 'approvalId'> | null {
   const wire = APPROVALS.get(method);
   if (!wire) return null;
   const p = params(raw);
@@ -89,7 +89,9 @@ export function describeCodexRequest(method: string, raw: unknown, files: Readon
   } else if (wire.kind === 'file_change') {
     tool = 'fileChange';
     const paths = (typeof p.itemId === 'string' && files.get(p.itemId)) || (p.fileChanges && typeof p.fileChanges === 'object' ? Object.keys(p.fileChanges) : []);
-    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(paths[0])}` : `: ${paths.length} files`}${reason}`;
+    // Codex names files absolutely; one in the session's cwd reads better relative to it.
+    const shown = (f: string) => (cwd && f.startsWith(cwd + '/') ? f.slice(cwd.length + 1) : f);
+    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(shown(paths[0]))}` : `: ${paths.length} files`}${reason}`;
   } else {
     tool = 'permissions';
     summary = `permissions: ${inlineField(JSON.stringify(p.permissions ?? {}) ?? '{}').slice(0, 200)}${reason}`;
@@ -136,7 +138,7 @@ export class CodexApprovalRelay {
       this.ctx.emit({ type: 'line', text: `[approval] ${inlineField(method)} → ${inlineField(String(decision))} (mode ${this.ctx.spec.mode})` });
       return answer;
     }
-    const described = describeCodexRequest(method, raw, this.files)!;
+    const described = describeCodexRequest(method, raw, this.files, this.ctx.spec.cwd)!;
     const approvalId = newApprovalId();
     return new Promise((resolve) => {
       this.held.set(approvalId, { rpcKey: JSON.stringify(rpcId), method, params: params(raw), summary: described.summary, resolve });

@@ -19,7 +19,7 @@ import type { AgentMode } from '../../shared/protocol';
 import { inlineField } from '../../shared/sanitize';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest, ApprovalResult, DriverContext } from './driver';
 import { RpcError, RpcErrorCode } from './jsonRpcLines';
-import { boundedRequest, newApprovalId } from './shared';
+import { boundedRequest, newApprovalId, shownPath } from './shared';
 
 /** The result for a server request, or a thrown/rejected RpcError. */
 export type ServerRequestAnswerer = (method: string, params: unknown) => unknown;
@@ -89,9 +89,7 @@ export function describeCodexRequest(method: string, raw: unknown, files: Readon
   } else if (wire.kind === 'file_change') {
     tool = 'fileChange';
     const paths = (typeof p.itemId === 'string' && files.get(p.itemId)) || (p.fileChanges && typeof p.fileChanges === 'object' ? Object.keys(p.fileChanges) : []);
-    // Codex names files absolutely; one in the session's cwd reads better relative to it.
-    const shown = (f: string) => (cwd && f.startsWith(cwd + '/') ? f.slice(cwd.length + 1) : f);
-    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(shown(paths[0]))}` : `: ${paths.length} files`}${reason}`;
+    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(shownPath(paths[0], cwd))}` : `: ${paths.length} files`}${reason}`;
   } else {
     tool = 'permissions';
     summary = `permissions: ${inlineField(JSON.stringify(p.permissions ?? {}) ?? '{}').slice(0, 200)}${reason}`;

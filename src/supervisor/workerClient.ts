@@ -6,10 +6,12 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import {
+  type ApprovalOutcome,
   FrameReader,
   type Method,
   type OutputTail,
   type ParamsOf,
+  type PendingApproval,
   PROTOCOL_VERSION,
   ResultSchemas,
   type ResultOf,
@@ -34,8 +36,17 @@ interface Pending {
 export interface WorkerClientEvents {
   output: [nextOffset: number, lastOutputAt: string, tail: OutputTail | undefined];
   state: [state: WorkerState];
+  /** Mode ask (issue 15): the agent waits on a decision; the listener journals it before anyone is told. */
+  approvalPending: [approval: PendingApproval];
+  approvalResolved: [outcome: ApprovalOutcome];
   close: [];
 }
+
+type EarlyEvent =
+  | { output: [number, string, OutputTail | undefined] }
+  | { state: WorkerState }
+  | { approvalPending: PendingApproval }
+  | { approvalResolved: ApprovalOutcome };
 
 export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   private nextId = 1;
@@ -48,7 +59,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
    * would be lost (and a session_start or session_wait would sleep until its
    * timeout). Kept, in order, and replayed once the first listener is added.
    */
-  private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState }> | null = [];
+  private early: EarlyEvent[] | null = [];
 
   private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
     super();
@@ -129,7 +140,9 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     this.early = null;
     for (const e of early) {
       if ('output' in e) this.emit('output', ...e.output);
-      else this.emit('state', e.state);
+      else if ('state' in e) this.emit('state', e.state);
+      else if ('approvalPending' in e) this.emit('approvalPending', e.approvalPending);
+      else this.emit('approvalResolved', e.approvalResolved);
     }
   }
 
@@ -144,12 +157,16 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         // (Their tails join when contiguous; otherwise the replayed event carries none and reads ask the worker.)
         if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt, joinTails(last.output[2], frame.tail)];
         else if (frame.event === 'output') this.early.push({ output: [frame.nextOffset, frame.lastOutputAt, frame.tail] });
-        else if (frame.event === 'state' && this.early.length < 1_000) this.early.push({ state: frame.state });
-        // Approval events are not emitted yet (issue 15 wires them).
+        else if (this.early.length >= 1_000) return; // a flood before anyone listens: the hello's state holds the truth
+        else if (frame.event === 'state') this.early.push({ state: frame.state });
+        else if (frame.event === 'approvalPending') this.early.push({ approvalPending: frame.approval });
+        else this.early.push({ approvalResolved: frame.outcome });
         return;
       }
       if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt, frame.tail);
       else if (frame.event === 'state') this.emit('state', frame.state);
+      else if (frame.event === 'approvalPending') this.emit('approvalPending', frame.approval);
+      else this.emit('approvalResolved', frame.outcome);
       return;
     }
     const p = this.pending.get(frame.id);

@@ -101,8 +101,9 @@ export class SessionOutput {
   }
 
   /**
-   * Blocks until output past `since` exists or the session ends, then reads.
-   * Woken by the worker's output event: no polling.
+   * Blocks until output past `since` exists, the session ends, or its agent waits on an
+   * approval (mode ask: answered at once while one is pending), then reads.
+   * Woken by the worker's events: no polling.
    */
   async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
     const row = this.d.row(id);
@@ -111,7 +112,7 @@ export class SessionOutput {
     const ready = () => {
       const l = this.d.live(id);
       if (!l) return true; // ended or lost: read what there is
-      return l.state.nextOffset > from || isEnded(l.state.status);
+      return l.state.nextOffset > from || isEnded(l.state.status) || l.state.pendingApprovals.length > 0;
     };
     let timedOut = false;
     if (!isEnded(row.status) && !ready()) {
@@ -132,9 +133,12 @@ export class SessionOutput {
     return sessionEnded(this.d.journal, this.d.live(id), id);
   }
 
-  /** Resolves true once the session has ended, false on timeout or cancellation. */
-  async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const ended = () => this.hasEnded(id);
+  /**
+   * Resolves true once the session has ended, false on timeout or cancellation;
+   * `orApproval`: also true once its agent waits on an approval (the caller tells which).
+   */
+  async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal, orApproval = false): Promise<boolean> {
+    const ended = () => this.hasEnded(id) || (orApproval && (this.d.live(id)?.state.pendingApprovals.length ?? 0) > 0);
     if (ended()) return true;
     return this.waitForChange(id, ended, timeoutMs, signal);
   }

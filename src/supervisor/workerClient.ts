@@ -36,17 +36,11 @@ interface Pending {
 export interface WorkerClientEvents {
   output: [nextOffset: number, lastOutputAt: string, tail: OutputTail | undefined];
   state: [state: WorkerState];
-  /** Mode ask (issue 15): the agent waits on a decision; the listener journals it before anyone is told. */
+  /** Issue 15: a request the agent waits on, and a pending one's outcome. */
   approvalPending: [approval: PendingApproval];
   approvalResolved: [outcome: ApprovalOutcome];
   close: [];
 }
-
-type EarlyEvent =
-  | { output: [number, string, OutputTail | undefined] }
-  | { state: WorkerState }
-  | { approvalPending: PendingApproval }
-  | { approvalResolved: ApprovalOutcome };
 
 export class WorkerClient extends EventEmitter<WorkerClientEvents> {
   private nextId = 1;
@@ -59,7 +53,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
    * would be lost (and a session_start or session_wait would sleep until its
    * timeout). Kept, in order, and replayed once the first listener is added.
    */
-  private early: EarlyEvent[] | null = [];
+  private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState } | { approval: PendingApproval } | { outcome: ApprovalOutcome }> | null = [];
 
   private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
     super();
@@ -141,8 +135,8 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     for (const e of early) {
       if ('output' in e) this.emit('output', ...e.output);
       else if ('state' in e) this.emit('state', e.state);
-      else if ('approvalPending' in e) this.emit('approvalPending', e.approvalPending);
-      else this.emit('approvalResolved', e.approvalResolved);
+      else if ('approval' in e) this.emit('approvalPending', e.approval);
+      else this.emit('approvalResolved', e.outcome);
     }
   }
 
@@ -157,10 +151,10 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         // (Their tails join when contiguous; otherwise the replayed event carries none and reads ask the worker.)
         if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt, joinTails(last.output[2], frame.tail)];
         else if (frame.event === 'output') this.early.push({ output: [frame.nextOffset, frame.lastOutputAt, frame.tail] });
-        else if (this.early.length >= 1_000) return; // a flood before anyone listens: the hello's state holds the truth
-        else if (frame.event === 'state') this.early.push({ state: frame.state });
-        else if (frame.event === 'approvalPending') this.early.push({ approvalPending: frame.approval });
-        else this.early.push({ approvalResolved: frame.outcome });
+        else if (frame.event === 'state' && this.early.length < 1_000) this.early.push({ state: frame.state });
+        // Approvals are never dropped: each is a decision someone must see (their number is bounded by the agent's waiting).
+        else if (frame.event === 'approvalPending') this.early.push({ approval: frame.approval });
+        else if (frame.event === 'approvalResolved') this.early.push({ outcome: frame.outcome });
         return;
       }
       if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt, frame.tail);

@@ -42,6 +42,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
+  approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

@@ -136,3 +136,11 @@ export const SessionEnvArg = z
     }
   })
   .refine((m) => Object.keys(m).length <= 32, { message: 'env may set at most 32 variables' });
+
+/** Mode ask's auto-allow rules (spec.approvals): bounded lists of plain names and prefixes. */
+export const ApproveRulesArg = z
+  .object({
+    allowTools: z.array(z.string().min(1).max(200)).max(100, 'allowTools may name at most 100 tools').optional(),
+    allowCommandPrefixes: z.array(z.string().min(1).max(1_000)).max(100, 'allowCommandPrefixes may hold at most 100 prefixes').optional(),
+  })
+  .strict();

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import winston from 'winston';
-import { loadConfig } from '../../../src/supervisor/config';
+import { type Config, loadConfig } from '../../../src/supervisor/config';
 import { Journal } from '../../../src/supervisor/journal';
 import { SessionManager } from '../../../src/supervisor/sessionManager';
 import { type FakeWorker, fakeLauncher } from './fakeWorker';
@@ -15,7 +15,7 @@ const FAKE_CLAUDE = path.resolve(__dirname, '../../fixtures/fake-claude.js');
 const silentLog = winston.createLogger({ silent: true });
 
 /** A core over `dir`/journal.db; the workers it launches are pushed to `workers`. */
-export function makeCore(dir: string, workers: FakeWorker[], greeting: string[]): { journal: Journal; core: SessionManager } {
+export function makeCore(dir: string, workers: FakeWorker[], greeting: string[]): { journal: Journal; core: SessionManager; config: Config } {
   const config = loadConfig(
     { STATE_DIR: path.join(dir, 'state'), WORKSPACE_DIR: path.join(dir, 'ws'), CLAUDE_BIN: FAKE_CLAUDE, START_OUTPUT_WAIT: '2000', KILL_GRACE: '500' },
     dir,
@@ -25,7 +25,7 @@ export function makeCore(dir: string, workers: FakeWorker[], greeting: string[])
     launch: fakeLauncher(workers, greeting),
     timeouts: { heartbeatIntervalMs: 20, heartbeatGraceMs: 150, reconnectDelayMs: 10 },
   });
-  return { journal, core };
+  return { journal, core, config };
 }
 
 /** Everything makeCore and its workers opened, closed; the directory removed. */

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { Limits } from '../../shared/constants';
 import { resolveCwd } from '../fs/pathGuard';
 import { SessionError } from '../sessionManager';
+import { ApprovalBounds } from '../approvalStore';
+import { ApprovalDecision as ContractDecision } from '../../shared/protocol';
 import { AgentKind, AgentMode } from '../tools/contractEnums';
 import type { ToolContext } from '../tools/context';
 import { ModelArg, sessionIdArg } from '../tools/schemas';
@@ -38,6 +40,14 @@ const SendBody = z
   })
   .strict()
   .refine((b) => (b.message !== undefined && b.message.length > 0) || b.interrupt === true, { message: 'type a message (or interrupt)' });
+
+const ApproveBody = z
+  .object({
+    decision: z.enum(ContractDecision.values),
+    message: z.string().max(ApprovalBounds.messageChars).optional(),
+  })
+  .strict();
+const approvalIdArg = z.string().min(1).max(128);
 
 class BadRequest extends Error {}
 
@@ -91,6 +101,11 @@ export function createUiApi(ctx: ToolContext): express.Router {
     const interrupted = b.interrupt ? await ctx.sessions.interrupt(sid) : undefined;
     if (!b.message) return { delivered: false, interrupted: true, note: interrupted?.note };
     return { ...(await ctx.sessions.send(sid, b.message, false)), ...(interrupted ? { interrupted: true } : {}) };
+  }));
+  router.get('/sessions/:id/approvals', route(async (req) => ({ approvals: ctx.sessions.listApprovals({ sessionId: id(req), pendingOnly: true }) })));
+  router.post('/sessions/:id/approvals/:approvalId', route(async (req) => {
+    const b = parse(ApproveBody, req.body);
+    return ctx.sessions.approve(id(req), parse(approvalIdArg, req.params.approvalId), b.decision, b.message || null, 'ui');
   }));
   router.post('/sessions/:id/kill', route(async (req) => ctx.sessions.kill(id(req))));
   return router;

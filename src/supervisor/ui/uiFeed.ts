@@ -42,6 +42,7 @@ export class UiFeeds {
     const t = { ...UiFeedTimeouts, ...timeouts };
     sessions.on('changed', this.onChanged);
     sessions.on('lifecycle', this.onChanged);
+    sessions.on('approval', this.onChanged);
     this.flushTimer = setInterval(() => this.flush(), t.flushMs);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), t.heartbeatMs);
     this.flushTimer.unref();
@@ -110,6 +111,7 @@ export class UiFeeds {
     clearInterval(this.heartbeatTimer);
     this.sessions.off('changed', this.onChanged);
     this.sessions.off('lifecycle', this.onChanged);
+    this.sessions.off('approval', this.onChanged);
     for (const f of [...this.feeds]) this.end(f, 'event: bye\ndata: {}\n\n');
   }
 }

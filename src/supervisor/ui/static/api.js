@@ -30,6 +30,7 @@ export const api = {
   diff: (id) => call('GET', `/sessions/${encodeURIComponent(id)}/diff`),
   start: (body) => call('POST', '/sessions', body),
   send: (id, body) => call('POST', `/sessions/${encodeURIComponent(id)}/send`, body),
+  approve: (id, approvalId, body) => call('POST', `/sessions/${encodeURIComponent(id)}/approvals/${encodeURIComponent(approvalId)}`, body),
   kill: (id) => call('POST', `/sessions/${encodeURIComponent(id)}/kill`, {}),
 };
 

@@ -38,7 +38,7 @@ function Login({ onIn }) {
 }
 
 function SessionRow({ s }) {
-  const pending = s.pendingApprovals ?? 0;
+  const pending = Array.isArray(s.pendingApprovals) ? s.pendingApprovals.length : 0;
   return html`<a class="row" href=${`#/s/${s.sessionId}`} data-session=${s.sessionId}>
     <span class=${`status s-${s.status}`}>${s.status}</span>
     <span class="agent">${s.agent}</span>
@@ -87,7 +87,7 @@ function StartForm({ agents, onStarted }) {
 function SessionList({ list, onStarted }) {
   const [showStart, setShowStart] = useState(false);
   if (!list) return html`<main><p class="muted">loading…</p></main>`;
-  const running = list.sessions.filter((s) => s.status === 'running' || s.status === 'killing').length;
+  const running = list.sessions.filter((s) => s.status === 'running' || s.status === 'killing' || s.status === 'awaiting_approval').length;
   return html`<main class="list">
     <div class="list-head">
       <h2>Sessions <span class="muted">${running} running · ${list.sessions.length} shown</span></h2>

@@ -3,6 +3,7 @@ import { h } from '/ui/vendor/preact.mjs';
 import { useEffect, useState } from '/ui/vendor/hooks.mjs';
 import htm from '/ui/vendor/htm.mjs';
 import { api } from './api.js';
+import { Approvals } from './approvals.js';
 import { ago, since, usageText } from './format.js';
 import { OutputView } from './outputView.js';
 
@@ -72,7 +73,7 @@ function KillButton({ sessionId, onDone }) {
   return html`<span><button class="danger" onClick=${click}>${armed ? 'Confirm kill' : 'Kill'}</button>${error ? html` <span class="error">${error}</span>` : null}</span>`;
 }
 
-export function SessionView({ sessionId, tick, slots }) {
+export function SessionView({ sessionId, tick }) {
   const [info, setInfo] = useState(null);
   const [error, setError] = useState(null);
   const [tab, setTab] = useState('output');
@@ -96,7 +97,7 @@ export function SessionView({ sessionId, tick, slots }) {
       </dl>
       ${ended ? null : html`<${KillButton} sessionId=${sessionId} onDone=${refresh} />`}
     </header>
-    ${slots && slots.approvals ? slots.approvals(info, refresh) : null}
+    <${Approvals} sessionId=${sessionId} pending=${info.pendingApprovals} onDone=${refresh} />
     <nav class="tabs">
       <button class=${tab === 'output' ? 'on' : ''} onClick=${() => setTab('output')}>Output</button>
       <button class=${tab === 'diff' ? 'on' : ''} onClick=${() => setTab('diff')}>Diff</button>

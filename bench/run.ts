@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files]
+ *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files,ui]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,6 +26,7 @@ import {
   sleep,
   startServer,
 } from './harness';
+import { benchUi } from './ui';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
 type Agent = 'claude-code' | 'codex';
@@ -34,7 +35,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files,ui').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -730,6 +731,13 @@ async function main(): Promise<void> {
       await run(name, () => benchScale(row, name), 'scale');
     }
     await run('files', benchFiles);
+    await run('ui', async () => {
+      const r = await benchUi(log);
+      // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
+      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
+      return r;
+    });
   } catch (err) {
     failure = err;
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);

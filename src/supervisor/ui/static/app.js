@@ -10,6 +10,8 @@ import { SessionView } from './sessionView.js';
 const html = htm.bind(h);
 /** The list is re-read at most this often while sessions print (the feed says what changed). */
 const LIST_REFRESH_MS = 500;
+/** With nothing changing, the list is still re-read this often, so "silent for" keeps counting. */
+const LIST_IDLE_REFRESH_MS = 10_000;
 
 function Login({ onIn }) {
   const [token, setToken] = useState('');
@@ -136,7 +138,8 @@ function App() {
 
   useEffect(() => {
     if (!authed) return undefined;
-    return openFeed(
+    const idle = setInterval(scheduleList, LIST_IDLE_REFRESH_MS);
+    const close = openFeed(
       (ids) => {
         scheduleList();
         const open = route().session;
@@ -144,6 +147,10 @@ function App() {
       },
       () => setAuthed(false),
     );
+    return () => {
+      clearInterval(idle);
+      close();
+    };
   }, [authed]);
 
   if (authed === null) return html`<p class="muted">…</p>`;

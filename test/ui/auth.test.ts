@@ -131,3 +131,36 @@ test('agentvisor ui prints the URL of the page, and no token', async () => {
   expect(page.status).toBe(200);
   expect(page.text).toContain('/ui/static/app.js');
 });
+
+test('hostile dashboard calls get a clear error and change nothing; the server keeps serving', async () => {
+  const c = await cookie();
+  const post = (p: string, body: string, headers: Record<string, string> = {}) =>
+    request(server, { method: 'POST', path: p, headers: { cookie: c, origin, 'content-type': 'application/json', ...headers }, body });
+  const cases: Array<[string, string, number]> = [
+    ['/ui/api/sessions', '{not json', 400],
+    ['/ui/api/sessions', JSON.stringify({ agent: 'claude-code', cwd: '../../etc', task: 'x' }), 400],
+    ['/ui/api/sessions', JSON.stringify({ agent: 'sh', cwd: 'a', task: 'x' }), 400],
+    ['/ui/api/sessions', JSON.stringify({ agent: 'claude-code', cwd: 'a', task: 'x', model: '$(id)' }), 400],
+    ['/ui/api/sessions', JSON.stringify({ agent: 'claude-code', cwd: 'a', task: 'x', extra: 1 }), 400],
+    ['/ui/api/sessions', JSON.stringify({ agent: 'claude-code', cwd: 'a', task: 'x'.repeat(2_000_000) }), 413],
+    ['/ui/api/sessions/not-an-id/kill', '{}', 400],
+    ['/ui/api/sessions/00000000-0000-4000-8000-000000000000/kill', '{}', 400],
+    ['/ui/api/sessions/00000000-0000-4000-8000-000000000000/approvals/ap_1', JSON.stringify({ decision: 'allow' }), 400],
+    ['/ui/api/sessions/00000000-0000-4000-8000-000000000000/approvals/ap_1', JSON.stringify({ decision: 'yes please' }), 400],
+    ['/ui/api/sessions/00000000-0000-4000-8000-000000000000/send', JSON.stringify({}), 400],
+    ['/ui/api/login', JSON.stringify({ token: { $ne: null } }), 401],
+  ];
+  for (const [p, body, status] of cases) {
+    const res = await post(p, body);
+    expect({ p, body: body.slice(0, 80), status: res.status }).toEqual({ p, body: body.slice(0, 80), status });
+    expect(typeof res.json?.message === 'string' || typeof res.json?.error === 'object').toBe(true);
+  }
+  expect((await request(server, { path: '/ui/api/sessions/00000000-0000-4000-8000-000000000000/output?since=-1', headers: { cookie: c } })).status).toBe(400);
+  // Only the page's own files: a path out of the static folder or past the vendor list is refused.
+  for (const p of ['/ui/vendor/..%2F..%2Fpackage.json', '/ui/static/..%2F..%2Fconfig.js', '/ui/static/../uiAuth.js', '/ui/vendor/express.js']) {
+    const res = await request(server, { path: p });
+    expect({ p, refused: [403, 404].includes(res.status), leaked: /createHmac|"dependencies"/.test(res.text) }).toEqual({ p, refused: true, leaked: false });
+  }
+  expect(fs.readdirSync(server.dirs.workspace)).toEqual([]);
+  expect((await request(server, { path: '/ui/api/sessions', headers: { cookie: c } })).status).toBe(200);
+});

@@ -5,6 +5,9 @@
  * here, not which agent prints it): log in, the list, live output, send, kill,
  * hostile output shown as text, and screenshots for the artifacts and README.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect, until } from '../helpers/server';
 import { finish, startSecurityServer } from '../security/support';
@@ -91,6 +94,34 @@ test('an agent printing markup shows it as text: no dialog, no request made', as
   expect(await page.locator('[data-testid=output] script, [data-testid=output] img').count()).toBe(0);
   expect(dialogs).toEqual([]);
   expect(requests.filter((u) => /\/x$|pwned/.test(u))).toEqual([]);
+});
+
+test('interrupt from the page stops the turn and keeps the session', async () => {
+  const id = await startHeld('interrupted');
+  const { page } = browser;
+  await page.goto(`${server.url}/ui#/s/${id}`);
+  await page.getByRole('button', { name: 'Interrupt' }).click();
+  // The agent's turn in progress ends with an error result (what Claude does on an interrupt).
+  await page.getByText(/^\[result\] (error|failed)/).first().waitFor({ timeout: UI_WAIT_MS });
+  await page.getByRole('status').filter({ hasText: 'interrupted' }).waitFor({ timeout: UI_WAIT_MS });
+});
+
+test("the diff tab shows what changed in the session's cwd since it started", async () => {
+  const cwd = path.join(server.dirs.workspace, 'repo');
+  fs.mkdirSync(cwd);
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd, stdio: 'pipe' });
+  git('init', '-q');
+  fs.writeFileSync(path.join(cwd, 'a.txt'), 'before\n');
+  git('add', '.');
+  git('commit', '-qm', 'base');
+  const id = await startHeld('repo');
+  fs.writeFileSync(path.join(cwd, 'a.txt'), 'after <b>bold</b>\n');
+  const { page } = browser;
+  await page.goto(`${server.url}/ui#/s/${id}`);
+  await page.getByRole('button', { name: 'Diff' }).click();
+  await page.locator('.diff .add', { hasText: '+after <b>bold</b>' }).waitFor({ timeout: UI_WAIT_MS });
+  expect(await page.locator('.diff .del').allTextContents()).toContain('-before');
+  expect(await page.locator('.diff b').count()).toBe(0);
 });
 
 test('kill from the page ends the session', async () => {

@@ -83,7 +83,11 @@ export async function benchUi(log: (msg: string) => void): Promise<Record<string
       if (page.lines.length > 0) break;
       await sleep(250);
     }
-    await pool(Array.from({ length: P.sessions }, (_, i) => i), 10, (i) => call(c, 'session_start', { agent: 'claude-code', cwd: `s${i}`, task: `ticks 0 ${P.tickMs}` }));
+    await pool(
+      Array.from({ length: P.sessions }, (_, i) => i),
+      10,
+      (i) => call(c, 'session_start', { agent: 'claude-code', cwd: `s${i}`, task: `ticks 0 ${P.tickMs}` }),
+    );
 
     const { page } = browser;
     await page.goto(`${server.url}/ui`);
@@ -105,7 +109,10 @@ export async function benchUi(log: (msg: string) => void): Promise<Record<string
     // Open the big session: from the click to its newest lines on screen.
     const t0 = Date.now();
     await page.goto(`${server.url}/ui#/s/${big}`);
-    await page.locator('[data-testid=output] .line', { hasText: /^tick \d+ / }).first().waitFor({ timeout: P.stepTimeoutMs });
+    await page
+      .locator('[data-testid=output] .line', { hasText: /^tick \d+ / })
+      .first()
+      .waitFor({ timeout: P.stepTimeoutMs });
     const openMs = Date.now() - t0;
     await record(page);
     await sleep(P.followMs);

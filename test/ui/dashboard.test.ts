@@ -102,7 +102,10 @@ test('interrupt from the page stops the turn and keeps the session', async () =>
   await page.goto(`${server.url}/ui#/s/${id}`);
   await page.getByRole('button', { name: 'Interrupt' }).click();
   // The agent's turn in progress ends with an error result (what Claude does on an interrupt).
-  await page.getByText(/^\[result\] (error|failed)/).first().waitFor({ timeout: UI_WAIT_MS });
+  await page
+    .getByText(/^\[result\] (error|failed)/)
+    .first()
+    .waitFor({ timeout: UI_WAIT_MS });
   await page.getByRole('status').filter({ hasText: 'interrupted' }).waitFor({ timeout: UI_WAIT_MS });
 });
 
@@ -131,7 +134,11 @@ test('kill from the page ends the session', async () => {
   await page.getByRole('button', { name: 'Kill' }).click();
   await page.getByRole('button', { name: 'Confirm kill' }).click();
   await page.locator('.session-head .status', { hasText: 'killed' }).waitFor({ timeout: UI_WAIT_MS });
-  await until(async () => (await call(client, 'session_list', { status: 'all' })).sessions.find((s: { sessionId: string }) => s.sessionId === id)?.status === 'killed', UI_WAIT_MS, 'killed in session_list');
+  await until(
+    async () => (await call(client, 'session_list', { status: 'all' })).sessions.find((s: { sessionId: string }) => s.sessionId === id)?.status === 'killed',
+    UI_WAIT_MS,
+    'killed in session_list',
+  );
 });
 
 test('a session started from the form runs, and shows its output', async () => {

@@ -30,8 +30,7 @@ afterAll(async () => {
 });
 
 const line = (page: Page, offset: number) => page.locator(`[data-testid=output] .line[data-offset="${offset}"]`);
-const scrollTo = (page: Page, offset: number) =>
-  page.locator('[data-testid=output]').evaluate((el, o) => (el.scrollTop = o * 18), offset);
+const scrollTo = (page: Page, offset: number) => page.locator('[data-testid=output]').evaluate((el, o) => (el.scrollTop = o * 18), offset);
 
 test('20,000 lines: a screenful in the page, the end followed, any offset reachable, dropped lines marked', async () => {
   const client = await connect(server, 'http');
@@ -41,7 +40,9 @@ test('20,000 lines: a screenful in the page, the end followed, any offset reacha
     const { page } = browser;
     await page.goto(`${server.url}/ui#/s/${s.sessionId}`);
     // Following: the end is on screen (the last flood line at offset LINES).
-    await line(page, LINES).filter({ hasText: `line ${LINES - 1}` }).waitFor({ timeout: UI_WAIT_MS });
+    await line(page, LINES)
+      .filter({ hasText: `line ${LINES - 1}` })
+      .waitFor({ timeout: UI_WAIT_MS });
     expect(await page.locator('[data-testid=output] .line').count()).toBeLessThan(200);
 
     await scrollTo(page, 10_001);

@@ -74,39 +74,64 @@ export function createUiApi(ctx: ToolContext): express.Router {
   };
   const id = (req: Request) => parse(sessionIdArg, req.params.id);
 
-  router.get('/sessions', route(async () => {
-    const page = ctx.sessions.list({ status: 'all', limit: UI_LIST_LIMIT });
-    return { sessions: page.sessions, counts: page.counts, agents: ctx.agents.all() };
-  }));
-  router.get('/sessions/:id', route(async (req) => ctx.sessions.info(id(req))));
-  router.get('/sessions/:id/output', route(async (req) =>
-    ctx.sessions.read(id(req), parse(Since, req.query.since), parse(PageLimit, req.query.limit), Limits.outputPageBytesMax),
-  ));
-  router.get('/sessions/:id/diff', route(async (req) => {
-    const d = await ctx.sessions.diff(id(req));
-    return { ...d, lines: d.lines.slice(0, UI_DIFF_LINES), totalLines: d.lines.length };
-  }));
+  router.get(
+    '/sessions',
+    route(async () => {
+      const page = ctx.sessions.list({ status: 'all', limit: UI_LIST_LIMIT });
+      return { sessions: page.sessions, counts: page.counts, agents: ctx.agents.all() };
+    }),
+  );
+  router.get(
+    '/sessions/:id',
+    route(async (req) => ctx.sessions.info(id(req))),
+  );
+  router.get(
+    '/sessions/:id/output',
+    route(async (req) => ctx.sessions.read(id(req), parse(Since, req.query.since), parse(PageLimit, req.query.limit), Limits.outputPageBytesMax)),
+  );
+  router.get(
+    '/sessions/:id/diff',
+    route(async (req) => {
+      const d = await ctx.sessions.diff(id(req));
+      return { ...d, lines: d.lines.slice(0, UI_DIFF_LINES), totalLines: d.lines.length };
+    }),
+  );
 
-  router.post('/sessions', route(async (req) => {
-    const b = parse(StartBody, req.body);
-    const cwd = await resolveCwd(b.cwd, ctx.config.WORKSPACE_DIR);
-    if (!cwd.ok) throw new SessionError(cwd.error);
-    const { info } = await ctx.sessions.start({ agent: b.agent, cwd: cwd.path, task: b.task, mode: b.mode ?? 'full', model: b.model || null });
-    ctx.log.info('session started from the dashboard', { sessionId: info.sessionId });
-    return info;
-  }));
-  router.post('/sessions/:id/send', route(async (req) => {
-    const sid = id(req);
-    const b = parse(SendBody, req.body);
-    const interrupted = b.interrupt ? await ctx.sessions.interrupt(sid) : undefined;
-    if (!b.message) return { delivered: false, interrupted: true, note: interrupted?.note };
-    return { ...(await ctx.sessions.send(sid, b.message, false)), ...(interrupted ? { interrupted: true } : {}) };
-  }));
-  router.get('/sessions/:id/approvals', route(async (req) => ({ approvals: ctx.sessions.listApprovals({ sessionId: id(req), pendingOnly: true }) })));
-  router.post('/sessions/:id/approvals/:approvalId', route(async (req) => {
-    const b = parse(ApproveBody, req.body);
-    return ctx.sessions.approve(id(req), parse(approvalIdArg, req.params.approvalId), b.decision, b.message || null, 'ui');
-  }));
-  router.post('/sessions/:id/kill', route(async (req) => ctx.sessions.kill(id(req))));
+  router.post(
+    '/sessions',
+    route(async (req) => {
+      const b = parse(StartBody, req.body);
+      const cwd = await resolveCwd(b.cwd, ctx.config.WORKSPACE_DIR);
+      if (!cwd.ok) throw new SessionError(cwd.error);
+      const { info } = await ctx.sessions.start({ agent: b.agent, cwd: cwd.path, task: b.task, mode: b.mode ?? 'full', model: b.model || null });
+      ctx.log.info('session started from the dashboard', { sessionId: info.sessionId });
+      return info;
+    }),
+  );
+  router.post(
+    '/sessions/:id/send',
+    route(async (req) => {
+      const sid = id(req);
+      const b = parse(SendBody, req.body);
+      const interrupted = b.interrupt ? await ctx.sessions.interrupt(sid) : undefined;
+      if (!b.message) return { delivered: false, interrupted: true, note: interrupted?.note };
+      return { ...(await ctx.sessions.send(sid, b.message, false)), ...(interrupted ? { interrupted: true } : {}) };
+    }),
+  );
+  router.get(
+    '/sessions/:id/approvals',
+    route(async (req) => ({ approvals: ctx.sessions.listApprovals({ sessionId: id(req), pendingOnly: true }) })),
+  );
+  router.post(
+    '/sessions/:id/approvals/:approvalId',
+    route(async (req) => {
+      const b = parse(ApproveBody, req.body);
+      return ctx.sessions.approve(id(req), parse(approvalIdArg, req.params.approvalId), b.decision, b.message || null, 'ui');
+    }),
+  );
+  router.post(
+    '/sessions/:id/kill',
+    route(async (req) => ctx.sessions.kill(id(req))),
+  );
   return router;
 }

@@ -55,7 +55,10 @@ export class UiFeeds {
 
   open(req: Request, res: Response): void {
     if (this.feeds.size >= MAX_UI_FEEDS) {
-      res.status(503).set('Retry-After', '30').json({ error: 'too_many_feeds', message: `${MAX_UI_FEEDS} dashboard pages are open already` });
+      res
+        .status(503)
+        .set('Retry-After', '30')
+        .json({ error: 'too_many_feeds', message: `${MAX_UI_FEEDS} dashboard pages are open already` });
       return;
     }
     res.status(200).set({

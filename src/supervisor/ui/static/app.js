@@ -74,10 +74,18 @@ function StartForm({ agents, onStarted }) {
   const modes = ['full', 'edit', 'plan', 'ask'];
   return html`<form class="start" onSubmit=${submit}>
     <h2>Start a session</h2>
-    <label>Agent <select value=${f.agent} onChange=${set('agent')} name="agent">
-      ${(agents.length ? agents.map((a) => a.agent) : ['claude-code', 'codex']).map((a) => html`<option value=${a}>${a}</option>`)}
-    </select></label>
-    <label>Mode <select value=${f.mode} onChange=${set('mode')} name="mode">${modes.map((m) => html`<option value=${m}>${m}</option>`)}</select></label>
+    <label
+      >Agent
+      <select value=${f.agent} onChange=${set('agent')} name="agent">
+        ${(agents.length ? agents.map((a) => a.agent) : ['claude-code', 'codex']).map((a) => html`<option value=${a}>${a}</option>`)}
+      </select></label
+    >
+    <label
+      >Mode
+      <select value=${f.mode} onChange=${set('mode')} name="mode">
+        ${modes.map((m) => html`<option value=${m}>${m}</option>`)}
+      </select></label
+    >
     <label>Directory <input name="cwd" value=${f.cwd} onInput=${set('cwd')} placeholder="relative to WORKSPACE_DIR" required /></label>
     <label>Model <input name="model" value=${f.model} onInput=${set('model')} placeholder="default" /></label>
     <label class="wide">Task <textarea name="task" rows="3" value=${f.task} onInput=${set('task')} required></textarea></label>
@@ -158,9 +166,7 @@ function App() {
   const logout = () => api.logout().finally(() => setAuthed(false));
   return html`<div class="shell">
     <header class="top"><a href="#/" class="brand">agentvisor</a><button class="link" onClick=${logout}>Log out</button></header>
-    ${where.session
-      ? html`<${SessionView} sessionId=${where.session} tick=${tick} key=${where.session} />`
-      : html`<${SessionList} list=${list} onStarted=${(id) => (location.hash = `#/s/${id}`)} />`}
+    ${where.session ? html`<${SessionView} sessionId=${where.session} tick=${tick} key=${where.session} />` : html`<${SessionList} list=${list} onStarted=${(id) => (location.hash = `#/s/${id}`)} />`}
   </div>`;
 }
 

@@ -39,11 +39,12 @@ function Approval({ sessionId, a, onDone }) {
   const decisions = a.decisions && a.decisions.length ? a.decisions : ['allow', 'deny'];
   return html`<div class="approval" data-approval=${a.approvalId}>
     <strong class="summary">${a.kind}: ${a.summary}</strong>
-    <details><summary>request</summary><pre>${requestText(a.request)}</pre></details>
+    <details>
+      <summary>request</summary>
+      <pre>${requestText(a.request)}</pre>
+    </details>
     <input placeholder="message to the agent (optional, sent with Deny)" value=${message} onInput=${(e) => setMessage(e.currentTarget.value)} aria-label="approval message" />
-    <div class="buttons">
-      ${decisions.map((d) => html`<button class=${STYLES[d] ?? ''} disabled=${busy} onClick=${() => decide(d)}>${LABELS[d] ?? d}</button>`)}
-    </div>
+    <div class="buttons">${decisions.map((d) => html`<button class=${STYLES[d] ?? ''} disabled=${busy} onClick=${() => decide(d)}>${LABELS[d] ?? d}</button>`)}</div>
     ${error ? html`<p class="error">${error}</p>` : null}
   </div>`;
 }

@@ -21,7 +21,9 @@ function DiffView({ sessionId }) {
   if (!diff.ok) return html`<p class="muted">${diff.error}</p>`;
   if (diff.files.length === 0) return html`<p class="muted">no changes since the session started</p>`;
   return html`<div class="diff">
-    <ul class="files">${diff.files.map((f) => html`<li key=${f.path ?? f}>${typeof f === 'string' ? f : `${f.status ?? ''} ${f.path}`}</li>`)}</ul>
+    <ul class="files">
+      ${diff.files.map((f) => html`<li key=${f.path ?? f}>${typeof f === 'string' ? f : `${f.status ?? ''} ${f.path}`}</li>`)}
+    </ul>
     <pre>${diff.lines.map((l) => html`<div class=${l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : l.startsWith('@@') ? 'hunk' : ''}>${l}</div>`)}</pre>
     ${diff.totalLines > diff.lines.length ? html`<p class="muted">first ${diff.lines.length} of ${diff.totalLines} lines (session_diff pages the rest)</p>` : null}
   </div>`;
@@ -37,7 +39,7 @@ function SendBox({ sessionId, ended, onDone }) {
     try {
       const r = await api.send(sessionId, { ...(text ? { message: text } : {}), ...(interrupt ? { interrupt: true } : {}) });
       setText('');
-      setNote(r.resumed ? 'continued the conversation' : r.delivered ? 'sent' : r.interrupted ? 'interrupted' : r.note ?? 'done');
+      setNote(r.resumed ? 'continued the conversation' : r.delivered ? 'sent' : r.interrupted ? 'interrupted' : (r.note ?? 'done'));
       onDone();
     } catch (e) {
       setNote(e.message);
@@ -46,8 +48,13 @@ function SendBox({ sessionId, ended, onDone }) {
     }
   };
   return html`<form class="send" onSubmit=${(e) => (e.preventDefault(), go(false))}>
-    <textarea rows="2" placeholder=${ended ? 'message (continues the conversation)' : 'message to the agent'} value=${text}
-      onInput=${(e) => setText(e.currentTarget.value)} aria-label="message"></textarea>
+    <textarea
+      rows="2"
+      placeholder=${ended ? 'message (continues the conversation)' : 'message to the agent'}
+      value=${text}
+      onInput=${(e) => setText(e.currentTarget.value)}
+      aria-label="message"
+    ></textarea>
     <div class="buttons">
       <button type="submit" disabled=${busy || !text}>Send</button>
       ${ended ? null : html`<button type="button" class="warn" disabled=${busy} onClick=${() => go(true)}>Interrupt</button>`}
@@ -77,11 +84,19 @@ export function SessionView({ sessionId, tick }) {
   const [info, setInfo] = useState(null);
   const [error, setError] = useState(null);
   const [tab, setTab] = useState('output');
-  const refresh = () => api.info(sessionId).then((i) => (setInfo(i), setError(null)), (e) => setError(e.message));
+  const refresh = () =>
+    api.info(sessionId).then(
+      (i) => (setInfo(i), setError(null)),
+      (e) => setError(e.message),
+    );
   useEffect(() => {
     refresh();
   }, [sessionId, tick]);
-  if (error && !info) return html`<main class="session"><a href="#/">← sessions</a><p class="error">${error}</p></main>`;
+  if (error && !info)
+    return html`<main class="session">
+      <a href="#/">← sessions</a>
+      <p class="error">${error}</p>
+    </main>`;
   if (!info) return html`<main class="session"><p class="muted">loading…</p></main>`;
   const ended = ENDED.has(info.status);
   return html`<main class="session">
@@ -89,11 +104,24 @@ export function SessionView({ sessionId, tick }) {
       <a href="#/" class="back">← sessions</a>
       <h2><span class=${`status s-${info.status}`}>${info.status}</span> ${info.agent} <code class="cwd">${info.cwd}</code></h2>
       <dl class="facts">
-        <dt>started</dt><dd>${since(info.startedAt)}</dd>
-        <dt>silent for</dt><dd>${ago(info.silentForMs)}</dd>
-        <dt>usage</dt><dd>${usageText(info.usage)}</dd>
-        ${info.endReason ? html`<dt>end</dt><dd>${info.endReason}${info.exitCode !== null ? ` (exit ${info.exitCode})` : ''}</dd>` : null}
-        ${info.errorSummary ? html`<dt>error</dt><dd class="error">${info.errorSummary}</dd>` : null}
+        <dt>started</dt>
+        <dd>${since(info.startedAt)}</dd>
+        <dt>silent for</dt>
+        <dd>${ago(info.silentForMs)}</dd>
+        <dt>usage</dt>
+        <dd>${usageText(info.usage)}</dd>
+        ${
+          info.endReason
+            ? html`<dt>end</dt>
+                <dd>${info.endReason}${info.exitCode !== null ? ` (exit ${info.exitCode})` : ''}</dd>`
+            : null
+        }
+        ${
+          info.errorSummary
+            ? html`<dt>error</dt>
+                <dd class="error">${info.errorSummary}</dd>`
+            : null
+        }
       </dl>
       ${ended ? null : html`<${KillButton} sessionId=${sessionId} onDone=${refresh} />`}
     </header>
@@ -102,7 +130,7 @@ export function SessionView({ sessionId, tick }) {
       <button class=${tab === 'output' ? 'on' : ''} onClick=${() => setTab('output')}>Output</button>
       <button class=${tab === 'diff' ? 'on' : ''} onClick=${() => setTab('diff')}>Diff</button>
     </nav>
-    ${tab === 'output' ? html`<${OutputView} sessionId=${sessionId} total=${info.outputLines} />` : html`<${DiffView} sessionId=${sessionId}/>`}
+    ${tab === 'output' ? html`<${OutputView} sessionId=${sessionId} total=${info.outputLines} />` : html`<${DiffView} sessionId=${sessionId} />`}
     <${SendBox} sessionId=${sessionId} ended=${ended} onDone=${refresh} />
   </main>`;
 }

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Dirs, ROOT, type RunningServer, call, callError, connect, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
 import { ModelServer, type ScriptTurn } from './modelServer';
+import { isEnded } from '../../src/shared/sessionStatus';
 
 export const CLAUDE_REAL = path.join(ROOT, 'node_modules/.bin/claude');
 export const CODEX_REAL = path.join(ROOT, 'node_modules/.bin/codex');
@@ -168,7 +169,7 @@ export async function startRealRig(
       const c2 = await connect(server).catch(() => undefined);
       if (c2) {
         const { sessions } = await call(c2, 'session_list').catch(() => ({ sessions: [] as any[] }));
-        for (const s of sessions) if (s.status === 'running') await call(c2, 'session_kill', { sessionId: s.sessionId }).catch(() => undefined);
+        for (const s of sessions) if (!isEnded(s.status)) await call(c2, 'session_kill', { sessionId: s.sessionId }).catch(() => undefined);
         await c2.close().catch(() => undefined);
       }
       await server.stop();

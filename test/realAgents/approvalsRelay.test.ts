@@ -1,0 +1,119 @@
+/**
+ * Mode ask end to end (issue 15), the supervisor's side: the REAL claude and codex against
+ * the scripted model, through a real supervisor and its workers, driven by real SDK clients
+ * over HTTP and by the operator CLI. The worker's own cases (rules, allow_for_session, the
+ * timeout) are in approvalsWorker*.test.ts; here: what a client sees and does — session_wait
+ * returning the request, session_approve from two clients, elicitation to a client that
+ * declared it (and never to one that did not), a supervisor SIGKILL while one is pending.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { call, connect, startServer } from '../helpers/server';
+import { shellCall, toolResults } from '../support/modelServer';
+import { closeRigs, journalRow, realAgentServerEnv, startRealRig, waitEnded } from '../support/agentEnv';
+import { cliEnv, runCli } from '../cli/cli';
+
+jest.setTimeout(180_000);
+afterEach(closeRigs);
+
+/** session_wait until it reports a pending request; returns the reply. */
+async function pendingOf(client: Client, sessionId: string): Promise<any> {
+  for (;;) {
+    const page = await call(client, 'session_wait', { sessionId, timeoutMs: 30_000 });
+    if (page.pendingApprovals?.length) return page;
+    if (!['running', 'awaiting_approval'].includes(page.status)) throw new Error(`session ended (${page.status}) without asking`);
+  }
+}
+
+test.each([
+  ['claude-code', 'anthropic', {}],
+  ['codex', 'openai', { CODEX_PROTOCOL: 'auto' }],
+] as const)('%s: session_wait returns the pending request; one client allows it, it runs; the other is told it was already decided', async (agent, api, env) => {
+  const rig = await startRealRig([{ toolCalls: [shellCall(api, 'touch allowed.txt')] }, { text: 'ran it' }], { env });
+  const s = await rig.call('session_start', { agent, cwd: 'w', task: 'make the file', mode: 'ask' });
+  const page = await pendingOf(rig.client, s.sessionId);
+  expect(page.status).toBe('awaiting_approval');
+  const [p] = page.pendingApprovals;
+  expect(p).toMatchObject({ kind: 'command', summary: expect.stringContaining('touch allowed.txt'), decisions: expect.arrayContaining(['allow', 'deny']) });
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'allowed.txt'))).toBe(false);
+  const listed = await rig.call('session_list', { status: 'awaiting_approval' });
+  expect(listed.sessions.map((x: any) => x.sessionId)).toEqual([s.sessionId]);
+
+  const other = await connect(rig.server, 'http', 'second-client');
+  try {
+    const first = await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'allow' });
+    expect(first).toMatchObject({ alreadyDecided: false, approval: { state: 'decided', decision: 'allow', decidedBy: expect.stringMatching(/^connection:/) } });
+    const second = await call(other, 'session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'deny', message: 'too late' });
+    expect(second).toMatchObject({ alreadyDecided: true, approval: { decision: 'allow', decidedBy: first.approval.decidedBy } });
+  } finally {
+    await other.close();
+  }
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'allowed.txt'))).toBe(true);
+  expect(toolResults(rig.model.requests[1])).toHaveLength(1);
+});
+
+test('claude: deny with a message — nothing runs and the model sees the message; the journal keeps who decided', async () => {
+  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch denied.txt')] }, { text: 'fine' }]);
+  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'try it', mode: 'ask' });
+  const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
+  await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'deny', message: 'use the scratch dir' });
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited' });
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'denied.txt'))).toBe(false);
+  expect(toolResults(rig.model.requests[1])).toEqual([{ text: expect.stringContaining('use the scratch dir'), isError: true }]);
+  const again = await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'allow' });
+  expect(again).toMatchObject({ alreadyDecided: true, approval: { decision: 'deny', message: 'use the scratch dir' } });
+});
+
+test('claude: a client that declared elicitation is asked while it waits and its answer applied; a client that did not is never sent one', async () => {
+  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch elicited.txt')] }, { text: 'done' }]);
+  const asked: string[] = [];
+  const eliciting = await connect(rig.server, 'http', 'eliciting-client', { capabilities: { elicitation: {} } });
+  eliciting.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params.message);
+    return { action: 'accept', content: { decision: 'allow', message: '' } };
+  });
+  try {
+    const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'make it', mode: 'ask' });
+    // The plain client (rig.client, no capability) sees the request in its wait, and nothing else.
+    expect((await pendingOf(rig.client, s.sessionId)).status).toBe('awaiting_approval');
+    const page = await call(eliciting, 'session_wait', { sessionId: s.sessionId, timeoutMs: 30_000 });
+    expect(asked).toEqual([expect.stringContaining('Bash: touch elicited.txt')]);
+    expect(page.approvalsAnswered).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: expect.stringMatching(/^connection:/) })]);
+    expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+    expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'elicited.txt'))).toBe(true);
+  } finally {
+    await eliciting.close();
+  }
+});
+
+test('claude: supervisor SIGKILL while a request is pending — after restart it is still pending, the CLI lists and answers it, and the agent continues', async () => {
+  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch survived.txt')] }, { text: 'after the restart' }]);
+  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'survive', mode: 'ask' });
+  const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
+  await rig.server.kill();
+  const base = rig.dirs.base;
+  const env = { ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }), KILL_GRACE: '2000' };
+  const second = await startServer({ dirs: rig.dirs, env });
+  const client = await connect(second);
+  try {
+    const info = (await call(client, 'session_list', { status: 'awaiting_approval' })).sessions[0];
+    expect(info).toMatchObject({ sessionId: s.sessionId, status: 'awaiting_approval', pendingApprovals: [expect.objectContaining({ approvalId: p.approvalId })] });
+    const cli = cliEnv(rig.dirs, { AUTH_TOKEN: second.token, PORT: String(new URL(second.url).port) });
+    const listed = await runCli(['approvals', '--json'], cli, base);
+    expect(listed.code).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ sessionId: s.sessionId, approvalId: p.approvalId, summary: 'Bash: touch survived.txt' })]);
+    const approved = await runCli(['approve', s.sessionId.slice(0, 8), p.approvalId, 'allow'], cli, base);
+    expect(approved).toMatchObject({ code: 0, stdout: `${s.sessionId.slice(0, 8)} ${p.approvalId}: allow by cli\n` });
+    expect(await waitEnded(client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+    expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'survived.txt'))).toBe(true);
+    expect(journalRow(rig.dirs, s.sessionId)).toMatchObject({ status: 'exited' });
+    const none = await runCli(['approvals'], cli, base);
+    expect(none).toMatchObject({ code: 0, stdout: 'no pending approvals\n' });
+  } finally {
+    await client.close();
+    await second.stop();
+  }
+});

@@ -12,16 +12,20 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { call, connect, startServer } from '../helpers/server';
 import { shellCall, toolResults } from '../support/modelServer';
-import { closeRigs, journalRow, realAgentServerEnv, startRealRig, waitEnded } from '../support/agentEnv';
+import { closeRigs, journalEvents, journalRow, realAgentServerEnv, saveTranscript, startRealRig, waitEnded } from '../support/agentEnv';
+import { withJournal } from '../restart/support';
 import { cliEnv, runCli } from '../cli/cli';
 
 jest.setTimeout(180_000);
 afterEach(closeRigs);
 
-/** session_wait until it reports a pending request; returns the reply. */
-async function pendingOf(client: Client, sessionId: string): Promise<any> {
+type Call = (tool: string, args: Record<string, unknown>) => Promise<any>;
+
+/** session_wait until it reports a pending request; returns the reply. `via`: a client, or a rig's recorded call. */
+async function pendingOf(via: Client | Call, sessionId: string): Promise<any> {
+  const wait: Call = typeof via === 'function' ? via : (tool, args) => call(via, tool, args);
   for (;;) {
-    const page = await call(client, 'session_wait', { sessionId, timeoutMs: 30_000 });
+    const page = await wait('session_wait', { sessionId, timeoutMs: 30_000 });
     if (page.pendingApprovals?.length) return page;
     if (!['running', 'awaiting_approval'].includes(page.status)) throw new Error(`session ended (${page.status}) without asking`);
   }
@@ -58,13 +62,30 @@ test.each([
 test('claude: deny with a message — nothing runs and the model sees the message; the journal keeps who decided', async () => {
   const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch denied.txt')] }, { text: 'fine' }]);
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'try it', mode: 'ask' });
-  const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
+  const [p] = (await pendingOf((tool, args) => rig.call(tool, args), s.sessionId)).pendingApprovals;
   await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'deny', message: 'use the scratch dir' });
   expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited' });
   expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'denied.txt'))).toBe(false);
   expect(toolResults(rig.model.requests[1])).toEqual([{ text: expect.stringContaining('use the scratch dir'), isError: true }]);
   const again = await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'allow' });
   expect(again).toMatchObject({ alreadyDecided: true, approval: { decision: 'deny', message: 'use the scratch dir' } });
+  saveTranscript('claude-ask-deny', rig);
+});
+
+test('claude: an approve rule allows without asking (decided by rule), and APPROVAL_TIMEOUT denies what nobody answers', async () => {
+  const rig = await startRealRig(
+    [{ toolCalls: [shellCall('anthropic', 'touch ruled.txt')] }, { toolCalls: [shellCall('anthropic', 'mkdir nobody-answers')] }, { text: 'ok' }],
+    { env: { APPROVAL_TIMEOUT: '1500' } },
+  );
+  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'two things', mode: 'ask', approve: { allowCommandPrefixes: ['touch'] } });
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited' });
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'ruled.txt'))).toBe(true);
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'nobody-answers'))).toBe(false);
+  // The rule answered before anyone was asked: no approval row, but the session's history has the outcome.
+  const rows = withJournal(rig.dirs, (db) => db.prepare('SELECT summary, decision, decided_by, state FROM approvals WHERE session_id = ? ORDER BY created_at').all(s.sessionId));
+  expect(rows).toEqual([{ summary: 'Bash: mkdir nobody-answers', decision: 'deny', decided_by: 'timeout', state: 'decided' }]);
+  const outcomes = journalEvents(rig.dirs, s.sessionId).filter((e) => e.kind === 'approval_resolved').map((e) => JSON.parse(e.detail!));
+  expect(outcomes).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule', asked: false }), expect.objectContaining({ decision: 'deny', decidedBy: 'timeout' })]);
 });
 
 test('claude: a client that declared elicitation is asked while it waits and its answer applied; a client that did not is never sent one', async () => {

@@ -229,7 +229,7 @@ export async function startRealRig(
  * its result the fields a reader follows (status, lines, ids, outcome).
  */
 export function formatTranscript(entries: TranscriptEntry[]): string {
-  const keep = ['status', 'delivered', 'queued', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'silentForMs'];
+  const keep = ['status', 'delivered', 'queued', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'silentForMs', 'pendingApprovals', 'approval', 'alreadyDecided'];
   const out: string[] = [];
   for (const e of entries) {
     out.push(`> ${e.tool} ${JSON.stringify(e.args)}`);
@@ -311,8 +311,9 @@ export async function waitEnded(client: Client, sessionId: string, timeoutMs = 4
   let page: any;
   await until(
     async () => {
+      // While the agent waits on an approval session_wait answers at once: until() paces the loop.
       page = await call(client, 'session_wait', { sessionId, timeoutMs: 5_000, limit: 1 });
-      return !['running', 'killing'].includes(page.status);
+      return isEnded(page.status);
     },
     timeoutMs,
     `session ${sessionId} to end`,

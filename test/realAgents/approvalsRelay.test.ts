@@ -138,3 +138,17 @@ test('claude: supervisor SIGKILL while a request is pending — after restart it
     await second.stop();
   }
 });
+
+test('codex: a worker killed while a request is pending leaves the session lost and the request lost; answering it says so', async () => {
+  const rig = await startRealRig([{ toolCalls: [shellCall('openai', 'touch never.txt')] }, { text: 'unreached' }], { env: { CODEX_PROTOCOL: 'auto' } });
+  const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'try it', mode: 'ask' });
+  const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
+  const workerPid = journalRow(rig.dirs, s.sessionId)?.worker_pid as number;
+  process.kill(workerPid, 'SIGKILL');
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'lost' });
+  const info = (await rig.call('session_list', { status: 'lost' })).sessions[0];
+  expect(info.pendingApprovals).toBeUndefined();
+  const answer = await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'allow' });
+  expect(answer).toMatchObject({ alreadyDecided: true, approval: { state: 'lost', decision: null, message: expect.stringContaining('worker died') } });
+  expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'never.txt'))).toBe(false);
+});

@@ -19,7 +19,7 @@ import { prepareCwd } from '../fs/cwdPin';
 import { snapshotTree } from '../gitDiff';
 import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
-import { createSessionDir } from '../sessionDir';
+import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
 
@@ -154,7 +154,7 @@ export class SessionLauncher {
     const specPath = path.join(row.session_dir, SPEC_FILE);
     let spec: WorkerSpec;
     try {
-      spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
+      spec = readSpec(row.session_dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);

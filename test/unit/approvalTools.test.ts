@@ -138,8 +138,10 @@ test('a connection is told of a pending request at once, once: its next wait blo
   const id = await askedSession();
   const { client } = await connect('follower');
   expect(await call(client, 'session_wait', { sessionId: id, timeoutMs: 30_000 })).toMatchObject({ timedOut: false, pendingApprovals: [{ approvalId: 'ap-1' }] });
+  // Shown already: the wait blocks (here until its timeout), still listing it.
+  expect(await call(client, 'session_wait', { sessionId: id, timeoutMs: 300 })).toMatchObject({ timedOut: true, pendingApprovals: [{ approvalId: 'ap-1' }] });
   const next = call(client, 'session_wait', { sessionId: id, timeoutMs: 30_000 });
-  workers[0].ask('ap-2');
+  setTimeout(() => workers[0].ask('ap-2'), 50);
   const page = await next;
   expect(page).toMatchObject({ timedOut: false, pendingApprovals: [{ approvalId: 'ap-1' }, { approvalId: 'ap-2' }] });
   const other = await connect('another');

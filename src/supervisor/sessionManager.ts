@@ -233,9 +233,12 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return this.output.read(id, since, limit, maxBytes);
   }
 
-  /** Output past `since`; at once, with the list, while the agent waits on an approval. */
-  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
-    const page = await this.output.wait(id, since, timeoutMs, limit, maxBytes, signal);
+  /**
+   * Output past `since`; at once, with the list, while the agent waits on an approval the caller
+   * has not been shown (`knownApprovals`: a follower that already saw them is not answered in a loop).
+   */
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal, knownApprovals?: ReadonlySet<string>): Promise<WaitPage> {
+    const page = await this.output.wait(id, since, timeoutMs, limit, maxBytes, signal, knownApprovals);
     return { ...page, ...this.pendingOf(id, page.status) };
   }
 

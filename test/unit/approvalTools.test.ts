@@ -119,7 +119,8 @@ test('a declined elicitation leaves the request pending (not a deny) and is not 
   const id = await askedSession();
   const eliciting = await connect('eliciting', () => ({ action: 'decline' }));
   expect(await call(eliciting.client, 'session_wait', { sessionId: id, timeoutMs: 30_000 })).toMatchObject({ status: 'awaiting_approval' });
-  expect(await call(eliciting.client, 'session_wait', { sessionId: id, timeoutMs: 30_000 })).toMatchObject({ status: 'awaiting_approval' });
+  // Shown once to this connection: the next wait blocks as usual (it times out here), still listing it.
+  expect(await call(eliciting.client, 'session_wait', { sessionId: id, timeoutMs: 200 })).toMatchObject({ status: 'awaiting_approval', timedOut: true, pendingApprovals: [{ approvalId: 'ap-1' }] });
   expect(eliciting.asked).toHaveLength(1);
   expect(core.listApprovals({ sessionId: id })[0]).toMatchObject({ state: 'pending' });
 });
@@ -131,6 +132,20 @@ test('session_start with waitMs returns early with the pending list when nobody 
   await new Promise((resolve) => core.once('lifecycle', resolve));
   workers[0].ask('ap-1');
   expect(await starting).toMatchObject({ status: 'awaiting_approval', awaitingApproval: true, timedOut: false, pendingApprovals: [{ approvalId: 'ap-1' }] });
+});
+
+test('a connection is told of a pending request at once, once: its next wait blocks until output or a new request', async () => {
+  const id = await askedSession();
+  const { client } = await connect('follower');
+  expect(await call(client, 'session_wait', { sessionId: id, timeoutMs: 30_000 })).toMatchObject({ timedOut: false, pendingApprovals: [{ approvalId: 'ap-1' }] });
+  // Shown already: the wait blocks (here until its timeout), still listing it.
+  expect(await call(client, 'session_wait', { sessionId: id, timeoutMs: 300 })).toMatchObject({ timedOut: true, pendingApprovals: [{ approvalId: 'ap-1' }] });
+  const next = call(client, 'session_wait', { sessionId: id, timeoutMs: 30_000 });
+  setTimeout(() => workers[0].ask('ap-2'), 50);
+  const page = await next;
+  expect(page).toMatchObject({ timedOut: false, pendingApprovals: [{ approvalId: 'ap-1' }, { approvalId: 'ap-2' }] });
+  const other = await connect('another');
+  expect(await call(other.client, 'session_wait', { sessionId: id, timeoutMs: 30_000 })).toMatchObject({ timedOut: false, pendingApprovals: [{}, {}] });
 });
 
 test('two clients: one answers, the other is told it was already decided and by whom', async () => {

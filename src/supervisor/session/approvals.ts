@@ -7,7 +7,7 @@
  * its requests `lost`, an agent that ended leaves them `withdrawn`.
  */
 import type { ApprovalDecision, ApprovalOutcome, PendingApproval, WorkerState } from '../../shared/protocol';
-import { type ApprovalInfo, ApprovalStore } from '../approvalStore';
+import { type ApprovalInfo, ApprovalBounds, ApprovalStore } from '../approvalStore';
 import { SessionError } from '../sessionError';
 import { WorkerRequestError } from '../workerClient';
 import type { CoreBase, Emit, LiveWorker } from './sessionTypes';
@@ -36,7 +36,12 @@ export class SessionApprovals {
   }
 
   pending(id: string, live: LiveWorker, approval: PendingApproval): void {
-    this.d.journalGuard.write(() => this.store.recordPending(id, approval));
+    this.d.journalGuard.write(() =>
+      this.d.journal.tx(() => {
+        this.store.recordPending(id, approval);
+        this.d.journal.event(id, 'approval_pending', { approvalId: approval.approvalId, kind: approval.kind, summary: approval.summary.slice(0, ApprovalBounds.summaryChars) });
+      }),
+    );
     if (!live.state.pendingApprovals.some((a) => a.approvalId === approval.approvalId)) {
       live.state = { ...live.state, pendingApprovals: [...live.state.pendingApprovals, approval] };
     }
@@ -45,7 +50,13 @@ export class SessionApprovals {
   }
 
   resolved(id: string, live: LiveWorker | undefined, outcome: ApprovalOutcome): void {
-    this.d.journalGuard.write(() => this.store.recordOutcome(id, outcome));
+    // Every outcome is in the session's history, also those no one was asked about (a rule of the spec answers before any pending event).
+    this.d.journalGuard.write(() =>
+      this.d.journal.tx(() => {
+        if (this.store.recordOutcome(id, outcome)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null });
+        else if (!this.store.get(id, outcome.approvalId)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null, asked: false });
+      }),
+    );
     if (live) live.state = { ...live.state, pendingApprovals: live.state.pendingApprovals.filter((a) => a.approvalId !== outcome.approvalId) };
     this.d.log.info('approval resolved', { sessionId: id, approvalId: outcome.approvalId, decision: outcome.decision, decidedBy: outcome.decidedBy });
     this.d.emit('approval', id, { event: 'approval_resolved', approvalId: outcome.approvalId, decision: outcome.decision, decidedBy: outcome.decidedBy });

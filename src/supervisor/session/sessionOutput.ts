@@ -102,17 +102,18 @@ export class SessionOutput {
 
   /**
    * Blocks until output past `since` exists, the session ends, or its agent waits on an
-   * approval (mode ask: answered at once while one is pending), then reads.
+   * approval (mode ask: answered at once while one is pending that is not in `knownApprovals`,
+   * those the caller was already shown), then reads.
    * Woken by the worker's events: no polling.
    */
-  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal, knownApprovals?: ReadonlySet<string>): Promise<WaitPage> {
     const row = this.d.row(id);
     const live = this.d.live(id);
     const from = since ?? live?.state.nextOffset ?? row.output_lines;
     const ready = () => {
       const l = this.d.live(id);
       if (!l) return true; // ended or lost: read what there is
-      return l.state.nextOffset > from || isEnded(l.state.status) || l.state.pendingApprovals.length > 0;
+      return l.state.nextOffset > from || isEnded(l.state.status) || l.state.pendingApprovals.some((a) => !knownApprovals?.has(a.approvalId));
     };
     let timedOut = false;
     if (!isEnded(row.status) && !ready()) {

@@ -28,6 +28,20 @@ export function canElicit(server: McpServer): boolean {
 }
 
 const asked = new WeakMap<McpServer, Set<string>>();
+const shown = new WeakMap<McpServer, Map<string, Set<string>>>();
+
+/**
+ * The pending requests of a session this connection's session_wait already returned: a wait
+ * returns at once for a new one, not again and again for the same (a client that only follows
+ * output would otherwise spin on it, and run into the rate limit).
+ */
+export function shownApprovals(server: McpServer, sessionId: string): Set<string> {
+  let bySession = shown.get(server);
+  if (!bySession) shown.set(server, (bySession = new Map()));
+  let ids = bySession.get(sessionId);
+  if (!ids) bySession.set(sessionId, (ids = new Set()));
+  return ids;
+}
 
 const DECISION_TITLES: Record<ApprovalDecision, string> = {
   allow: 'Allow once',

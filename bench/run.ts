@@ -750,7 +750,7 @@ async function main(): Promise<void> {
     await run('ui', async () => {
       const r = await benchUi(log);
       // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
-      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
       target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
       return r;
     });

@@ -164,3 +164,15 @@ test('hostile dashboard calls get a clear error and change nothing; the server k
   expect(fs.readdirSync(server.dirs.workspace)).toEqual([]);
   expect((await request(server, { path: '/ui/api/sessions', headers: { cookie: c } })).status).toBe(200);
 });
+
+test('Log out clears the cookie and shows the login again', async () => {
+  const { page, context } = browser;
+  await context.clearCookies();
+  await login(page, server.url, server.token);
+  expect(await context.cookies()).toHaveLength(1);
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await page.locator('#token').waitFor({ timeout: UI_WAIT_MS });
+  expect(await context.cookies()).toEqual([]);
+  await page.reload();
+  await page.locator('#token').waitFor({ timeout: UI_WAIT_MS });
+});

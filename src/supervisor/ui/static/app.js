@@ -139,18 +139,22 @@ function App() {
 
   useEffect(() => {
     loadList();
-    const onHash = () => setWhere(route());
+    const onHash = () => {
+      setWhere(route());
+      // The list is not re-read while a session is open (see the feed below): read it on the way back.
+      if (!route().session) loadList();
+    };
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
 
   useEffect(() => {
     if (!authed) return undefined;
-    const idle = setInterval(scheduleList, LIST_IDLE_REFRESH_MS);
+    const idle = setInterval(() => route().session || scheduleList(), LIST_IDLE_REFRESH_MS);
     const close = openFeed(
       (ids) => {
-        scheduleList();
         const open = route().session;
+        if (!open) scheduleList();
         if (ids === null || (open && ids.includes(open))) setTick((t) => t + 1);
       },
       () => setAuthed(false),

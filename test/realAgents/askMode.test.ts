@@ -15,5 +15,5 @@ test('as root without IS_SANDBOX, claude ask starts (and full is refused); codex
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'touch it', mode: 'ask' });
   // The agent asks and waits: its worker says so in the output, and the session runs on, undecided.
   await until(async () => (await readAll(rig.client, s.sessionId)).lines.some((l) => /^\[approval\] pending ap_\w+: Bash: touch x\.txt$/.test(l)), 30_000, 'the pending approval line');
-  expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ status: 'running' });
+  expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ status: 'awaiting_approval' });
 });

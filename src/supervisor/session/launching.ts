@@ -98,7 +98,7 @@ export class SessionLauncher {
       secret: crypto.randomBytes(32).toString('hex'),
       resume: null,
       instructions: req.instructions ?? null,
-      approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
+      approvals: { allowTools: req.approve?.allowTools ?? [], allowCommandPrefixes: req.approve?.allowCommandPrefixes ?? [], timeoutMs: config.APPROVAL_TIMEOUT },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: 'none',
       idleTimeoutMs: config.IDLE_TIMEOUT,

@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files,stdio]
+ *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files,stdio,approvals,ui]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +27,8 @@ import {
   startServer,
 } from './harness';
 import { benchStdio } from './stdio';
+import { benchUi } from './ui';
+import { relayLatency } from './approvals';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
 type Agent = 'claude-code' | 'codex';
@@ -35,7 +37,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files,stdio').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files,stdio,approvals,ui').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -58,6 +60,7 @@ const P = {
   bigFileBytes: 1024 * 1024 * 1024,
   fileClients: 3,
   fileRounds: 3,
+  approvalReps: 50,
 };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -318,6 +321,18 @@ async function benchWait(): Promise<Record<string, unknown>> {
     delayMs: sum(s, 2),
     byAgent: { 'claude-code': sum(summarize(byAgent['claude-code']), 2), codex: sum(summarize(byAgent.codex), 2) },
   };
+}
+
+async function benchApprovals(): Promise<Record<string, unknown>> {
+  log(`mode ask relay: ${P.approvalReps} permission requests of a fake Claude (stream-json control protocol), each answered with session_approve`);
+  const c = await client();
+  const r = await relayLatency(c, P.approvalReps);
+  await closeClient(c);
+  const ask = summarize(r.askToWaitMs);
+  const approve = summarize(r.approveToAgentMs);
+  target('approvals.ask.p50', 'approval relay p50: agent asks → session_wait returns it', ask.p50, 'ms', '<=', 50);
+  target('approvals.approve.p50', 'approval relay p50: session_approve → agent continues', approve.p50, 'ms', '<=', 50);
+  return { askToWaitMs: sum(ask, 2), approveToAgentMs: sum(approve, 2) };
 }
 
 // ---- 3. ingest --------------------------------------------------------------------
@@ -648,6 +663,7 @@ function printTable(results: Record<string, any>): void {
   const d = (x: Summary | undefined) => (x ? `p50 ${x.p50} / p95 ${x.p95} / max ${x.max} ms (n=${x.n})` : 'n/a');
   if (s.start) lines.push(`session_start:        ${d(s.start.ms)}; claude ${d(s.start.byAgent['claude-code'])}; codex ${d(s.start.byAgent.codex)}`);
   if (s.wait) lines.push(`session_wait wake-up: ${d(s.wait.delayMs)}`);
+  if (s.approvals) lines.push(`approval relay:       ask → wait ${d(s.approvals.askToWaitMs)}; approve → agent ${d(s.approvals.approveToAgentMs)}`);
   if (s.ingest?.pipe) lines.push(`ingest pipe:          ${s.ingest.pipe.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.ingest.pipe.allCorrect}`);
   if (s.ingest?.pty) lines.push(`ingest PTY:           ${s.ingest.pty.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.ingest.pty.allCorrect}`);
   if (s.memory) {
@@ -732,6 +748,14 @@ async function main(): Promise<void> {
     }
     await run('files', benchFiles);
     await run('stdio', () => benchStdio(server, dirs, target));
+    await run('approvals', benchApprovals);
+    await run('ui', async () => {
+      const r = await benchUi(log);
+      // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
+      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
+      return r;
+    });
   } catch (err) {
     failure = err;
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);

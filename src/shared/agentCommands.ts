@@ -41,6 +41,8 @@ function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
   // for a second result that never comes. The echoes say which messages a result answers.
   const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json', '--replay-user-messages'];
   if (opts.mode === 'full') args.push('--dangerously-skip-permissions');
+  // ask (issue 15): Claude asks before each tool use, as control_request lines on stdout, answered on stdin (drivers/claudeApprovals.ts).
+  else if (opts.mode === 'ask') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio');
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
   if (resumeId) args.push('--resume', resumeId);

@@ -31,6 +31,7 @@ export const CONFIG_VARS = {
   WORKTREE_DIR: { schema: z.string().min(1).optional(), help: 'where sessions started with worktree get their git worktrees; never inside a repository (default: STATE_DIR/worktrees)' },
   IDLE_TIMEOUT: { schema: ms().default(SessionTimeouts.idleTimeoutMs), help: 'ms without output or input before a session is killed' },
   ORPHAN_TIMEOUT: { schema: ms().default(SessionTimeouts.orphanTimeoutMs), help: 'ms a worker waits for a supervisor before ending its session' },
+  APPROVAL_TIMEOUT: { schema: int(0, 7 * 24 * 3600_000).default(SessionTimeouts.approvalTimeoutMs), help: 'ms a mode ask permission request waits for a decision before it is denied (0 = for ever)' },
   KILL_GRACE: { schema: ms(600_000).default(SessionTimeouts.killGraceMs), help: 'ms between SIGTERM and SIGKILL when a session is killed' },
   START_OUTPUT_WAIT: { schema: ms(60_000).default(SessionTimeouts.startOutputWaitMs), help: 'ms session_start waits for first output' },
   WAIT_MAX: { schema: ms(3600_000).default(SessionTimeouts.waitMaxMs), help: 'cap of session_wait timeoutMs' },

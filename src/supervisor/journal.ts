@@ -57,7 +57,24 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
   // 3: the protocol the worker spoke to the agent (issue 14); null for sessions from before.
   `ALTER TABLE sessions ADD COLUMN protocol TEXT;`,
-  // 4: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
+  // 4: permission requests of mode ask (issue 15), journalled before any client is told (approvalStore.ts).
+  `CREATE TABLE approvals (
+     session_id  TEXT NOT NULL,
+     approval_id TEXT NOT NULL,
+     kind        TEXT NOT NULL,
+     summary     TEXT NOT NULL,
+     request     TEXT NOT NULL,
+     decisions   TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     decided_at  TEXT,
+     decision    TEXT,
+     message     TEXT,
+     decided_by  TEXT,
+     state       TEXT NOT NULL,
+     PRIMARY KEY (session_id, approval_id)
+   );
+   CREATE INDEX approvals_state ON approvals(state, session_id);`,
+  // 5: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
   // session's row (retention forgets rows; the work on the branch is the user's).
   `CREATE TABLE worktrees (
      session_id  TEXT PRIMARY KEY,
@@ -69,7 +86,7 @@ const MIGRATIONS: string[] = [
      created_at  TEXT NOT NULL,
      removed_at  TEXT
    );`,
-  // 5: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
+  // 6: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
   `CREATE TABLE notifications (
      id          INTEGER PRIMARY KEY AUTOINCREMENT,
      dedupe_key  TEXT UNIQUE,
@@ -318,17 +335,19 @@ export class Journal {
    * most recently ended first; `after` is the last row of the previous page. One
    * more row than `limit` is returned when there is more.
    */
-  listPage(q: { statuses: readonly SessionStatus[]; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
+  listPage(q: { statuses: readonly SessionStatus[]; awaiting?: boolean | null; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
     return this.stmt(
         `SELECT * FROM (
            SELECT *, CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN 0 ELSE 1 END AS list_rank,
              CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
-           FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent))
+           FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent)
+             AND (@awaiting IS NULL OR @awaiting = EXISTS (SELECT 1 FROM approvals a WHERE a.session_id = sessions.id AND a.state = 'pending')))
          WHERE @rank IS NULL OR list_rank > @rank OR (list_rank = @rank AND (list_at < @at OR (list_at = @at AND id < @id)))
          ORDER BY list_rank, list_at DESC, id DESC LIMIT @limit`,
       )
       .all({
         statuses: JSON.stringify(q.statuses),
+        awaiting: q.awaiting === undefined || q.awaiting === null ? null : q.awaiting ? 1 : 0,
         agent: q.agent,
         rank: q.after?.rank ?? null,
         at: q.after?.at ?? null,
@@ -343,6 +362,13 @@ export class Journal {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
+  /** Running sessions with a pending approval: shown as awaiting_approval, not running (shared/sessionStatus.ts). */
+  countAwaitingApproval(): number {
+    return (this.stmt(
+      `SELECT COUNT(DISTINCT a.session_id) AS n FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.state = 'pending' AND s.status = 'running'`,
+    ).get() as { n: number }).n;
+  }
+
   /** Forgets ended sessions, their rows and their events, in one transaction; a running one is never touched. */
   forgetEnded(ids: readonly string[]): number {
     if (ids.length === 0) return 0;
@@ -351,7 +377,9 @@ export class Journal {
       const gone = this.stmt(
         `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ${ACTIVE_STATUSES_SQL} RETURNING id`,
       ).all(list) as Array<{ id: string }>;
-      this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(JSON.stringify(gone.map((r) => r.id)));
+      const goneIds = JSON.stringify(gone.map((r) => r.id));
+      this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
+      this.stmt('DELETE FROM approvals WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
       return gone.length;
     });
   }

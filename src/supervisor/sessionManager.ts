@@ -6,6 +6,7 @@
  *   liveWorkers.ts  one connection per live worker, reconnect, heartbeat
  *   recovery.ts     re-attach at start-up, ending the record of a dead worker
  *   sessionOutput.ts reads, waits, the ended sessions' output
+ *   approvals.ts    mode ask's permission requests: journalled, listed, answered
  *   sessionTypes.ts what they share, and where a session's status is read
  * Launching a worker and connecting to one cross a process boundary and are
  * injected (`io`), so the core runs in-process against a fake worker in tests.
@@ -15,7 +16,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { WorkerTimeouts } from '../shared/constants';
-import type { EndReason, SessionStatus } from '../shared/protocol';
+import type { ApprovalDecision, EndReason, SessionStatus } from '../shared/protocol';
+import type { ApprovalInfo } from './approvalStore';
 import type { AgentCatalog } from './agentCapabilities';
 import type { Config } from './config';
 import { type DiffResult, diffSince } from './gitDiff';
@@ -28,6 +30,7 @@ import { forgetEndedBeyond } from './retention';
 import { SessionError } from './sessionError';
 import { type ListQuery, listSessions } from './sessionListing';
 import { SessionCoreTimeouts } from './session/coreTimeouts';
+import { type ApproveReply, SessionApprovals } from './session/approvals';
 import { SessionLauncher } from './session/launching';
 import { LiveWorkers, type LiveWorkersDeps } from './session/liveWorkers';
 import { reattachAll, reconcileDead } from './session/recovery';
@@ -42,6 +45,7 @@ import {
   type StartRequest,
   type WaitPage,
   isEnded,
+  pendingView,
   toInfo,
 } from './session/sessionTypes';
 import { WorkerClient, WorkerRequestError } from './workerClient';
@@ -50,7 +54,7 @@ import { type Removal, inspect, removeWorktree, uncommitted } from './worktree';
 import { type WorktreeRow, markWorktreeRemoved, toRecord, worktreeOf } from './worktreeStore';
 
 export { SessionError };
-export type { ManagerEvents, OutputPage, SendReply, SessionInfo, StartRequest };
+export type { ApprovalInfo, ApproveReply, ManagerEvents, OutputPage, SendReply, SessionInfo, StartRequest };
 
 /** What crosses a process boundary, and the core's timing; tests replace them. */
 export interface SessionCoreIo {
@@ -65,6 +69,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly launcher: SessionLauncher;
   private readonly workers: LiveWorkers;
   private readonly output: SessionOutput;
+  private readonly approvals: SessionApprovals;
   private readonly connect: Connect;
   private readonly timeouts: SessionCoreTimeouts;
   private readonly reconcileDead: (row: SessionRow) => SessionStatus;
@@ -99,9 +104,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
     const base = { journal, journalGuard: this.journalGuard, log };
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
-    this.reconcileDead = (row) => reconcileDead({ ...base, emit }, row);
+    this.approvals = new SessionApprovals({ ...base, emit, live: (id) => this.workers.get(id) });
+    this.reconcileDead = (row) => reconcileDead({ ...base, emit, endApprovals: (id, status) => this.approvals.ended(id, status) }, row);
     this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sessionsRoot: this.sessionsRoot, socketsRoot });
-    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead });
+    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead, approvals: this.approvals });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }
 
@@ -115,11 +121,31 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   list(query: ListQuery = {}): { sessions: SessionInfo[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
     const page = listSessions(this.journal, query);
-    return { sessions: page.rows.map((row) => toInfo(row, this.workers.get(row.id))), nextCursor: page.nextCursor, counts: page.counts };
+    const waiting = this.approvals.store.pendingCounts();
+    const pendingOf = (id: string) => (waiting.has(id) ? this.approvals.list({ sessionId: id, pendingOnly: true }) : []);
+    return { sessions: page.rows.map((row) => toInfo(row, this.workers.get(row.id), pendingOf(row.id))), nextCursor: page.nextCursor, counts: page.counts };
   }
 
   info(id: string): SessionInfo {
-    return toInfo(this.row(id), this.workers.get(id));
+    return toInfo(this.row(id), this.workers.get(id), this.approvals.list({ sessionId: id, pendingOnly: true }));
+  }
+
+  // ---- approvals (mode ask, issue 15): the API session_approve, the CLI and the dashboard share ----
+
+  /** Approvals from the journal, oldest first: one session's or every session's; pending ones only if asked. */
+  listApprovals(q: { sessionId?: string; pendingOnly?: boolean } = {}): ApprovalInfo[] {
+    if (q.sessionId !== undefined) this.row(q.sessionId); // an unknown session is an error, not an empty list
+    return this.approvals.list(q);
+  }
+
+  /**
+   * Answers a pending approval; idempotent (a decided one is answered with who decided it and how,
+   * alreadyDecided: true). decidedBy: `connection:<id>`, `cli` or `ui`. Unknown ids are a SessionError.
+   */
+  async approve(sessionId: string, approvalId: string, decision: ApprovalDecision, message: string | null, decidedBy: string): Promise<ApproveReply> {
+    this.journalGuard.assertWritable();
+    this.row(sessionId);
+    return this.approvals.approve(sessionId, approvalId, decision, message, decidedBy);
   }
 
   /** Working directories of sessions still running, as pinned at start (the file tools may read there). */
@@ -211,12 +237,25 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return this.output.read(id, since, limit, maxBytes);
   }
 
-  wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
-    return this.output.wait(id, since, timeoutMs, limit, maxBytes, signal);
+  /**
+   * Output past `since`; at once, with the list, while the agent waits on an approval the caller
+   * has not been shown (`knownApprovals`: a follower that already saw them is not answered in a loop).
+   */
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal, knownApprovals?: ReadonlySet<string>): Promise<WaitPage> {
+    const page = await this.output.wait(id, since, timeoutMs, limit, maxBytes, signal, knownApprovals);
+    return { ...page, ...this.pendingOf(id, page.status) };
   }
 
-  waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    return this.output.waitEnded(id, timeoutMs, signal);
+  /** The status a client is shown and the pending list, when the session waits on approvals. */
+  pendingOf(id: string, status: SessionInfo['status']): { status: SessionInfo['status']; pendingApprovals?: ReturnType<typeof pendingView>[] } {
+    const pending = this.approvals.list({ sessionId: id, pendingOnly: true });
+    if (pending.length === 0) return { status };
+    return { status: status === 'running' ? 'awaiting_approval' : status, pendingApprovals: pending.map(pendingView) };
+  }
+
+  /** `orApproval`: also returns (true) once the agent waits on an approval; the caller checks which. */
+  waitEnded(id: string, timeoutMs: number, signal?: AbortSignal, orApproval = false): Promise<boolean> {
+    return this.output.waitEnded(id, timeoutMs, signal, orApproval);
   }
 
   finalAnswer(id: string): string | null {

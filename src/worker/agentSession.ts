@@ -7,13 +7,14 @@
  * drivers/factory.ts. It knows nothing about sockets; the IPC server calls in
  * and subscribes to `onOutput`/`onState`.
  */
-import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
+import type { ApprovalDecision, EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { isEnded } from '../shared/sessionStatus';
 import { sanitize } from '../shared/sanitize';
 import { type AgentExit, type AgentLaunch, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
 import { summarizeAgentError } from './agentErrors';
-import type { AgentDriver, ApprovalAnswer, ApprovalRequest, ApprovalResult, Delivery, DriverEvent, DriverFactory, SessionUsage, Transport } from './drivers/driver';
+import { ApprovalBook, type ApprovalEvent, type ApproveAnswer } from './approvals';
+import type { AgentDriver, Delivery, DriverEvent, DriverFactory, SessionUsage, Transport } from './drivers/driver';
 import { createDriver } from './drivers/factory';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
@@ -72,7 +73,7 @@ export class AgentSession {
    */
   private readonly queue: string[] = [];
   /** Permission requests the agent waits on (issue 15): the idle timer spares the session meanwhile. */
-  private readonly pendingApprovals = new Map<string, ApprovalRequest>();
+  private readonly approvals: ApprovalBook;
   /** Set by interrupt(): the exit that follows ends the turn, not a failure of the agent. */
   private interrupted = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -83,6 +84,7 @@ export class AgentSession {
   private outputListeners: Array<(nextOffset: number, at: string) => void> = [];
   private stateListeners: Array<(s: WorkerState) => void> = [];
   private endListeners: Array<() => void> = [];
+  private approvalListeners: Array<(ev: ApprovalEvent) => void> = [];
 
   constructor(
     private readonly spec: WorkerSpec,
@@ -99,6 +101,8 @@ export class AgentSession {
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
     this.driver = deps.createDriver({ spec, emit: (ev) => this.driverEvent(ev) });
+    const approvalEvents = { emit: (ev: ApprovalEvent) => this.approvalListeners.forEach((cb) => cb(ev)), line: (text: string) => this.append(text), changed: () => (this.touch(), this.emitState()) };
+    this.approvals = new ApprovalBook(spec.approvals, (id, answer) => this.driver.answerApproval(id, answer), approvalEvents);
     const isPty = this.driver.transport === 'pty';
     this.stdoutSplitter = new LineSplitter(
       {
@@ -119,6 +123,10 @@ export class AgentSession {
   }
   onState(cb: (s: WorkerState) => void): void {
     this.stateListeners.push(cb);
+  }
+  /** Approval events (issue 15): a request now pending, or a pending one's outcome; told before the state that shows it. */
+  onApproval(cb: (ev: ApprovalEvent) => void): void {
+    this.approvalListeners.push(cb);
   }
   /** Fires once, when the session has ended and its final state is known. */
   onEnd(cb: () => void): void {
@@ -180,8 +188,7 @@ export class AgentSession {
       finalAnswer: this.finalAnswer,
       outputNotPersisted: this.output.diskProblem,
       usage: this.usage && { ...this.usage },
-      // Issue 15 fills this from the drivers' approval events (with createdAt); until then none is reported.
-      pendingApprovals: [],
+      pendingApprovals: this.approvals.pending(),
     };
   }
 
@@ -210,13 +217,8 @@ export class AgentSession {
     return this.state();
   }
 
-  /** Answers a permission request the agent is waiting on (issue 15). */
-  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
-    if (this.ended || this.status === 'killing') return { ok: false, error: `session has ended (${this.status})` };
-    if (!this.pendingApprovals.has(approvalId)) return { ok: false, error: `no pending approval ${approvalId}` };
-    this.touch();
-    return this.driver.answerApproval(approvalId, answer);
-  }
+  /** Answers a permission request the agent is waiting on (issue 15); a decided one answers its first outcome, even after the end. */
+  readonly answerApproval = (id: string, decision: ApprovalDecision, message: string | null, by: string): ApproveAnswer => this.approvals.answer(id, decision, message, by);
 
   kill(reason: EndReason): WorkerState {
     if (this.ended || this.status === 'killing' || !this.proc) return this.state();
@@ -235,6 +237,7 @@ export class AgentSession {
   dispose(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.approvals.dispose();
     this.driver.dispose();
     this.tree.dispose();
     this.stdoutSplitter.dispose();
@@ -274,12 +277,9 @@ export class AgentSession {
       case 'error':
         return this.noteError(ev.text, ev.onlyIfRecognised);
       case 'approvalPending':
-        this.pendingApprovals.set(ev.approval.approvalId, ev.approval);
-        this.touch();
-        return this.emitState();
+        return this.approvals.requested(ev.approval);
       case 'approvalResolved':
-        if (this.pendingApprovals.delete(ev.approvalId)) this.touch();
-        return this.emitState();
+        return this.approvals.withdraw(ev.approvalId, 'the agent no longer waits for it');
     }
   }
 
@@ -327,7 +327,7 @@ export class AgentSession {
     const due = this.lastActivity + this.spec.idleTimeoutMs - Date.now();
     this.idleTimer = setTimeout(() => {
       if (this.ended || this.status === 'killing') return;
-      if (this.pendingApprovals.size > 0) this.touch();
+      if (this.approvals.size > 0) this.touch();
       if (Date.now() - this.lastActivity >= this.spec.idleTimeoutMs) this.kill('idle_timeout');
       else this.armIdleTimer();
     }, Math.max(due, 10));
@@ -349,7 +349,7 @@ export class AgentSession {
     this.tree.end();
     const { completedSuccessfully } = this.driver.processExited(e);
     // A process gone answers nothing more: what it was asking lapses with it.
-    this.pendingApprovals.clear();
+    this.approvals.withdrawAll('the agent process ended');
     if (this.status === 'killing') {
       this.finish('killed', this.endReason ?? 'killed', e, false);
       return;

@@ -385,3 +385,21 @@ export function codexArgs(url: string, opts: { maxRetries?: number } = {}): stri
     '--disable', 'plugins',
   ];
 }
+
+// ---- Scripted tool use (issue 15: the agent asks before it runs a command) ----
+
+/** A model turn that runs one shell command, as each CLI's tool takes it: claude's `Bash`, codex's `exec_command`. */
+export function shellCall(api: Api, command: string): ToolCall {
+  return api === 'anthropic' ? { name: 'Bash', input: { command, description: 'scripted command' } } : { name: 'exec_command', input: { cmd: command } };
+}
+
+/** The tool results an agent sent back in a main request, as text (`isError` where the API says). */
+export function toolResults(rec: RecordedRequest): Array<{ text: string; isError: boolean }> {
+  const text = (c: unknown): string => (typeof c === 'string' ? c : Array.isArray(c) ? c.map((x: any) => x?.text ?? x?.output ?? '').join('') : JSON.stringify(c ?? ''));
+  if (rec.api === 'anthropic') {
+    const messages: any[] = rec.body?.messages ?? [];
+    return messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b?.type === 'tool_result').map((b: any) => ({ text: text(b.content), isError: b.is_error === true }));
+  }
+  const input: any[] = Array.isArray(rec.body?.input) ? rec.body.input : [];
+  return input.filter((i) => i?.type === 'function_call_output' || i?.type === 'custom_tool_call_output').map((i) => ({ text: text(i.output), isError: false }));
+}

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { PROTOCOL_VERSION } from '../../src/shared/framing';
 import type { WorkerSpec, WorkerState } from '../../src/shared/protocol';
 import { AgentSession, type ProcessTree } from '../../src/worker/agentSession';
-import type { AgentDriver, ApprovalAnswer, Delivery, DriverContext, DriverEvent } from '../../src/worker/drivers/driver';
+import { type ApprovalEvent, MAX_PENDING } from '../../src/worker/approvals';
+import type { AgentDriver, ApprovalAnswer, ApprovalRequest, ApprovalResult, Delivery, DriverContext, DriverEvent } from '../../src/worker/drivers/driver';
 import { FakeAgentProcess } from '../support/fakeAgentProcess';
 
 /** A driver whose every answer the test sets; it records what the session asked of it. */
@@ -52,9 +53,9 @@ class FakeDriver implements AgentDriver {
   interrupt(): void {
     this.interrupts++;
   }
-  answerApproval(approvalId: string, answer: ApprovalAnswer) {
+  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
     this.answers.push([approvalId, answer]);
-    return { ok: true as const };
+    return { ok: true };
   }
   stop(): void {
     this.stops++;
@@ -299,10 +300,8 @@ test('idle timer spares a session whose agent waits for a decision, and runs aga
   r.driver.emit({ type: 'approvalPending', approval: { approvalId: 'ap-1', kind: 'command', summary: 'Bash: ls', request: {}, decisions: ['allow', 'deny'] } });
   jest.advanceTimersByTime(5_000);
   expect(r.session.state().status).toBe('running');
-  expect(r.session.answerApproval('nope', { decision: 'allow' })).toEqual({ ok: false, error: 'no pending approval nope' });
-  expect(r.session.answerApproval('ap-1', { decision: 'deny', message: 'no' })).toEqual({ ok: true });
+  expect(r.session.answerApproval('ap-1', 'deny', 'no', 'cli')).toMatchObject({ outcome: { decision: 'deny', message: 'no', decidedBy: 'cli' }, alreadyDecided: false });
   expect(r.driver.answers).toEqual([['ap-1', { decision: 'deny', message: 'no' }]]);
-  r.driver.emit({ type: 'approvalResolved', approvalId: 'ap-1' });
   jest.advanceTimersByTime(1_100);
   expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'idle_timeout' });
 });
@@ -342,4 +341,124 @@ test('dispose releases the driver', () => {
   r.session.dispose();
   sessions.length = 0;
   expect(r.driver.disposed).toBe(true);
+});
+
+// ---- approvals (issue 15): rules, session grants, the timeout, idempotency --------------------
+
+const ask = (approvalId: string, over: Partial<ApprovalRequest> = {}): DriverEvent => ({
+  type: 'approvalPending',
+  approval: { approvalId, kind: 'command', summary: 'Bash: npm test', request: { command: 'npm test' }, decisions: ['allow', 'allow_for_session', 'deny'], tool: 'Bash', command: 'npm test', ...over },
+});
+
+function approvalRig(approvals: Partial<WorkerSpec['approvals']> = {}) {
+  const r = rig({ approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 0, ...approvals } });
+  const events: ApprovalEvent[] = [];
+  r.session.onApproval((e) => events.push(e));
+  r.session.start();
+  return { ...r, events };
+}
+
+test('a pending request is held and told (event, state, output line); an answer reaches the driver once, a repeat says alreadyDecided with the first outcome', async () => {
+  const r = approvalRig();
+  r.driver.emit(ask('ap-1'));
+  expect(r.events).toEqual([{ approval: expect.objectContaining({ approvalId: 'ap-1', kind: 'command', summary: 'Bash: npm test', decisions: ['allow', 'allow_for_session', 'deny'], createdAt: expect.any(String) }) }]);
+  expect(r.session.state().pendingApprovals).toEqual([expect.objectContaining({ approvalId: 'ap-1' })]);
+  const first = r.session.answerApproval('ap-1', 'allow', null, 'connection:a');
+  expect(first).toMatchObject({ alreadyDecided: false, outcome: { approvalId: 'ap-1', decision: 'allow', message: null, decidedBy: 'connection:a' } });
+  const again = r.session.answerApproval('ap-1', 'deny', 'too late', 'cli');
+  expect(again).toEqual({ outcome: (first as { outcome: unknown }).outcome, alreadyDecided: true });
+  expect(r.driver.answers).toEqual([['ap-1', { decision: 'allow' }]]);
+  expect(r.session.state().pendingApprovals).toEqual([]);
+  expect(r.events.filter((e) => 'outcome' in e)).toHaveLength(1);
+  expect(r.session.answerApproval('nope', 'allow', null, 'cli')).toEqual({ error: 'no approval nope in this session' });
+  r.session.output.flushSync();
+  expect(r.session.output.ring.read(0, 100, 100_000).lines).toEqual(['[approval] pending ap-1: Bash: npm test', '[approval] ap-1 allowed by connection:a: Bash: npm test']);
+});
+
+test('rules answer allow themselves (decidedBy rule, no pending event): allowTools, and allowCommandPrefixes only for a plain command', () => {
+  const r = approvalRig({ allowTools: ['Read'], allowCommandPrefixes: ['npm test'] });
+  r.driver.emit(ask('ap-read', { tool: 'Read', kind: 'tool', command: undefined, summary: 'Read' }));
+  r.driver.emit(ask('ap-npm', { command: 'npm test -- --watch=false' }));
+  // Starts with the prefix, but a shell would run more than `npm test`: asked, not ruled.
+  r.driver.emit(ask('ap-chain', { command: 'npm test && rm -rf ~' }));
+  r.driver.emit(ask('ap-testing', { command: 'npm testing' }));
+  expect(r.driver.answers).toEqual([
+    ['ap-read', { decision: 'allow' }],
+    ['ap-npm', { decision: 'allow' }],
+  ]);
+  expect(r.events.filter((e) => 'outcome' in e).map((e) => 'outcome' in e && [e.outcome.approvalId, e.outcome.decidedBy])).toEqual([
+    ['ap-read', 'rule'],
+    ['ap-npm', 'rule'],
+  ]);
+  expect(r.session.state().pendingApprovals.map((p) => p.approvalId)).toEqual(['ap-chain', 'ap-testing']);
+});
+
+test('allow_for_session with a scope: later requests of that tool and command prefix are allowed by rule, others still ask; without a scope (the agent remembers) nothing is ruled', () => {
+  const r = approvalRig();
+  r.driver.emit(ask('ap-1', { sessionScope: { tool: 'Bash', commandPrefix: 'npm test' } }));
+  r.driver.emit(ask('ap-2', { command: 'npm test', sessionScope: { tool: 'Bash', commandPrefix: 'npm test' } }));
+  r.session.answerApproval('ap-1', 'allow_for_session', null, 'cli');
+  // ap-2 was already waiting and is covered: answered too.
+  r.driver.emit(ask('ap-3', { command: 'npm test src' }));
+  r.driver.emit(ask('ap-4', { command: 'npm publish' }));
+  r.driver.emit(ask('ap-5', { tool: 'Write', kind: 'file_change', command: undefined }));
+  expect(r.driver.answers.map(([id, a]) => [id, a.decision])).toEqual([
+    ['ap-1', 'allow_for_session'],
+    ['ap-2', 'allow'],
+    ['ap-3', 'allow'],
+  ]);
+  expect(r.session.state().pendingApprovals.map((p) => p.approvalId)).toEqual(['ap-4', 'ap-5']);
+  const codexLike = approvalRig();
+  codexLike.driver.emit(ask('c-1'));
+  codexLike.session.answerApproval('c-1', 'allow_for_session', null, 'cli');
+  codexLike.driver.emit(ask('c-2'));
+  expect(codexLike.session.state().pendingApprovals.map((p) => p.approvalId)).toEqual(['c-2']);
+});
+
+test('the timeout denies with a message the agent sees (decidedBy timeout); 0 waits for ever', () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const r = approvalRig({ timeoutMs: 1_000 });
+  r.driver.emit(ask('ap-1'));
+  jest.advanceTimersByTime(999);
+  expect(r.driver.answers).toEqual([]);
+  jest.advanceTimersByTime(1);
+  expect(r.driver.answers).toEqual([['ap-1', { decision: 'deny', message: expect.stringContaining('No decision within 1 s') }]]);
+  expect(r.session.answerApproval('ap-1', 'allow', null, 'cli')).toMatchObject({ alreadyDecided: true, outcome: { decision: 'deny', decidedBy: 'timeout' } });
+  const forever = approvalRig({ timeoutMs: 0 });
+  forever.driver.emit(ask('ap-2'));
+  jest.advanceTimersByTime(24 * 3600_000);
+  expect(forever.session.state().pendingApprovals).toHaveLength(1);
+});
+
+test('the agent withdrawing one, or its process ending, resolves it as withdrawn by the agent; the final state holds none', async () => {
+  const r = approvalRig();
+  r.driver.emit(ask('ap-1'));
+  r.driver.emit(ask('ap-2'));
+  r.driver.emit({ type: 'approvalResolved', approvalId: 'ap-1' });
+  r.procs[0].exit(0);
+  const end = await r.ended;
+  expect(end.pendingApprovals).toEqual([]);
+  expect(r.events.filter((e) => 'outcome' in e).map((e) => 'outcome' in e && [e.outcome.approvalId, e.outcome.decision, e.outcome.decidedBy])).toEqual([
+    ['ap-1', 'withdrawn', 'agent'],
+    ['ap-2', 'withdrawn', 'agent'],
+  ]);
+  expect(r.driver.answers).toEqual([]);
+  // Still answered after the end: who decided, not an error.
+  expect(r.session.answerApproval('ap-2', 'allow', null, 'cli')).toMatchObject({ alreadyDecided: true, outcome: { decision: 'withdrawn' } });
+});
+
+test('a decision the driver cannot deliver is an error and the request stays pending', () => {
+  const r = approvalRig();
+  r.driver.emit(ask('ap-1'));
+  r.driver.answerApproval = () => ({ ok: false, error: 'the process that asked has ended' });
+  expect(r.session.answerApproval('ap-1', 'allow', null, 'cli')).toEqual({ error: 'approval ap-1 could not be answered: the process that asked has ended' });
+  expect(r.session.state().pendingApprovals).toHaveLength(1);
+});
+
+test('a flood of requests: past MAX_PENDING held at once, more are denied at once and never held', () => {
+  const r = approvalRig();
+  for (let i = 0; i < MAX_PENDING + 5; i++) r.driver.emit(ask(`ap-${i}`));
+  expect(r.session.state().pendingApprovals).toHaveLength(MAX_PENDING);
+  expect(r.driver.answers).toHaveLength(5);
+  expect(r.driver.answers[0]).toEqual([`ap-${MAX_PENDING}`, { decision: 'deny', message: expect.stringContaining('already waiting') }]);
 });

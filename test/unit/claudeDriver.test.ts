@@ -111,7 +111,7 @@ test('hostile usage values count as nothing, never as NaN or negative', () => {
   expect(events.find((e) => e.type === 'usage')).toEqual({ type: 'usage', delta: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null } });
 });
 
-test('interrupt: the stream-json interrupt request while stdin is open, SIGINT after; raw input goes to stdin as is; approvals are not relayed yet', () => {
+test('interrupt: the stream-json interrupt request while stdin is open, SIGINT after; raw input goes to stdin as is; an answer to no request is refused', () => {
   const { driver, proc } = setup();
   driver.begin(proc, ['one'], null);
   driver.interrupt();
@@ -121,7 +121,7 @@ test('interrupt: the stream-json interrupt request while stdin is open, SIGINT a
   driver.stdoutLine(result());
   driver.interrupt();
   expect(proc.signals).toEqual(['SIGINT']);
-  expect(driver.answerApproval()).toMatchObject({ ok: false });
+  expect(driver.answerApproval('ap_unknown', { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
 });
 
 test('an api_retry naming a known cause is reported as an error the session may keep', () => {
@@ -129,4 +129,56 @@ test('an api_retry naming a known cause is reported as an error the session may 
   driver.begin(proc, ['one'], null);
   driver.stdoutLine(json({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, error_status: 401, error: 'authentication_error' }));
   expect(events.find((e) => e.type === 'error')).toEqual({ type: 'error', text: expect.stringMatching(/^\[api retry\] attempt 1\/10 HTTP 401/), onlyIfRecognised: true });
+});
+
+describe('mode ask: permission requests', () => {
+  const askReq = (id: string) => json({ type: 'control_request', request_id: id, request: { subtype: 'can_use_tool', tool_name: 'Bash', input: { command: 'ls' } } });
+  function askSetup() {
+    const events: DriverEvent[] = [];
+    const driver = new ClaudeDriver({ spec: { ...spec, mode: 'ask' }, emit: (e) => events.push(e) });
+    const proc = new FakeAgentProcess();
+    const pendingIds = () => events.flatMap((e) => (e.type === 'approvalPending' ? [e.approval.approvalId] : []));
+    return { events, driver, proc, pendingIds };
+  }
+
+  test('argv asks Claude for stdio permission prompts', () => {
+    expect(askSetup().driver.command(['x'], null)).toEqual(expect.arrayContaining(['--permission-mode', 'default', '--permission-prompt-tool', 'stdio']));
+  });
+
+  test('a request is reported pending; stdin stays open past a result while it waits; the answer is written once', () => {
+    const { driver, proc, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    expect(pendingIds()).toHaveLength(1);
+    driver.stdoutLine(result());
+    expect(proc.inputClosed).toBe(false);
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'deny', message: 'no' })).toEqual({ ok: true });
+    expect(JSON.parse(proc.writes.at(-1)!)).toEqual({ type: 'control_response', response: { subtype: 'success', request_id: 'R1', response: { behavior: 'deny', message: 'no' } } });
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
+    driver.stdoutLine(result());
+    expect(proc.inputClosed).toBe(true);
+  });
+
+  test('a cancel withdraws it; other control requests, and any request outside mode ask, get an error at once', () => {
+    const { driver, proc, events, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    driver.stdoutLine(json({ type: 'control_cancel_request', request_id: 'R1' }));
+    expect(events.filter((e) => e.type === 'approvalResolved')).toEqual([{ type: 'approvalResolved', approvalId: pendingIds()[0] }]);
+    driver.stdoutLine(json({ type: 'control_request', request_id: 'R2', request: { subtype: 'hook_callback' } }));
+    expect(JSON.parse(proc.writes.at(-1)!).response).toMatchObject({ subtype: 'error', request_id: 'R2' });
+    const plain = setup();
+    plain.driver.begin(plain.proc, ['one'], null);
+    plain.driver.stdoutLine(askReq('R3'));
+    expect(JSON.parse(plain.proc.writes.at(-1)!).response).toMatchObject({ subtype: 'error', request_id: 'R3' });
+    expect(plain.events.some((e) => e.type === 'approvalPending')).toBe(false);
+  });
+
+  test('the process ending drops what it asked: a late answer is refused', () => {
+    const { driver, proc, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    driver.processExited({ exitCode: 1, signal: null });
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
+  });
 });

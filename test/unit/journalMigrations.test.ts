@@ -57,11 +57,30 @@ const V1 = `CREATE TABLE sessions (
 const V2 = `${V1}
 ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 
-/** Version 3: the agent protocol of each session. */
+/** Version 3 as it shipped: version 2 plus the protocol the worker spoke to the agent (issue 14). */
 const V3 = `${V2}
 ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
-/** Version 4: the sessions' git worktrees. */
+
+/** Version 4: the approvals of mode ask (issue 15). */
 const V4 = `${V3}
+CREATE TABLE approvals (
+     session_id  TEXT NOT NULL,
+     approval_id TEXT NOT NULL,
+     kind        TEXT NOT NULL,
+     summary     TEXT NOT NULL,
+     request     TEXT NOT NULL,
+     decisions   TEXT NOT NULL,
+     created_at  TEXT NOT NULL,
+     decided_at  TEXT,
+     decision    TEXT,
+     message     TEXT,
+     decided_by  TEXT,
+     state       TEXT NOT NULL,
+     PRIMARY KEY (session_id, approval_id)
+   );
+   CREATE INDEX approvals_state ON approvals(state, session_id);`;
+/** Version 5: the sessions' git worktrees (issue 18). */
+const V5 = `${V4}
 CREATE TABLE worktrees (
      session_id  TEXT PRIMARY KEY,
      repo        TEXT NOT NULL,
@@ -73,7 +92,7 @@ CREATE TABLE worktrees (
      removed_at  TEXT
    );`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4 };
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4, 5: V5 };
 
 let dir: string;
 beforeEach(() => {

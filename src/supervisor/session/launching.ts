@@ -61,7 +61,7 @@ export class SessionLauncher {
       throw new SessionError(
         'Claude Code refuses full-permission mode (--dangerously-skip-permissions) when run as root. ' +
           'If this host is a container or sandbox, start agentvisor with CHILD_ENV_IS_SANDBOX=1; ' +
-          'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
+          'otherwise run agentvisor as a normal user, or use mode "edit", "plan" or "ask", which work as root.',
       );
     }
     let pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
@@ -71,6 +71,10 @@ export class SessionLauncher {
     if (refusal) throw new SessionError(refusal);
     const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
     if (!codex.ok) throw new SessionError(codex.error);
+    if (req.agent === 'codex' && mode === 'ask' && codex.protocol === 'exec') {
+      // Codex exec under a terminal has no way to hand its approval prompts to us: only app-server does.
+      throw new SessionError('mode "ask" needs Codex over app-server, and this server runs Codex with `codex exec` (CODEX_PROTOCOL=exec, or a Codex without app-server). Set CODEX_PROTOCOL=auto or app-server, or use mode "full", "edit" or "plan".');
+    }
     const noTerminal = req.agent === 'codex' && codex.protocol === 'exec' ? ptyRefusal(`Codex over exec (CODEX_PROTOCOL=${config.CODEX_PROTOCOL})`) : null;
     if (noTerminal) throw new SessionError(noTerminal);
     const id = crypto.randomUUID();
@@ -113,7 +117,7 @@ export class SessionLauncher {
       secret: crypto.randomBytes(32).toString('hex'),
       resume: null,
       instructions: req.instructions ?? null,
-      approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
+      approvals: { allowTools: req.approve?.allowTools ?? [], allowCommandPrefixes: req.approve?.allowCommandPrefixes ?? [], timeoutMs: config.APPROVAL_TIMEOUT },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: 'none',
       idleTimeoutMs: config.IDLE_TIMEOUT,

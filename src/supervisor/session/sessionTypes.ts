@@ -17,7 +17,8 @@
 import type { z } from 'zod';
 import type { Logger } from 'winston';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../../shared/protocol';
-import { isEnded } from '../../shared/sessionStatus';
+import { isEnded, publicStatus } from '../../shared/sessionStatus';
+import type { ApprovalInfo } from '../approvalStore';
 import type { Journal, SessionRow } from '../journal';
 import type { JournalGuard } from '../journalGuard';
 import type { OutputPageSchema, SessionInfoSchema } from '../tools/schemas';
@@ -43,6 +44,8 @@ export interface StartRequest {
   env?: Record<string, string>;
   /** Developer instructions for the agent (bounded by the tool's schema). */
   instructions?: string | null;
+  /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
+  approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
   /** Run in a new git worktree of cwd's repository: true names the branch agentvisor/<id>, a string names it. */
   worktree?: boolean | string;
 }
@@ -65,6 +68,8 @@ export interface ManagerEvents {
   changed: [sessionId: string];
   /** A session started, ended, was lost or continued (drives client log notifications). */
   lifecycle: [sessionId: string, status: SessionStatus, detail: Record<string, unknown>];
+  /** Mode ask: a permission request became pending or was resolved, already journalled (drives log notifications, elicitation). */
+  approval: [sessionId: string, detail: { event: 'approval_pending' | 'approval_resolved'; approvalId: string } & Record<string, unknown>];
 }
 
 /** Crosses a process boundary: injected so the core can be run against an in-process worker. */
@@ -85,7 +90,13 @@ export function sessionEnded(journal: Journal, live: LiveWorker | undefined, id:
   return isEnded(journal.get(id)?.status ?? 'lost');
 }
 
-export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionInfo {
+/** What a client is shown of a pending approval (the journal's record, less its outcome fields). */
+export function pendingView(a: ApprovalInfo): { approvalId: string; kind: string; summary: string; request: unknown; decisions: string[]; createdAt: string } {
+  return { approvalId: a.approvalId, kind: a.kind, summary: a.summary, request: a.request, decisions: a.decisions, createdAt: a.createdAt };
+}
+
+/** `pending`: the session's pending approvals from the journal (what makes it awaiting_approval). */
+export function toInfo(row: SessionRow, live: LiveWorker | undefined, pending: readonly ApprovalInfo[] = []): SessionInfo {
   const s = live?.state;
   const lastOutputAt = s?.lastOutputAt ?? row.last_output_at;
   // With no output yet, count from the row's last activity: the start, or for a session continued
@@ -98,7 +109,7 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     agent: row.agent,
     protocol: row.protocol,
     cwd: row.cwd,
-    status: row.status,
+    status: publicStatus(row.status, pending.length),
     pid: s?.agentPid ?? row.agent_pid,
     startedAt: row.created_at,
     endedAt,
@@ -112,5 +123,6 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     agentSessionId: row.agent_session_id,
     errorSummary: row.error_summary,
     ...(live?.unresponsiveSince ? { workerUnresponsive: true } : {}),
+    ...(pending.length > 0 ? { pendingApprovals: pending.map(pendingView) } : {}),
   };
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, SessionStatus } from './contractEnums';
+import { AgentKind, PublicStatus } from './contractEnums';
 
 export const sessionIdArg = z
   .string()
@@ -35,12 +35,32 @@ export const maxBytesArg = z
   .optional()
   .describe(`Byte budget of the page (default ${Limits.outputPageBytes}, sized for MCP clients' result caps)`);
 
+/** A permission request an agent waits on (mode ask): what session_approve names and a person decides on. */
+export const PendingApprovalSchema = z.object({
+  approvalId: z.string(),
+  kind: z.string().describe('command | file_change | tool | permissions'),
+  summary: z.string().describe('one line, e.g. "Bash: npm test"'),
+  request: z.unknown().describe("the agent's request itself (bounded)"),
+  decisions: z.array(z.string()).describe('what session_approve may answer: allow, allow_for_session, deny'),
+  createdAt: z.string(),
+});
+
+/** An approval as journalled, decided or not (session_approve's answer). */
+export const ApprovalSchema = PendingApprovalSchema.extend({
+  sessionId: z.string(),
+  state: z.enum(['pending', 'decided', 'withdrawn', 'lost']),
+  decision: z.string().nullable(),
+  message: z.string().nullable(),
+  decidedBy: z.string().nullable().describe('connection:<id>, cli, ui, rule, timeout or agent'),
+  decidedAt: z.string().nullable(),
+});
+
 export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
   protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
   cwd: z.string(),
-  status: SessionStatus,
+  status: PublicStatus,
   pid: z.number().nullable(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
@@ -55,12 +75,14 @@ export const SessionInfoSchema = z.object({
   errorSummary: z.string().nullable(),
   /** Present while the session's worker is connected but does not answer the heartbeat (stopped, starved). */
   workerUnresponsive: z.boolean().optional(),
+  /** Mode ask: the requests the agent waits on (status awaiting_approval while there are any). */
+  pendingApprovals: z.array(PendingApprovalSchema).optional(),
   note: z.string().optional(),
 });
 
 export const OutputPageSchema = z.object({
   sessionId: z.string(),
-  status: SessionStatus,
+  status: PublicStatus,
   lines: z.array(z.string()),
   offset: z.number(),
   nextOffset: z.number(),
@@ -70,6 +92,7 @@ export const OutputPageSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  pendingApprovals: z.array(PendingApprovalSchema).optional(),
   note: z.string().optional(),
 });
 
@@ -113,6 +136,14 @@ export const SessionEnvArg = z
     }
   })
   .refine((m) => Object.keys(m).length <= 32, { message: 'env may set at most 32 variables' });
+
+/** Mode ask's auto-allow rules (spec.approvals): bounded lists of plain names and prefixes. */
+export const ApproveRulesArg = z
+  .object({
+    allowTools: z.array(z.string().min(1).max(200)).max(100, 'allowTools may name at most 100 tools').optional(),
+    allowCommandPrefixes: z.array(z.string().min(1).max(1_000)).max(100, 'allowCommandPrefixes may hold at most 100 prefixes').optional(),
+  })
+  .strict();
 
 /** A session's git worktree (session_start with worktree). */
 export const WorktreeSchema = z.object({ path: z.string(), branch: z.string(), baseCommit: z.string(), repo: z.string() });

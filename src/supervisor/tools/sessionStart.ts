@@ -6,9 +6,10 @@ import { resolveCwd } from '../fs/pathGuard';
 import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnvPolicy';
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
+import { elicitPending } from './approvalRelay';
 import { waitUntilEnded } from './waiting';
 import { ContextArg, withContext } from './attachedContext';
-import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
+import { ApproveRulesArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -19,7 +20,10 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
         'Start a coding agent (Claude Code or Codex) on a task in a directory on this host. Returns the session id and the first output as soon as the agent prints (at most ~1.5 s). ' +
         'Then follow it with session_wait (blocks until new output) or session_output, steer it with session_send, and end it with session_kill. ' +
         'For a one-shot question, pass waitMs: the call then blocks until the agent has finished and returns its finalAnswer. ' +
-        'mode "plan" only reads and answers; "edit" may edit files in cwd; "full" (default) runs with full permissions.',
+        'mode "plan" only reads and answers; "edit" may edit files in cwd; "full" (default) runs with full permissions; ' +
+        '"ask" relays each permission request of the agent for a decision: the session shows status awaiting_approval with pendingApprovals, ' +
+        'session_wait returns at once with them, and session_approve answers (clients with elicitation are asked directly while they wait). ' +
+        'Unanswered requests are denied after APPROVAL_TIMEOUT.',
       inputSchema: z
         .object({
           agent: AgentKind.describe('"claude-code" or "codex"'),
@@ -35,7 +39,11 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .describe('What the agent should do, as you would type it to the agent'),
           model: ModelArg.optional().describe('Model name passed to the agent\'s --model flag, e.g. "sonnet" or "gpt-5.1-codex"'),
           mode: AgentMode.optional().describe(
-            '"full" (default): no approvals, no sandbox. "edit": may edit files in its cwd, no arbitrary escapes. "plan": reads and answers, changes nothing',
+            '"full" (default): no approvals, no sandbox. "edit": may edit files in its cwd, no arbitrary escapes. "plan": reads and answers, changes nothing. ' +
+              '"ask": every permission request (a command, a file change, a tool) waits for a decision by session_approve, elicitation, the CLI or the dashboard; denied after APPROVAL_TIMEOUT',
+          ),
+          approve: ApproveRulesArg.optional().describe(
+            'Mode "ask" only: requests these rules allow without asking (decided by "rule"). allowTools: tool names, e.g. ["Read", "Grep"]; allowCommandPrefixes: command prefixes, e.g. ["npm test", "git status"]',
           ),
           waitMs: z
             .number()
@@ -66,6 +74,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
         finalAnswer: z.string().nullable().optional(),
         worktree: WorktreeSchema.optional(),
         timedOut: z.boolean().optional(),
+        awaitingApproval: z.boolean().optional().describe('waitMs returned early: the agent waits on the pendingApprovals (answer with session_approve)'),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
@@ -73,6 +82,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
       guarded(ctx, 'session_start', async () => {
         const cwd = await resolveCwd(args.cwd, ctx.config.WORKSPACE_DIR);
         if (!cwd.ok) throw new SessionError(cwd.error);
+        if (args.approve && args.mode !== 'ask') throw new SessionError('approve applies only to mode "ask": pass mode "ask" with it, or leave it out');
         const { info, initialOutput } = await ctx.sessions.start({
           agent: args.agent,
           cwd: cwd.path,
@@ -81,15 +91,17 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           mode: args.mode ?? 'full',
           env: args.env,
           instructions: args.instructions ?? null,
+          approve: args.approve,
           worktree: args.worktree,
         });
         const wt = ctx.sessions.worktree(info.sessionId);
         const worktree = wt ? { worktree: { path: wt.path, branch: wt.branch, baseCommit: wt.base_commit, repo: wt.repo } } : {};
         if (args.waitMs === undefined) return ok({ ...info, initialOutput, ...worktree });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.
-        const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra);
+        const relay = async (leftMs: number) => (await elicitPending(ctx, server, extra, info.sessionId, leftMs)).length > 0;
+        const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra, relay);
         const final = ctx.sessions.info(info.sessionId);
-        return ok({ ...final, initialOutput, ...worktree, finalAnswer: waited.finalAnswer, timedOut: waited.timedOut });
+        return ok({ ...final, initialOutput, ...worktree, ...waited });
       }),
   );
 }

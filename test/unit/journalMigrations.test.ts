@@ -57,7 +57,11 @@ const V1 = `CREATE TABLE sessions (
 const V2 = `${V1}
 ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2 };
+/** Version 3 as it shipped: the protocol the worker spoke to the agent (issue 14). */
+const V3 = `${V2}
+ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3 };
 
 let dir: string;
 beforeEach(() => {
@@ -134,6 +138,7 @@ test('a journal at each older version migrates to the current schema and keeps i
       // Columns a later version added read as their default on an old row.
       expect(journal.get('old')!.git_base_tree).toBeNull();
       expect(journal.get('old')!.protocol).toBeNull();
+      expect(journal.get('old')).toMatchObject({ input_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null });
       expect(journal.events('old').map((e) => e.kind)).toEqual(['started']);
     } finally {
       journal.close();

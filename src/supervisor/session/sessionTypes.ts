@@ -20,6 +20,7 @@ import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../../sha
 import { isEnded } from '../../shared/sessionStatus';
 import type { Journal, SessionRow } from '../journal';
 import type { JournalGuard } from '../journalGuard';
+import { type LimitsArg, limitsOf, usageOf } from '../sessionBudget';
 import type { OutputPageSchema, SessionInfoSchema } from '../tools/schemas';
 import type { WorkerClient } from '../workerClient';
 import type { LaunchOptions, WorkerReady } from '../workerLauncher';
@@ -41,6 +42,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Budget limits named by the client; the others are the server's defaults (issue 18). */
+  limits?: LimitsArg;
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */
@@ -107,6 +110,10 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
     agentSessionId: row.agent_session_id,
     errorSummary: row.error_summary,
+    // The worker's view is the fresher (it is journalled, but a full disk may hold the write back).
+    usage: s?.usage ?? usageOf(row),
+    runMs: Math.max(s?.runMs ?? 0, row.run_ms ?? 0),
+    limits: limitsOf(row),
     ...(live?.unresponsiveSince ? { workerUnresponsive: true } : {}),
   };
 }

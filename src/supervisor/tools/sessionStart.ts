@@ -7,7 +7,7 @@ import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnv
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
 import { waitUntilEnded } from './waiting';
-import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
+import { LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -44,6 +44,9 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
+          limits: LimitsArg.optional().describe(
+            'Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"',
+          ),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({
@@ -64,6 +67,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          limits: args.limits,
         });
         if (args.waitMs === undefined) return ok({ ...info, initialOutput });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.

@@ -2,9 +2,8 @@
  * Codex over app-server through agentvisor itself (supervisor, worker, AgentSession): the real
  * codex 0.169 against the scripted model server, the protocol chosen by capability detection.
  */
-import path from 'node:path';
-import { call, connect, startServer } from '../helpers/server';
-import { closeRigs, journalRow, readAll, realAgentServerEnv, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
+import { call } from '../helpers/server';
+import { closeRigs, journalRow, readAll, restartRealServer, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
 
 afterEach(closeRigs);
 
@@ -54,11 +53,7 @@ test('after a supervisor SIGKILL and restart, the running app-server session is 
   const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'survive this' });
   await rig.model.waitForRequests(1);
   await rig.server.kill();
-  // The same state and agent configuration, as an operator restarting the service would have.
-  const base = rig.dirs.base;
-  const env = { ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }), CODEX_PROTOCOL: 'auto', KILL_GRACE: '2000' };
-  const second = await startServer({ dirs: rig.dirs, env });
-  const client = await connect(second);
+  const { server: second, client } = await restartRealServer(rig, { CODEX_PROTOCOL: 'auto' });
   try {
     const ended = await waitEnded(client, s.sessionId);
     expect(ended).toMatchObject({ status: 'exited', completedSuccessfully: true });

@@ -239,7 +239,7 @@ export async function restartRealServer(rig: RealRig, env: Record<string, string
  * its result the fields a reader follows (status, lines, ids, outcome).
  */
 export function formatTranscript(entries: TranscriptEntry[]): string {
-  const keep = ['status', 'delivered', 'queued', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'silentForMs'];
+  const keep = ['status', 'delivered', 'queued', 'steered', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'usage', 'silentForMs'];
   const out: string[] = [];
   for (const e of entries) {
     out.push(`> ${e.tool} ${JSON.stringify(e.args)}`);

@@ -4,7 +4,7 @@
  * module under cli/, loaded only when it runs (the server's modules stay out of
  * `agentvisor sessions`). Errors are one line on stderr and a non-zero exit.
  */
-import { CliError, USAGE_EXIT, scrub } from './cli/common';
+import { CliError, USAGE_EXIT, VERSION, scrub } from './cli/common';
 import { terminalText } from './shared/sanitize';
 
 interface Command {
@@ -41,7 +41,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === '--version' || cmd === '-v') {
-    process.stdout.write(`${require('../../package.json').version}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
   const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;

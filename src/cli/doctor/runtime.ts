@@ -15,6 +15,7 @@ export function nodeCheck(): Check {
 
 export function sqliteCheck(): Check {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failed build is a check result
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(':memory:');
     const v = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
@@ -30,6 +31,7 @@ export async function ptyCheck(): Promise<Check> {
   const fix = 'run npm rebuild node-pty in the agentvisor directory (needs python3, make and a C++ compiler); "posix_spawnp failed" means its spawn-helper is not executable: chmod +x it';
   let pty: typeof import('node-pty');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failed build is a check result
     pty = require('node-pty') as typeof import('node-pty');
   } catch (err) {
     return fail('node-pty', `node-pty does not load: ${firstLine((err as Error).message)}`, fix);

@@ -20,7 +20,7 @@ import { snapshotTree } from '../gitDiff';
 import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
 import { type LimitsArg, defaultLimits, limitsJson, resumeRefusal, spentOf, withLimits } from '../sessionBudget';
-import { createSessionDir } from '../sessionDir';
+import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
 
@@ -153,7 +153,7 @@ export class SessionLauncher {
     const specPath = path.join(row.session_dir, SPEC_FILE);
     let spec: WorkerSpec;
     try {
-      spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
+      spec = readSpec(row.session_dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);

@@ -17,7 +17,8 @@ export interface Spent {
  * (`maxCostUsd 0.50 (spent 0.61)`); null while within every limit. Cost, tokens and time count as
  * reached at the limit itself: Claude's own --max-budget-usd stops there too. Turns are checked
  * before one starts (`turnStarting`): ending a session because its last allowed turn finished
- * would call finished work a failure.
+ * would call finished work a failure. Past a start (an agent that does not say when each turn
+ * starts), a turn beyond the limit is caught when it ends.
  */
 export function limitReached(limits: SessionLimits, spent: Spent, turnStarting: boolean): string | null {
   const u = spent.usage;
@@ -26,7 +27,8 @@ export function limitReached(limits: SessionLimits, spent: Spent, turnStarting: 
   }
   const tokens = u ? u.inputTokens + u.outputTokens : 0;
   if (limits.maxTokens !== null && tokens >= limits.maxTokens) return `maxTokens ${limits.maxTokens} (spent ${tokens})`;
-  if (limits.maxTurns !== null && turnStarting && (u?.turns ?? 0) >= limits.maxTurns) return `maxTurns ${limits.maxTurns} (taken ${u?.turns ?? 0})`;
+  const turns = u?.turns ?? 0;
+  if (limits.maxTurns !== null && (turnStarting ? turns >= limits.maxTurns : turns > limits.maxTurns)) return `maxTurns ${limits.maxTurns} (taken ${turns})`;
   if (limits.maxDurationMs !== null && spent.runMs >= limits.maxDurationMs) return `maxDurationMs ${limits.maxDurationMs} (ran ${spent.runMs})`;
   return null;
 }

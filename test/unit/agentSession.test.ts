@@ -391,6 +391,17 @@ test('maxTurns: the last allowed turn ends normally; a turn past it is stopped a
   expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTurns 2 (taken 2)']);
 });
 
+test('maxTurns with a driver that does not say when a turn starts: the turn past the limit is stopped as it ends', async () => {
+  const r = rig({ limits: { ...NONE, maxTurns: 2 } });
+  r.session.start();
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  expect(r.session.state().status).toBe('running');
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded' });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTurns 2 (taken 3)']);
+});
+
 test('maxDurationMs: the wall-time timer, shortened by the previous workers\' time, ends the session; an ended session\'s time stops', async () => {
   jest.useFakeTimers({ doNotFake: ['setImmediate'] });
   const r = rig({ limits: { ...NONE, maxDurationMs: 10_000 }, spent: { usage: null, runMs: 4_000 } });

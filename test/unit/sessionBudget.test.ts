@@ -17,6 +17,8 @@ test('each limit counts as reached at the limit itself, turns only as one starts
   expect(limitReached({ ...NO_LIMITS, maxTokens: 100 }, { usage: usage([60, 40], null), runMs: 0 }, false)).toBe('maxTokens 100 (spent 100)');
   expect(limitReached({ ...NO_LIMITS, maxTurns: 2 }, { usage: usage([1, 1], null, 2), runMs: 0 }, false)).toBeNull();
   expect(limitReached({ ...NO_LIMITS, maxTurns: 2 }, { usage: usage([1, 1], null, 2), runMs: 0 }, true)).toBe('maxTurns 2 (taken 2)');
+  // A turn whose start went unseen is caught as it ends.
+  expect(limitReached({ ...NO_LIMITS, maxTurns: 2 }, { usage: usage([1, 1], null, 3), runMs: 0 }, false)).toBe('maxTurns 2 (taken 3)');
   expect(limitReached({ ...NO_LIMITS, maxDurationMs: 1_000 }, { usage: null, runMs: 999 }, true)).toBeNull();
   expect(limitReached({ ...NO_LIMITS, maxDurationMs: 1_000 }, { usage: null, runMs: 1_000 }, true)).toBe('maxDurationMs 1000 (ran 1000)');
   expect(limitReached({ maxCostUsd: 1, maxTokens: 10, maxTurns: 1, maxDurationMs: 1 }, { usage: usage([5, 5], 2, 3), runMs: 5 }, true)).toMatch(/^maxCostUsd/);

@@ -30,7 +30,7 @@ afterAll(async () => {
 
 const info = async (id: string) => (await call(client, 'session_list', { status: 'all' })).sessions.find((s: any) => s.sessionId === id);
 
-test('a session\'s limits are the server\'s defaults with the call\'s own over them; a bad limit is refused naming it', async () => {
+test("a session's limits are the server's defaults with the call's own over them; a bad limit is refused naming it", async () => {
   const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'b', task: 'hello', limits: { maxTokens: 100, maxTurns: 2 } });
   expect(s.limits).toEqual({ maxCostUsd: 0.5, maxTokens: 100, maxTurns: 2, maxDurationMs: null });
   await until(async () => (await info(s.sessionId)).status === 'exited', END_MS, 'the session to end');
@@ -45,7 +45,9 @@ test('a session\'s limits are the server\'s defaults with the call\'s own over t
 test('maxDurationMs ends a session budget_exceeded; continuing is refused until session_send raises it, and the time spent carries on', async () => {
   const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'b', task: 'slow 60000 never', limits: { maxDurationMs: 600 } });
   // A running session's limits are not changed by a message to it.
-  expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: 'more', limits: { maxDurationMs: 60_000 } })).toMatch(/limits can be changed only when continuing an ended session/);
+  expect(await callError(client, 'session_send', { sessionId: s.sessionId, message: 'more', limits: { maxDurationMs: 60_000 } })).toMatch(
+    /limits can be changed only when continuing an ended session/,
+  );
   await until(async () => ['killed', 'exited'].includes((await info(s.sessionId)).status), END_MS, 'the budget to end it');
   const ended = await info(s.sessionId);
   expect(ended).toMatchObject({ status: 'killed', endReason: 'budget_exceeded', completedSuccessfully: false });

@@ -21,7 +21,10 @@ function expectedUsage(rig: RealRig, turns: number, cost: 'number' | 'null') {
 const cli = (rig: RealRig, args: string[]) => runCli(args, cliEnv(rig.dirs, { AUTH_TOKEN: TEST_TOKEN }), rig.dirs.base);
 
 test('Claude: usage equals what the model server reported, in session_list, session_wait and the CLI, and adds up across a resume', async () => {
-  const rig = await startRealRig([{ text: 'first', usage: { inputTokens: 120, outputTokens: 30 } }, { text: 'second', usage: { inputTokens: 200, outputTokens: 7 } }]);
+  const rig = await startRealRig([
+    { text: 'first', usage: { inputTokens: 120, outputTokens: 30 } },
+    { text: 'second', usage: { inputTokens: 200, outputTokens: 7 } },
+  ]);
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'u', task: 'one' });
   const ended = await waitEnded(rig.client, s.sessionId);
   expect(ended).toMatchObject({ status: 'exited', usage: expectedUsage(rig, 1, 'number') });
@@ -46,7 +49,13 @@ test('Claude: usage equals what the model server reported, in session_list, sess
 });
 
 test('Codex over app-server: usage equals what the model server reported, and adds up across a resume after a supervisor SIGKILL', async () => {
-  const rig = await startRealRig([{ text: 'first', usage: { inputTokens: 40, outputTokens: 2 } }, { text: 'second', usage: { inputTokens: 60, outputTokens: 3 } }], { env: { CODEX_PROTOCOL: 'app-server' } });
+  const rig = await startRealRig(
+    [
+      { text: 'first', usage: { inputTokens: 40, outputTokens: 2 } },
+      { text: 'second', usage: { inputTokens: 60, outputTokens: 3 } },
+    ],
+    { env: { CODEX_PROTOCOL: 'app-server' } },
+  );
   const s = await rig.call('session_start', { agent: 'codex', cwd: 'u', task: 'one' });
   await waitEnded(rig.client, s.sessionId);
   expect((await sessionInfo(rig.client, s.sessionId)).usage).toEqual(expectedUsage(rig, 1, 'null'));

@@ -25,17 +25,21 @@ test('each limit counts as reached at the limit itself, turns only as one starts
   expect(limitReached(NO_LIMITS, { usage: usage([1e9, 1e9], 1e6, 1e6), runMs: 1e9 }, true)).toBeNull();
 });
 
-const row = (over: Partial<SessionRow>): SessionRow => ({ id: 'sess', input_tokens: null, cached_input_tokens: null, output_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null, ...over }) as SessionRow;
+const row = (over: Partial<SessionRow>): SessionRow =>
+  ({ id: 'sess', input_tokens: null, cached_input_tokens: null, output_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null, ...over }) as SessionRow;
 
-test('the journal\'s columns read back as usage and spend; a limits column that does not parse counts as none', () => {
+test("the journal's columns read back as usage and spend; a limits column that does not parse counts as none", () => {
   expect(usageOf(row({}))).toBeNull();
-  expect(spentOf(row({ input_tokens: 5, cached_input_tokens: 1, output_tokens: 2, cost_usd: 0.1, turns: 3, run_ms: 40 }))).toEqual({ usage: { inputTokens: 5, cachedInputTokens: 1, outputTokens: 2, costUsd: 0.1, turns: 3 }, runMs: 40 });
+  expect(spentOf(row({ input_tokens: 5, cached_input_tokens: 1, output_tokens: 2, cost_usd: 0.1, turns: 3, run_ms: 40 }))).toEqual({
+    usage: { inputTokens: 5, cachedInputTokens: 1, outputTokens: 2, costUsd: 0.1, turns: 3 },
+    runMs: 40,
+  });
   expect(limitsOf(row({ limits: limitsJson({ ...NO_LIMITS, maxTokens: 7 }) }))).toEqual({ ...NO_LIMITS, maxTokens: 7 });
   expect(limitsJson(NO_LIMITS)).toBeNull();
   for (const bad of ['{', '[]', '{"maxTokens":-1}', '{"maxTokens":"7"}', 'null']) expect(limitsOf(row({ limits: bad }))).toBeNull();
 });
 
-test('defaults, a call\'s own limits over them, and the refusal to continue a session at a limit', () => {
+test("defaults, a call's own limits over them, and the refusal to continue a session at a limit", () => {
   const defaults = defaultLimits({ DEFAULT_MAX_COST_USD: 2, DEFAULT_MAX_TOKENS: undefined, DEFAULT_MAX_TURNS: 4, DEFAULT_MAX_DURATION_MS: undefined });
   expect(withLimits(defaults, { maxTokens: 9, maxTurns: 1 })).toEqual({ maxCostUsd: 2, maxTokens: 9, maxTurns: 1, maxDurationMs: null });
   const spent = row({ input_tokens: 6, output_tokens: 4, turns: 1 });

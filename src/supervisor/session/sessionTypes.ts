@@ -44,6 +44,8 @@ export interface StartRequest {
   env?: Record<string, string>;
   /** Budget limits named by the client; the others are the server's defaults (issue 18). */
   limits?: LimitsArg;
+  /** Developer instructions for the agent (bounded by the tool's schema). */
+  instructions?: string | null;
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

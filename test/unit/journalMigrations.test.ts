@@ -61,7 +61,26 @@ ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 const V3 = `${V2}
 ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3 };
+/** Version 4 as it shipped: version 3 plus the approvals of mode ask (issue 15). */
+const V4 = `${V3}
+CREATE TABLE approvals (
+  session_id  TEXT NOT NULL,
+  approval_id TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  summary     TEXT NOT NULL,
+  request     TEXT NOT NULL,
+  decisions   TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  decided_at  TEXT,
+  decision    TEXT,
+  message     TEXT,
+  decided_by  TEXT,
+  state       TEXT NOT NULL,
+  PRIMARY KEY (session_id, approval_id)
+);
+CREATE INDEX approvals_state ON approvals(state, session_id);`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4 };
 
 let dir: string;
 beforeEach(() => {
@@ -138,6 +157,7 @@ test('a journal at each older version migrates to the current schema and keeps i
       // Columns a later version added read as their default on an old row.
       expect(journal.get('old')!.git_base_tree).toBeNull();
       expect(journal.get('old')!.protocol).toBeNull();
+      expect(journal.get('old')).toMatchObject({ input_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null });
       expect(journal.events('old').map((e) => e.kind)).toEqual(['started']);
     } finally {
       journal.close();

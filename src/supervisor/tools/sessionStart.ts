@@ -9,7 +9,7 @@ import { type ToolContext, guarded, ok } from './context';
 import { elicitPending } from './approvalRelay';
 import { waitUntilEnded } from './waiting';
 import { ContextArg, withContext } from './attachedContext';
-import { ApproveRulesArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
+import { ApproveRulesArg, LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -60,6 +60,9 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .describe("Developer instructions for the agent, kept for the whole session (also when it is continued): Claude's appended system prompt, Codex's developer instructions. Added to agentvisor's own"),
           context: ContextArg.optional(),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
+          limits: LimitsArg.optional().describe(
+            'Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"',
+          ),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({
@@ -82,6 +85,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          limits: args.limits,
           instructions: args.instructions ?? null,
           approve: args.approve,
         });

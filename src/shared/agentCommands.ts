@@ -17,6 +17,8 @@ export interface TurnCommand {
 export interface CommandOptions {
   model: string | null;
   mode: AgentMode;
+  /** Claude's own spend cap (--max-budget-usd, print mode only): a second stop beside the worker's (issue 18). */
+  maxBudgetUsd?: number | null;
   /** The client's developer instructions (session_start `instructions`), added to agentvisor's own. */
   instructions?: string | null;
 }
@@ -45,6 +47,7 @@ function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
   else if (opts.mode === 'ask') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio');
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
+  if (opts.maxBudgetUsd) args.push('--max-budget-usd', String(Math.round(opts.maxBudgetUsd * 10_000) / 10_000));
   if (resumeId) args.push('--resume', resumeId);
   args.push('--append-system-prompt', claudeSystemPrompt(opts.instructions));
   return args;

@@ -74,7 +74,15 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (session_id, approval_id)
    );
    CREATE INDEX approvals_state ON approvals(state, session_id);`,
-  // 5: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
+  // 5: usage across the session's workers (issue 14) and its budget (issue 18); null: none reported / no limits.
+  `ALTER TABLE sessions ADD COLUMN input_tokens INTEGER;
+   ALTER TABLE sessions ADD COLUMN cached_input_tokens INTEGER;
+   ALTER TABLE sessions ADD COLUMN output_tokens INTEGER;
+   ALTER TABLE sessions ADD COLUMN cost_usd REAL;
+   ALTER TABLE sessions ADD COLUMN turns INTEGER;
+   ALTER TABLE sessions ADD COLUMN run_ms INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE sessions ADD COLUMN limits TEXT;`,
+  // 6: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
   // session's row (retention forgets rows; the work on the branch is the user's).
   `CREATE TABLE worktrees (
      session_id  TEXT PRIMARY KEY,
@@ -86,7 +94,7 @@ const MIGRATIONS: string[] = [
      created_at  TEXT NOT NULL,
      removed_at  TEXT
    );`,
-  // 6: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
+  // 7: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
   `CREATE TABLE notifications (
      id          INTEGER PRIMARY KEY AUTOINCREMENT,
      dedupe_key  TEXT UNIQUE,
@@ -132,6 +140,15 @@ export interface SessionRow {
   error_summary: string | null;
   output_lines: number;
   git_base_tree: string | null;
+  /** The session's usage so far, across its workers (null until the agent reports any); see usageOf. */
+  input_tokens: number | null;
+  cached_input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  turns: number | null;
+  run_ms: number;
+  /** The session's SessionLimits as JSON; null: none. */
+  limits: string | null;
 }
 
 export interface EventRow {
@@ -154,7 +171,7 @@ export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
-> & { protocol?: string | null };
+> & { protocol?: string | null; limits?: string | null };
 
 const now = () => new Date().toISOString();
 
@@ -222,10 +239,10 @@ export class Journal {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, status, socket_path, session_dir, secret, created_at, last_activity_at)
-           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @limits, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
-        .run({ protocol: null, ...s, at });
+        .run({ protocol: null, limits: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }
@@ -240,11 +257,22 @@ export class Journal {
              last_activity_at = COALESCE(@lastActivity, last_activity_at), ended_at = @endedAt, exit_code = @exitCode,
              signal = @signal, end_reason = @endReason, completed_successfully = @completed,
              agent_session_id = COALESCE(@agentSessionId, agent_session_id), error_summary = @errorSummary,
-             output_lines = @nextOffset
+             output_lines = @nextOffset,
+             input_tokens = COALESCE(@inputTokens, input_tokens), cached_input_tokens = COALESCE(@cachedInputTokens, cached_input_tokens),
+             output_tokens = COALESCE(@outputTokens, output_tokens), cost_usd = COALESCE(@costUsd, cost_usd),
+             turns = COALESCE(@turns, turns), run_ms = MAX(run_ms, @runMs)
            WHERE id = @sessionId`,
         )
         .run({
           ...state,
+          // A worker that reports none (an older one, or no report yet) keeps what the row has: a
+          // continued session's totals carry the previous workers' (spec.spent).
+          inputTokens: state.usage?.inputTokens ?? null,
+          cachedInputTokens: state.usage?.cachedInputTokens ?? null,
+          outputTokens: state.usage?.outputTokens ?? null,
+          costUsd: state.usage?.costUsd ?? null,
+          turns: state.usage?.turns ?? null,
+          runMs: state.runMs ?? 0,
           lastActivity,
           completed: state.completedSuccessfully === null ? null : state.completedSuccessfully ? 1 : 0,
         });
@@ -254,6 +282,11 @@ export class Journal {
 
   setGitBase(id: string, tree: string): void {
     this.stmt('UPDATE sessions SET git_base_tree = ? WHERE id = ?').run(tree, id);
+  }
+
+  /** New limits for a session about to be continued (session_send's `limits`). */
+  setLimits(id: string, limits: string | null): void {
+    this.stmt('UPDATE sessions SET limits = ? WHERE id = ?').run(limits, id);
   }
 
   /** A session whose worker never came up. */

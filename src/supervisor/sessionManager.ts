@@ -27,6 +27,7 @@ import { deliverInput, priorDelivery } from './inputDelivery';
 import type { Journal, SessionRow } from './journal';
 import { JournalGuard } from './journalGuard';
 import { forgetEndedBeyond } from './retention';
+import type { LimitsArg } from './sessionBudget';
 import { SessionError } from './sessionError';
 import { type ListQuery, listSessions } from './sessionListing';
 import { SessionCoreTimeouts } from './session/coreTimeouts';
@@ -196,14 +197,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return client;
   }
 
-  async send(id: string, message: string, raw: boolean, idempotencyKey?: string): Promise<SendReply> {
+  async send(id: string, message: string, raw: boolean, idempotencyKey?: string, limits?: LimitsArg): Promise<SendReply> {
     this.journalGuard.assertWritable();
     const row = this.row(id);
     // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
     const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
     if (badInput) throw new SessionError(badInput);
     // A key already taken is answered like the first time, not delivered again (#12 item 4; deliverInput too).
-    if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey);
+    if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey, limits);
+    if (limits) throw new SessionError(`session ${id} is running: limits can be changed only when continuing an ended session`);
     const client = this.liveClient(id);
     try {
       return await deliverInput(client, this.journal, id, { text: message, raw, idempotencyKey }, (fn) => this.journalGuard.write(fn));
@@ -211,18 +213,18 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       // The agent ended between our look at the journal and the worker's answer: the
       // ended state is on its way; once journalled, continue the session like any ended one.
       if (err instanceof WorkerRequestError && err.code === 'session_ended' && !raw) {
-        if (await this.output.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message, idempotencyKey);
+        if (await this.output.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message, idempotencyKey, limits);
       }
       throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
     }
   }
 
   /** Continues an ended session's conversation in a new worker under the same session id (launching.ts). */
-  private async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<SendReply> {
+  private async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<SendReply> {
     const wt = worktreeOf(this.journal, row.id);
     if (wt?.removed_at) throw new SessionError(`session ${row.id} cannot be continued: its worktree was removed by session_cleanup at ${wt.removed_at}; start a new session (its branch ${wt.branch} may still hold the work)`);
+    const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey, limits);
     this.output.forget(row.id);
-    const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey);
     try {
       await launched;
       await this.workers.attach(row.id, spec.socketPath, spec.secret, 're_attached');

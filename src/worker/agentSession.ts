@@ -14,10 +14,11 @@ import { sanitize } from '../shared/sanitize';
 import { type AgentExit, type AgentLaunch, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
 import { summarizeAgentError } from './agentErrors';
 import { ApprovalBook, type ApprovalEvent, type ApproveAnswer } from './approvals';
-import type { AgentDriver, Delivery, DriverEvent, DriverFactory, SessionUsage, Transport } from './drivers/driver';
+import type { AgentDriver, Delivery, DriverEvent, DriverFactory, Transport } from './drivers/driver';
 import { createDriver } from './drivers/factory';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
+import { SessionSpend } from './sessionSpend';
 import type { SessionTree } from './sessionTree';
 
 export interface SendOutcome {
@@ -57,9 +58,8 @@ export class AgentSession {
   private errorSummary: string | null = null;
   private completedSuccessfully: boolean | null = null;
   private finalAnswer: string | null = null;
-  /** Null until the driver reports any (an agent that never says stays null). */
-  private usage: SessionUsage | null = null;
-  private turns = 0;
+  /** Usage, turns and wall time, from the previous workers' on; ends the session at a limit of its budget. */
+  private readonly spend: SessionSpend;
   private lastOutputAt: string | null = null;
   private lastInputAt: string | null = null;
   private lastActivity = Date.now();
@@ -100,6 +100,10 @@ export class AgentSession {
       onDiskProblem: () => this.output && this.emitState(),
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
+    this.spend = new SessionSpend(spec.limits, spec.spent, (limit) => {
+      this.append(`[agentvisor] budget exceeded: ${limit}`);
+      this.kill('budget_exceeded');
+    });
     this.driver = deps.createDriver({ spec, emit: (ev) => this.driverEvent(ev) });
     const approvalEvents = { emit: (ev: ApprovalEvent) => this.approvalListeners.forEach((cb) => cb(ev)), line: (text: string) => this.append(text), changed: () => (this.touch(), this.emitState()) };
     this.approvals = new ApprovalBook(spec.approvals, (id, answer) => this.driver.answerApproval(id, answer), approvalEvents);
@@ -141,6 +145,7 @@ export class AgentSession {
     const resume = this.spec.resume;
     this.startProcess(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
     this.armIdleTimer();
+    this.spend.start();
   }
 
   /** Starts an agent process for `messages`, continuing the conversation `resumeId` if set. */
@@ -187,7 +192,8 @@ export class AgentSession {
       errorSummary: this.errorSummary,
       finalAnswer: this.finalAnswer,
       outputNotPersisted: this.output.diskProblem,
-      usage: this.usage && { ...this.usage },
+      usage: this.spend.usage(),
+      runMs: this.spend.runMs(),
       pendingApprovals: this.approvals.pending(),
     };
   }
@@ -238,6 +244,7 @@ export class AgentSession {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
     this.approvals.dispose();
+    this.spend.dispose();
     this.driver.dispose();
     this.tree.dispose();
     this.stdoutSplitter.dispose();
@@ -256,21 +263,14 @@ export class AgentSession {
         this.agentSessionId = ev.id;
         return this.emitState();
       case 'turnStarted':
-        return this.touch();
+        this.touch();
+        return this.spend.turnStarted();
       case 'turnEnded':
-        this.turns++;
-        if (this.usage) this.usage.turns = this.turns;
+        this.spend.turnEnded();
         // Once a turn, so the supervisor's view of usage is at most a turn old.
         return this.emitState();
-      case 'usage': {
-        const u = this.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null, turns: this.turns };
-        u.inputTokens += ev.delta.inputTokens;
-        u.cachedInputTokens += ev.delta.cachedInputTokens;
-        u.outputTokens += ev.delta.outputTokens;
-        if (ev.delta.costUsd !== null) u.costUsd = (u.costUsd ?? 0) + ev.delta.costUsd;
-        this.usage = u;
-        return;
-      }
+      case 'usage':
+        return this.spend.add(ev.delta);
       case 'finalAnswer':
         this.finalAnswer = ev.text;
         return;
@@ -376,6 +376,7 @@ export class AgentSession {
     if (this.ended) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.spend.stop();
     this.status = status;
     this.endReason = reason;
     this.exit = e;

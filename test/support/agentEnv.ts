@@ -236,11 +236,22 @@ export async function startRealRig(
 }
 
 /**
+ * A second supervisor on the rig's state dir and agent configuration, as an operator restarting
+ * the service would have it (after `rig.server.kill()`); the caller closes the client and stops it.
+ */
+export async function restartRealServer(rig: RealRig, env: Record<string, string> = {}): Promise<{ server: RunningServer; client: Client }> {
+  const base = rig.dirs.base;
+  const agents = realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') });
+  const server = await startServer({ dirs: rig.dirs, env: { ...agents, KILL_GRACE: '2000', ...env } });
+  return { server, client: await connect(server) };
+}
+
+/**
  * A transcript as a client sees it, compact enough for a README: each call's arguments, and of
  * its result the fields a reader follows (status, lines, ids, outcome).
  */
 export function formatTranscript(entries: TranscriptEntry[]): string {
-  const keep = ['status', 'delivered', 'queued', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'silentForMs', 'pendingApprovals', 'approval', 'alreadyDecided'];
+  const keep = ['status', 'delivered', 'queued', 'steered', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'usage', 'silentForMs', 'pendingApprovals', 'approval', 'alreadyDecided'];
   const out: string[] = [];
   for (const e of entries) {
     out.push(`> ${e.tool} ${JSON.stringify(e.args)}`);

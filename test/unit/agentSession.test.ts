@@ -462,3 +462,84 @@ test('a flood of requests: past MAX_PENDING held at once, more are denied at onc
   expect(r.driver.answers).toHaveLength(5);
   expect(r.driver.answers[0]).toEqual([`ap-${MAX_PENDING}`, { decision: 'deny', message: expect.stringContaining('already waiting') }]);
 });
+
+// ---- budgets (issue 18 item 2): the worker ends the session at a limit, through the kill path ----
+
+const usage = (inputTokens: number, outputTokens: number, costUsd: number | null) => ({ type: 'usage' as const, delta: { inputTokens, cachedInputTokens: 0, outputTokens, costUsd } });
+const NONE = { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null };
+
+test('maxCostUsd: the usage report that reaches it prints the limit, interrupts the agent and ends the session budget_exceeded', async () => {
+  const r = rig({ limits: { ...NONE, maxCostUsd: 0.5 } });
+  r.session.start();
+  r.driver.emit(usage(10, 5, 0.3));
+  expect(r.session.state().status).toBe('running');
+  r.driver.emit(usage(10, 5, 0.31));
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded' });
+  expect(r.driver.stops).toBe(1);
+  expect(r.tree.signals).toEqual(['SIGTERM']);
+  r.procs[0].exit(null, 'SIGTERM');
+  expect(await r.ended).toMatchObject({ status: 'killed', endReason: 'budget_exceeded', completedSuccessfully: false, usage: { costUsd: 0.61 } });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxCostUsd 0.50 (spent 0.61)']);
+});
+
+test('a continued session counts on from what its previous workers spent (spec.spent), and maxTokens covers them all', async () => {
+  const prior = { inputTokens: 60, cachedInputTokens: 4, outputTokens: 20, costUsd: null, turns: 2 };
+  const r = rig({ limits: { ...NONE, maxTokens: 100 }, spent: { usage: prior, runMs: 5_000 }, resume: { agentSessionId: 'agent-1', message: 'go on' } });
+  r.session.start();
+  expect(r.session.state()).toMatchObject({ usage: prior, status: 'running' });
+  expect(r.session.state().runMs).toBeGreaterThanOrEqual(5_000);
+  r.driver.emit(usage(10, 9, null));
+  expect(r.session.state()).toMatchObject({ status: 'running', usage: { inputTokens: 70, outputTokens: 29, turns: 2 } });
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  expect(r.session.state().usage?.turns).toBe(3);
+  r.driver.emit(usage(1, 0, null));
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded' });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTokens 100 (spent 100)']);
+});
+
+test('maxTurns: the last allowed turn ends normally; a turn past it is stopped as it starts', async () => {
+  const r = rig({ limits: { ...NONE, maxTurns: 2 } });
+  r.session.start();
+  for (let i = 0; i < 2; i++) {
+    r.driver.emit({ type: 'turnStarted' });
+    r.driver.emit({ type: 'turnEnded', ok: true });
+  }
+  expect(r.session.state().status).toBe('running');
+  r.driver.emit({ type: 'turnStarted' });
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded' });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTurns 2 (taken 2)']);
+});
+
+test('maxTurns with a driver that does not say when a turn starts: the turn past the limit is stopped as it ends', async () => {
+  const r = rig({ limits: { ...NONE, maxTurns: 2 } });
+  r.session.start();
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  expect(r.session.state().status).toBe('running');
+  r.driver.emit({ type: 'turnEnded', ok: true });
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded' });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTurns 2 (taken 3)']);
+});
+
+test('maxDurationMs: the wall-time timer, shortened by the previous workers\' time, ends the session; an ended session\'s time stops', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const r = rig({ limits: { ...NONE, maxDurationMs: 10_000 }, spent: { usage: null, runMs: 4_000 } });
+  r.session.start();
+  jest.advanceTimersByTime(5_999);
+  expect(r.session.state().status).toBe('running');
+  jest.advanceTimersByTime(1);
+  expect(r.session.state()).toMatchObject({ status: 'killing', endReason: 'budget_exceeded', runMs: 10_000 });
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxDurationMs 10000 (ran 10000)']);
+  r.procs[0].exit(null, 'SIGTERM');
+  jest.advanceTimersByTime(3_000);
+  expect(r.session.state()).toMatchObject({ status: 'killed', runMs: 10_000 });
+});
+
+test('no limits: usage and time are only counted', async () => {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  const r = rig({ idleTimeoutMs: 10_000_000 });
+  r.session.start();
+  r.driver.emit(usage(1_000_000, 1_000_000, 1_000));
+  jest.advanceTimersByTime(1_000_000);
+  expect(r.session.state()).toMatchObject({ status: 'running', runMs: 1_000_000 });
+});

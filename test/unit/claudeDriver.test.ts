@@ -2,12 +2,12 @@
  * The Claude driver on its own: what it writes to Claude's stdin, how it reads stream-json events
  * (echoes, results, usage), when it closes input, and its verdict at exit.
  */
-import type { WorkerSpec } from '../../src/shared/protocol';
+import { NO_LIMITS, type WorkerSpec } from '../../src/shared/protocol';
 import { ClaudeDriver, claudeUsageDelta } from '../../src/worker/drivers/claude';
 import type { DriverEvent } from '../../src/worker/drivers/driver';
 import { FakeAgentProcess } from '../support/fakeAgentProcess';
 
-const spec = { agent: 'claude-code', model: 'opus', mode: 'edit' } as WorkerSpec;
+const spec = { agent: 'claude-code', model: 'opus', mode: 'edit', limits: NO_LIMITS } as WorkerSpec;
 const json = (o: unknown) => JSON.stringify(o);
 const result = (extra: Record<string, unknown> = {}) =>
   json({ type: 'result', subtype: 'success', is_error: false, result: 'Done.', session_id: 'S1', num_turns: 1, duration_ms: 10, ...extra });
@@ -28,6 +28,17 @@ test('argv: stream-json both ways, the mode and model, --resume when continuing;
   expect(args).toEqual(expect.arrayContaining(['--input-format', 'stream-json', '--permission-mode', 'acceptEdits', '--model', 'opus', '--resume', 'S0']));
   expect(args.join(' ')).not.toContain('secret task');
   expect(driver.command(['x'], null)).not.toContain('--resume');
+});
+
+test('maxCostUsd: Claude also gets --max-budget-usd, what is left after the previous workers and this worker\'s processes', () => {
+  const limited = { ...spec, limits: { ...NO_LIMITS, maxCostUsd: 1 }, spent: { usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, costUsd: 0.25, turns: 1 }, runMs: 0 } };
+  const driver = new ClaudeDriver({ spec: limited, emit: () => undefined });
+  const budget = (args: string[]) => args[args.indexOf('--max-budget-usd') + 1];
+  expect(budget(driver.command(['x'], 'S0'))).toBe('0.75');
+  driver.begin(new FakeAgentProcess(), ['x'], 'S0');
+  driver.stdoutLine(result({ usage: { input_tokens: 1, output_tokens: 1 }, total_cost_usd: 0.5 }));
+  expect(budget(driver.command(['y'], 'S0'))).toBe('0.25');
+  expect(setup().driver.command(['x'], null)).not.toContain('--max-budget-usd');
 });
 
 test('every message is written with a uuid; once each is echoed and a result follows, stdin is closed', () => {

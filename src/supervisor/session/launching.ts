@@ -20,6 +20,7 @@ import { prepareCwd } from '../fs/cwdPin';
 import { snapshotTree } from '../gitDiff';
 import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
+import { type LimitsArg, defaultLimits, limitsJson, resumeRefusal, spentOf, withLimits } from '../sessionBudget';
 import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import { createWorktree } from '../worktree';
@@ -118,7 +119,8 @@ export class SessionLauncher {
       resume: null,
       instructions: req.instructions ?? null,
       approvals: { allowTools: req.approve?.allowTools ?? [], allowCommandPrefixes: req.approve?.allowCommandPrefixes ?? [], timeoutMs: config.APPROVAL_TIMEOUT },
-      limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
+      limits: withLimits(defaultLimits(config), req.limits),
+      spent: null,
       sandbox: 'none',
       idleTimeoutMs: config.IDLE_TIMEOUT,
       killGraceMs: config.KILL_GRACE,
@@ -140,6 +142,7 @@ export class SessionLauncher {
       model: spec.model,
       mode,
       protocol: sessionProtocol(spec),
+      limits: limitsJson(spec.limits),
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,
@@ -167,7 +170,7 @@ export class SessionLauncher {
    * lines already on disk. Resolves once the worker is ready; a failure to
    * launch is the caller's to record (it also covers the connect after).
    */
-  async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
+  async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
     if (!row.agent_session_id) {
       throw new SessionError(
         `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
@@ -185,6 +188,11 @@ export class SessionLauncher {
       const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
       throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
+    // Issue 18: a session at a limit stays ended unless this call raises it; the new worker counts on from what the others spent.
+    spec.limits = withLimits(spec.limits, limits);
+    const overBudget = resumeRefusal(row, spec.limits);
+    if (overBudget) throw new SessionError(overBudget);
+    spec.spent = spentOf(row);
     const noTerminal = sessionProtocol(spec) === 'codex-exec' ? ptyRefusal(`session ${row.id} runs Codex over exec, so continuing it`) : null;
     if (noTerminal) throw new SessionError(noTerminal);
     spec.resume = { agentSessionId: row.agent_session_id, message };
@@ -192,6 +200,7 @@ export class SessionLauncher {
     // The previous outcome must not be mistaken for this run's if the new worker dies.
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     const inputId = newInputId();
+    if (limits) this.d.journalGuard.mustWrite(() => this.d.journal.setLimits(row.id, limitsJson(spec.limits)));
     this.d.journalGuard.mustWrite(() => this.d.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) }));
     return { spec, inputId, launched: this.launch(specPath, row.session_dir) };
   }

@@ -8,6 +8,7 @@ import { type EndedOutput, loadEndedOutput } from '../endedOutput';
 import { readFinalState } from '../finalState';
 import type { ReadResult } from '../../shared/ringBuffer';
 import type { SessionRow } from '../journal';
+import { usageOf } from '../sessionBudget';
 import { ENDED_RING_CACHE, FIRST_PAGE } from './coreTimeouts';
 import { type CoreBase, type LiveWorker, type OutputPage, type WaitPage, isEnded, sessionEnded } from './sessionTypes';
 
@@ -66,6 +67,7 @@ export class SessionOutput {
       completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
       agentSessionId: row.agent_session_id,
       errorSummary: row.error_summary,
+      usage: this.d.live(row.id)?.state.usage ?? usageOf(row),
     };
     if (filesNote) result.note = filesNote;
     else if (page.dropped > 0) {

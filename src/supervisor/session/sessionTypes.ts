@@ -21,6 +21,7 @@ import { isEnded, publicStatus } from '../../shared/sessionStatus';
 import type { ApprovalInfo } from '../approvalStore';
 import type { Journal, SessionRow } from '../journal';
 import type { JournalGuard } from '../journalGuard';
+import { type LimitsArg, limitsOf, usageOf } from '../sessionBudget';
 import type { OutputPageSchema, SessionInfoSchema } from '../tools/schemas';
 import type { WorkerClient } from '../workerClient';
 import type { LaunchOptions, WorkerReady } from '../workerLauncher';
@@ -42,6 +43,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Budget limits named by the client; the others are the server's defaults (issue 18). */
+  limits?: LimitsArg;
   /** Developer instructions for the agent (bounded by the tool's schema). */
   instructions?: string | null;
   /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
@@ -122,6 +125,10 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined, pending: r
     completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
     agentSessionId: row.agent_session_id,
     errorSummary: row.error_summary,
+    // The worker's view is the fresher (it is journalled, but a full disk may hold the write back).
+    usage: s?.usage ?? usageOf(row),
+    runMs: Math.max(s?.runMs ?? 0, row.run_ms ?? 0),
+    limits: limitsOf(row),
     ...(live?.unresponsiveSince ? { workerUnresponsive: true } : {}),
     ...(pending.length > 0 ? { pendingApprovals: pending.map(pendingView) } : {}),
   };

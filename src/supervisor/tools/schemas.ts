@@ -54,6 +54,33 @@ export const ApprovalSchema = PendingApprovalSchema.extend({
   decidedBy: z.string().nullable().describe('connection:<id>, cli, ui, rule, timeout or agent'),
   decidedAt: z.string().nullable(),
 });
+/** The agent's reported work so far, across the session's continuations (issue 14); null until it reports any. */
+export const UsageSchema = z
+  .object({
+    inputTokens: z.number(),
+    cachedInputTokens: z.number(),
+    outputTokens: z.number(),
+    costUsd: z.number().nullable().describe('null where the agent does not report cost (Codex)'),
+    turns: z.number(),
+  })
+  .nullable();
+
+export const LimitsSchema = z.object({
+  maxCostUsd: z.number().nullable(),
+  maxTokens: z.number().nullable(),
+  maxTurns: z.number().nullable(),
+  maxDurationMs: z.number().nullable(),
+});
+
+/** A budget named in session_start or a continuing session_send (issue 18); each omitted limit keeps its value. */
+export const LimitsArg = z
+  .object({
+    maxCostUsd: z.number().positive('maxCostUsd must be more than 0').max(1_000_000).optional().describe('US dollars, as the agent reports cost (Claude does; Codex does not)'),
+    maxTokens: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('input + output tokens'),
+    maxTurns: z.number().int().min(1).max(1_000_000).optional().describe('agent turns; a turn past it is not started'),
+    maxDurationMs: z.number().int().min(1).max(365 * 24 * 3600_000).optional().describe('wall time the agent runs, across continuations'),
+  })
+  .strict();
 
 export const SessionInfoSchema = z.object({
   sessionId: z.string(),
@@ -73,6 +100,9 @@ export const SessionInfoSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  usage: UsageSchema,
+  runMs: z.number().describe('wall time the agent has run, across the session\'s continuations (what maxDurationMs limits)'),
+  limits: LimitsSchema.nullable().describe('the session\'s budget; null: none'),
   /** Present while the session's worker is connected but does not answer the heartbeat (stopped, starved). */
   workerUnresponsive: z.boolean().optional(),
   /** Mode ask: the requests the agent waits on (status awaiting_approval while there are any). */
@@ -93,6 +123,7 @@ export const OutputPageSchema = z.object({
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
   pendingApprovals: z.array(PendingApprovalSchema).optional(),
+  usage: UsageSchema,
   note: z.string().optional(),
 });
 

@@ -9,7 +9,7 @@ import { type ToolContext, guarded, ok } from './context';
 import { elicitPending } from './approvalRelay';
 import { waitUntilEnded } from './waiting';
 import { ContextArg, withContext } from './attachedContext';
-import { ApproveRulesArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
+import { ApproveRulesArg, LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -67,6 +67,9 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
                 "The user's checkout is not touched; session_diff compares against the start commit; the worktree and branch stay until session_cleanup",
             ),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
+          limits: LimitsArg.optional().describe(
+            'Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"',
+          ),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({
@@ -90,6 +93,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          limits: args.limits,
           instructions: args.instructions ?? null,
           approve: args.approve,
           worktree: args.worktree,

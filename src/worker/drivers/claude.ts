@@ -68,12 +68,16 @@ export class ClaudeDriver implements AgentDriver {
   readonly messagesPerProcess = Infinity;
   private run: Run | undefined;
   private readonly asks = new Map<string, Ask>();
+  /** What this worker's Claude processes have cost (each counts from 0): what is left of the budget for the next. */
+  private costThisWorker = 0;
 
   constructor(private readonly ctx: DriverContext) {}
 
   command(_messages: string[], resumeId: string | null): string[] {
     // The messages travel on stdin as stream-json, not in argv.
-    return turnCommand('claude-code', this.ctx.spec, '', resumeId).args;
+    const { limits, spent } = this.ctx.spec;
+    const left = limits.maxCostUsd === null ? null : limits.maxCostUsd - (spent?.usage?.costUsd ?? 0) - this.costThisWorker;
+    return turnCommand('claude-code', { ...this.ctx.spec, maxBudgetUsd: left !== null && left > 0 ? left : null }, '', resumeId).args;
   }
 
   begin(proc: AgentProcess, messages: string[], _resumeId: string | null): void {
@@ -102,7 +106,9 @@ export class ClaudeDriver implements AgentDriver {
       if (ev.result.isError && ev.result.text) emit({ type: 'error', text: ev.result.text });
       if (ev.result.text) emit({ type: 'finalAnswer', text: terminalText(ev.result.text) });
       if (ev.usage) {
-        emit({ type: 'usage', delta: claudeUsageDelta(ev.usage, run.costSoFar) });
+        const delta = claudeUsageDelta(ev.usage, run.costSoFar);
+        this.costThisWorker += delta.costUsd ?? 0;
+        emit({ type: 'usage', delta });
         if (ev.usage.totalCostUsd !== null) run.costSoFar = ev.usage.totalCostUsd;
       }
       emit({ type: 'turnEnded', ok: !ev.result.isError });

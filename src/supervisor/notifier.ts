@@ -17,6 +17,7 @@
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { inlineField } from '../shared/sanitize';
+import { isEnded } from '../shared/sessionStatus';
 import type { Journal, SessionRow } from './journal';
 import type { JournalGuard } from './journalGuard';
 import { NotifyStore } from './notifyStore';
@@ -65,6 +66,8 @@ export interface NotifierOptions {
 
 /** Which notification a status change is, if any (an approval wait is its own event, not a status change). */
 export function notifyEventOf(status: string, endReason: string | null | undefined): NotifyEvent | null {
+  // Only ends: a budget kill passes through `killing` with its endReason already set.
+  if (!isEnded(status)) return null;
   if (endReason === 'budget_exceeded') return 'budget_exceeded';
   if (status === 'exited' || status === 'failed' || status === 'lost') return status;
   return null; // running, killing, killed: nobody needs to be told

@@ -1,6 +1,7 @@
 /**
  * Notifications from the real supervisor (NOTIFY_URL at a local receiver): sessions that
- * exit well, exit badly, are killed (not news) and are lost (their worker SIGKILLed); a
+ * exit well, exit badly, are killed (not news), are lost (their worker SIGKILLed) and hit
+ * their budget (maxDurationMs); a
  * receiver that first answers 500 gets the notification on the retry; and one not yet
  * delivered when the supervisor is SIGKILLed is delivered by the next supervisor.
  */
@@ -48,8 +49,12 @@ test('exited (well and badly) and lost are sent, killed is not; a 500 is retried
   const lost = await call(client, 'session_start', { agent: 'codex', cwd: 'l', task: 'silent' });
   process.kill(journalRow(rig.dirs, lost.sessionId).worker_pid!, 'SIGKILL');
   await waitEnded(client, lost.sessionId);
-  await until(() => receiver.delivered().length === 3, 15_000, 'three notifications');
-  const [, second, third] = receiver.delivered();
+  // A budget ends a session killed / budget_exceeded: its own event, not a silent kill.
+  const budget = await call(client, 'session_start', { agent: 'claude-code', cwd: 'bud', task: 'slow 60000 never', limits: { maxDurationMs: 600 } });
+  await waitEnded(client, budget.sessionId);
+  await until(() => receiver.delivered().length === 4, 15_000, 'four notifications');
+  const [, second, third, fourth] = receiver.delivered();
+  expect(fourth).toMatchObject({ event: 'budget_exceeded', sessionId: budget.sessionId, status: 'killed', summary: expect.stringMatching(/^claude-code in bud stopped: budget exceeded/) });
   expect(second).toMatchObject({ event: 'exited', sessionId: bad.sessionId, completedSuccessfully: false, summary: expect.stringMatching(/^codex in my-proj finished unsuccessfully \(exit 3\)/) });
   expect(third).toMatchObject({ event: 'lost', sessionId: lost.sessionId, cwd: 'l', completedSuccessfully: false });
   expect(receiver.delivered().some((b) => b.sessionId === killed.sessionId)).toBe(false);

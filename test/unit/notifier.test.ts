@@ -94,7 +94,8 @@ test('each status change becomes its event; killed and running are not news; the
   const failedRun = end('exited', { ok: false, exitCode: 3, error: 'first line of the error\nsecond line with OUTPUT-NOT-SENT' });
   const failed = end('failed', { endReason: 'spawn_failed', error: 'claude: not found' });
   const lost = end('lost', { endReason: 'worker_lost' });
-  const budget = end('killed', { endReason: 'budget_exceeded', error: 'maxCostUsd 0.01 reached' });
+  const budget = end('killing', { endReason: 'budget_exceeded' }); // on its way: not yet news
+  end('killed', { endReason: 'budget_exceeded', error: 'maxCostUsd 0.01 reached', id: budget });
   const waiting = end('running', { detail: { event: 'started' } });
   // Mode ask's request, as the session core reports it (issue 15's 'approval' event).
   sessions.emit('approval', waiting, { event: 'approval_pending', approvalId: 'ap-1', kind: 'Bash', summary: 'Bash: rm -rf OUTPUT-NOT-SENT' });

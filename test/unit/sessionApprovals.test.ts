@@ -140,3 +140,15 @@ test('a new supervisor re-learns pending requests from the worker\'s hello, answ
   await core.approve(id, 'ap-3', 'allow_for_session', null, 'cli');
   expect(core.info(id).status).toBe('running');
 });
+
+test('what an agent asks is journalled bounded: a huge request keeps a preview, a long summary is cut', async () => {
+  const id = await start();
+  const told = nextApprovalEvent();
+  workers[0].ask('ap-big', 'x'.repeat(10_000), { command: 'y'.repeat(200_000) });
+  await told;
+  const [a] = core.listApprovals({ sessionId: id });
+  expect(a.summary).toHaveLength(500);
+  expect(a.request).toMatchObject({ truncated: true, chars: expect.any(Number) });
+  expect(JSON.stringify(a.request).length).toBeLessThanOrEqual(16_384);
+  expect(core.info(id).pendingApprovals?.[0].request).toMatchObject({ truncated: true });
+});

@@ -46,7 +46,7 @@ export class SessionApprovals {
       live.state = { ...live.state, pendingApprovals: [...live.state.pendingApprovals, approval] };
     }
     this.d.log.info('approval pending', { sessionId: id, approvalId: approval.approvalId, kind: approval.kind });
-    this.d.emit('approval', id, { event: 'approval_pending', approvalId: approval.approvalId, kind: approval.kind, summary: approval.summary });
+    this.d.emit('approval', id, { event: 'approval_pending', approvalId: approval.approvalId, kind: approval.kind, summary: approval.summary.slice(0, ApprovalBounds.summaryChars) });
   }
 
   resolved(id: string, live: LiveWorker | undefined, outcome: ApprovalOutcome): void {

@@ -59,7 +59,8 @@ export type PendingApproval = Infer<typeof PendingApproval>;
 
 /**
  * How a pending approval ended. decidedBy: `connection:<id>` (an MCP client), `cli`, `ui`, `rule`,
- * `timeout` (APPROVAL_TIMEOUT, a deny), `agent` (the agent withdrew it: its turn or process ended).
+ * `timeout` (APPROVAL_TIMEOUT, a deny), `agent` (the agent withdrew it: its turn or process ended),
+ * `limit` (denied at once: too many already waiting, worker/approvals.ts MAX_PENDING).
  * A worker's crash is not reported here: the supervisor marks that worker's pending ones `lost`.
  */
 export const ApprovalOutcome = obj({

@@ -14,6 +14,9 @@ import type { ApprovalAnswer, ApprovalRequest, ApprovalResult } from './drivers/
 /** Outcomes kept for repeated answers: a client retrying, or a second client answering late. Bounded so a long session cannot grow it without end. */
 export const RECENT_OUTCOMES = 1_000;
 
+/** Requests held at once. An agent asks one at a time (a few with parallel tool calls); past this it is flooding, and more are denied at once. */
+export const MAX_PENDING = 100;
+
 /**
  * Shell syntax that can chain, substitute or redirect: a command holding any of it never matches a
  * prefix rule (`npm test; rm -rf ~` starts with `npm test`), so it is asked instead. Fail closed.
@@ -86,6 +89,12 @@ export class ApprovalBook {
       }
       // The answer could not reach the agent: hold it, so a person sees it rather than nothing.
     }
+    if (this.held.size >= MAX_PENDING) {
+      const message = `Denied: ${MAX_PENDING} permission requests are already waiting for a decision.`;
+      const r = this.deliver(id, { decision: 'deny', message });
+      this.record(id, request.summary, r.ok ? 'deny' : 'withdrawn', r.ok ? message : null, r.ok ? 'limit' : 'agent', r.ok ? 'denied: too many waiting' : `withdrawn: ${r.error}`);
+      return;
+    }
     const pending: PendingApproval = { approvalId: id, kind: request.kind, summary: request.summary, request: request.request, decisions: [...request.decisions], createdAt: new Date().toISOString() };
     const ms = this.rules.timeoutMs;
     const timer = ms > 0 ? setTimeout(() => this.timedOut(id, ms), ms) : undefined;
@@ -106,7 +115,14 @@ export class ApprovalBook {
     if (!r.ok) return { error: `approval ${approvalId} could not be answered: ${r.error}` };
     const scope = h.request.sessionScope;
     if (decision === 'allow_for_session' && scope) this.scopes.push({ tool: scope.tool, commandPrefix: scope.commandPrefix });
-    const outcome = this.record(approvalId, h.request.summary, decision, message, decidedBy, `${decision === 'deny' ? 'denied' : decision === 'allow' ? 'allowed' : 'allowed for the session'} by ${decidedBy}`);
+    const outcome = this.record(
+      approvalId,
+      h.request.summary,
+      decision,
+      message,
+      decidedBy,
+      `${decision === 'deny' ? 'denied' : decision === 'allow' ? 'allowed' : 'allowed for the session'} by ${decidedBy}`,
+    );
     if (decision === 'allow_for_session' && scope) this.applyScopes();
     return { outcome, alreadyDecided: false };
   }

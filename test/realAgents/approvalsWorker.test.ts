@@ -26,7 +26,12 @@ async function start(o: Omit<WorkerRigOptions, 'agent'>): Promise<WorkerRig> {
 test('claude: a command waits for a decision (event, hello state, output line); allow runs it and the model gets its result; a repeat answers alreadyDecided; an unknown id errors', async () => {
   const r = await start({ script: [{ toolCalls: [shellCall('anthropic', 'touch allowed.txt')] }, { text: 'ran it' }] });
   const p = await r.pending();
-  expect(p).toMatchObject({ kind: 'command', summary: 'Bash: touch allowed.txt', decisions: ['allow', 'allow_for_session', 'deny'], request: { toolName: 'Bash', input: { command: 'touch allowed.txt' } } });
+  expect(p).toMatchObject({
+    kind: 'command',
+    summary: 'Bash: touch allowed.txt',
+    decisions: ['allow', 'allow_for_session', 'deny'],
+    request: { toolName: 'Bash', input: { command: 'touch allowed.txt' } },
+  });
   // The agent waits: nothing ran, and a supervisor connecting now learns of it from hello.
   expect(fs.existsSync(path.join(r.spec.cwd, 'allowed.txt'))).toBe(false);
   await r.reconnect();
@@ -105,4 +110,15 @@ test('claude: the idle timer does not end a session whose agent waits for a deci
   await r.approve(p.approvalId, 'allow');
   expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
   expect(fs.existsSync(path.join(r.spec.cwd, 'late.txt'))).toBe(true);
+});
+
+test('claude: interrupting the turn while a request waits withdraws it (decidedBy agent); nothing ran and the state holds none', async () => {
+  const r = await start({ script: [{ toolCalls: [shellCall('anthropic', 'touch never.txt')] }, { text: 'stopped' }] });
+  const p = await r.pending();
+  await r.client.request('interrupt', {});
+  expect(await r.outcome(p.approvalId)).toMatchObject({ decision: 'withdrawn', decidedBy: 'agent' });
+  const end = await r.ended();
+  expect(end.pendingApprovals).toEqual([]);
+  expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
+  expect(await r.approve(p.approvalId, 'allow')).toMatchObject({ alreadyDecided: true, outcome: { decision: 'withdrawn' } });
 });

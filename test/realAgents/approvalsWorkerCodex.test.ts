@@ -25,7 +25,10 @@ async function start(script: WorkerRigOptions['script'], approvals?: WorkerRigOp
 /** The user messages of a Responses request, without Codex's own context messages. */
 function userSaid(rec: RecordedRequest): string[] {
   const input: any[] = rec.body.input;
-  return input.filter((i) => i.type === 'message' && i.role === 'user').map((i) => i.content.map((c: any) => c.text).join('')).filter((t: string) => !t.startsWith('<'));
+  return input
+    .filter((i) => i.type === 'message' && i.role === 'user')
+    .map((i) => i.content.map((c: any) => c.text).join(''))
+    .filter((t: string) => !t.startsWith('<'));
 }
 
 test('codex: a command waits for a decision; allow runs it and the model gets its output; hello carries the pending one', async () => {
@@ -63,11 +66,20 @@ test('codex: allow_for_session is acceptForSession: the same command later is no
   expect(r.approvalsPending()).toBe(1);
 });
 
-test('codex: an allowCommandPrefixes rule matches the command inside Codex\'s `bash -lc` wrapper and answers without asking', async () => {
+test("codex: an allowCommandPrefixes rule matches the command inside Codex's `bash -lc` wrapper and answers without asking", async () => {
   const r = await start([{ toolCalls: [shellCall('openai', 'touch ruled.txt')] }, { text: 'ok' }], { allowCommandPrefixes: ['touch'] });
   expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
   expect(fs.existsSync(path.join(r.spec.cwd, 'ruled.txt'))).toBe(true);
   expect(r.approvalsPending()).toBe(0);
   expect(r.events.flatMap((e) => ('outcome' in e ? [e.outcome] : []))).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule' })]);
   expect(await r.lines()).toContainEqual(expect.stringMatching(/^\[approval\] ap_\w+ allowed by rule allowCommandPrefixes touch: shell: touch ruled\.txt$/));
+});
+
+test('codex: interrupting the turn while a request waits withdraws it; nothing ran and the state holds none', async () => {
+  const r = await start([{ toolCalls: [shellCall('openai', 'touch never.txt')] }, { text: 'stopped' }]);
+  const p = await r.pending();
+  await r.client.request('interrupt', {});
+  expect(await r.outcome(p.approvalId)).toMatchObject({ decision: 'withdrawn', decidedBy: 'agent' });
+  expect((await r.ended()).pendingApprovals).toEqual([]);
+  expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
 });

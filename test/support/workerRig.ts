@@ -59,7 +59,18 @@ export class WorkerRig {
     // IS_SANDBOX is left out on purpose: mode ask must work as root without it (the tests run as root).
     const env: Record<string, string> =
       o.agent === 'claude-code'
-        ? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: tmp, ANTHROPIC_BASE_URL: model.url, ANTHROPIC_API_KEY: 'sk-ant-test', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_AUTOUPDATER: '1', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', CLAUDE_CODE_MAX_RETRIES: '0' }
+        ? {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: home,
+            TMPDIR: tmp,
+            ANTHROPIC_BASE_URL: model.url,
+            ANTHROPIC_API_KEY: 'sk-ant-test',
+            CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+            DISABLE_AUTOUPDATER: '1',
+            DISABLE_TELEMETRY: '1',
+            DISABLE_ERROR_REPORTING: '1',
+            CLAUDE_CODE_MAX_RETRIES: '0',
+          }
         : { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, TMPDIR: tmp, CODEX_HOME: codexHome, OPENAI_API_KEY: 'sk-test' };
     const spec: WorkerSpec = {
       protocolVersion: PROTOCOL_VERSION,
@@ -144,23 +155,27 @@ export class WorkerRig {
 
   /** Kills what still runs, checks that nothing of it is left, removes the files. */
   async close(): Promise<void> {
+    let failure: unknown;
     try {
       if (!this.client.isClosed) {
         const state = await this.client.request('state', {}).catch(() => null);
         if (state && !isEnded(state.status)) {
           await this.client.request('kill', { reason: 'killed' }).catch(() => undefined);
-          await Promise.race([this.ended(), new Promise((r) => setTimeout(r, AGENT_WAIT_MS))]);
+          await this.ended().catch(() => undefined);
         }
         await this.client.request('ackExit', {}).catch(() => undefined);
       }
       this.client.close();
       await this.model.close();
       await until(() => leftovers(this.dirs).length === 0, 10_000, 'no worker or agent process left').catch(() => undefined);
-    } finally {
-      const left = reapLeftovers(this.dirs);
-      fs.rmSync(this.dirs.base, { recursive: true, force: true });
-      if (left.length) throw new Error(`processes left behind: ${left.join(', ')}`);
+    } catch (err) {
+      failure = err;
     }
+    // Never leak into the next test, even when closing failed.
+    const left = reapLeftovers(this.dirs);
+    fs.rmSync(this.dirs.base, { recursive: true, force: true });
+    if (failure) throw failure;
+    if (left.length) throw new Error(`processes left behind: ${left.join(', ')}`);
   }
 
   private listen(client: WorkerClient): void {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PROTOCOL_VERSION } from '../../src/shared/framing';
 import type { WorkerSpec, WorkerState } from '../../src/shared/protocol';
 import { AgentSession, type ProcessTree } from '../../src/worker/agentSession';
-import type { ApprovalEvent } from '../../src/worker/approvals';
+import { type ApprovalEvent, MAX_PENDING } from '../../src/worker/approvals';
 import type { AgentDriver, ApprovalAnswer, ApprovalRequest, ApprovalResult, Delivery, DriverContext, DriverEvent } from '../../src/worker/drivers/driver';
 import { FakeAgentProcess } from '../support/fakeAgentProcess';
 
@@ -453,4 +453,12 @@ test('a decision the driver cannot deliver is an error and the request stays pen
   r.driver.answerApproval = () => ({ ok: false, error: 'the process that asked has ended' });
   expect(r.session.answerApproval('ap-1', 'allow', null, 'cli')).toEqual({ error: 'approval ap-1 could not be answered: the process that asked has ended' });
   expect(r.session.state().pendingApprovals).toHaveLength(1);
+});
+
+test('a flood of requests: past MAX_PENDING held at once, more are denied at once and never held', () => {
+  const r = approvalRig();
+  for (let i = 0; i < MAX_PENDING + 5; i++) r.driver.emit(ask(`ap-${i}`));
+  expect(r.session.state().pendingApprovals).toHaveLength(MAX_PENDING);
+  expect(r.driver.answers).toHaveLength(5);
+  expect(r.driver.answers[0]).toEqual([`ap-${MAX_PENDING}`, { decision: 'deny', message: expect.stringContaining('already waiting') }]);
 });

@@ -1,5 +1,6 @@
 /** Claude's control messages in mode ask: what a permission request becomes, and the answers written back. */
-import { MAX_REQUEST_CHARS, claudeControlError, claudePermissionResponse, parseClaudeControl } from '../../src/worker/drivers/claudeApprovals';
+import { claudeControlError, claudePermissionResponse, parseClaudeControl } from '../../src/worker/drivers/claudeApprovals';
+import { MAX_REQUEST_CHARS } from '../../src/worker/drivers/shared';
 
 const req = (request: Record<string, unknown>, requestId = 'r1') => JSON.stringify({ type: 'control_request', request_id: requestId, request });
 
@@ -15,7 +16,9 @@ test('can_use_tool → kind, one-line summary, tool, command and the scope Claud
   expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'Write', input: { file_path: 'src/a.ts', content: 'x' } }))).toMatchObject({
     approval: { kind: 'file_change', summary: 'Write src/a.ts', sessionScope: { tool: 'Write', commandPrefix: null } },
   });
-  expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'WebFetch', input: { url: 'u' }, description: 'fetch\nit' }))).toMatchObject({ approval: { kind: 'tool', summary: 'WebFetch: fetch\\nit' } });
+  expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'WebFetch', input: { url: 'u' }, description: 'fetch\nit' }))).toMatchObject({
+    approval: { kind: 'tool', summary: 'WebFetch: fetch\\nit' },
+  });
   // No suggestion: the exact command is the scope.
   expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'Bash', input: { command: 'make' } }))).toMatchObject({ approval: { sessionScope: { commandPrefix: 'make' } } });
 });
@@ -38,5 +41,8 @@ test('answers: allow runs the original input; deny carries the message (a defaul
   });
   expect(JSON.parse(claudePermissionResponse('r1', {}, { decision: 'deny', message: 'no' })).response.response).toEqual({ behavior: 'deny', message: 'no' });
   expect(JSON.parse(claudePermissionResponse('r1', {}, { decision: 'deny' })).response.response).toEqual({ behavior: 'deny', message: 'The user denied this request.' });
-  expect(JSON.parse(claudeControlError('r2', 'hook_callback'))).toEqual({ type: 'control_response', response: { subtype: 'error', request_id: 'r2', error: 'agentvisor does not serve control request hook_callback' } });
+  expect(JSON.parse(claudeControlError('r2', 'hook_callback'))).toEqual({
+    type: 'control_response',
+    response: { subtype: 'error', request_id: 'r2', error: 'agentvisor does not serve control request hook_callback' },
+  });
 });

@@ -44,6 +44,8 @@ export interface StartRequest {
   env?: Record<string, string>;
   /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
   approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
+  /** Developer instructions for the agent (bounded by the tool's schema). */
+  instructions?: string | null;
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

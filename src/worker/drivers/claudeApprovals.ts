@@ -11,9 +11,8 @@
  */
 import { inlineField } from '../../shared/sanitize';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest } from './driver';
+import { boundedRequest } from './shared';
 
-/** What an approval keeps of Claude's request (JSON characters): enough to judge, bounded against a huge Write. */
-export const MAX_REQUEST_CHARS = 16_384;
 /** A summary is one line for a person. */
 const MAX_SUMMARY_CHARS = 300;
 
@@ -31,12 +30,6 @@ function record(v: unknown): Record<string, unknown> | null {
 
 function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
-}
-
-/** The request as kept: the whole of it when small, else an excerpt that says it was cut. */
-export function boundedRequest(value: unknown): unknown {
-  const json = JSON.stringify(value) ?? 'null';
-  return json.length <= MAX_REQUEST_CHARS ? value : { truncated: true, excerpt: json.slice(0, MAX_REQUEST_CHARS) };
 }
 
 /** `echo hi *` / `npm test:*` → the prefix they allow; a rule without a wildcard is exact. */
@@ -106,10 +99,7 @@ export function parseClaudeControl(line: string): ClaudeControl | null {
 
 /** Claude's answer line: allow runs the original input unchanged; deny carries the message the model sees. */
 export function claudePermissionResponse(requestId: string, input: Record<string, unknown>, answer: ApprovalAnswer): string {
-  const response =
-    answer.decision === 'deny'
-      ? { behavior: 'deny', message: answer.message?.trim() ? answer.message : 'The user denied this request.' }
-      : { behavior: 'allow', updatedInput: input };
+  const response = answer.decision === 'deny' ? { behavior: 'deny', message: answer.message?.trim() ? answer.message : 'The user denied this request.' } : { behavior: 'allow', updatedInput: input };
   return JSON.stringify({ type: 'control_response', response: { subtype: 'success', request_id: requestId, response } }) + '\n';
 }
 

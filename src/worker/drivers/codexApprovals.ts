@@ -17,10 +17,9 @@
  */
 import type { AgentMode } from '../../shared/protocol';
 import { inlineField } from '../../shared/sanitize';
-import { boundedRequest } from './claudeApprovals';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest, ApprovalResult, DriverContext } from './driver';
 import { RpcError, RpcErrorCode } from './jsonRpcLines';
-import { newApprovalId } from './shared';
+import { boundedRequest, newApprovalId } from './shared';
 
 /** The result for a server request, or a thrown/rejected RpcError. */
 export type ServerRequestAnswerer = (method: string, params: unknown) => unknown;
@@ -36,15 +35,17 @@ interface Wire {
 }
 
 /** The server requests that are approvals, and what each answer is on the wire. */
-const APPROVALS = new Map<string, Wire>(Object.entries({
-  'item/commandExecution/requestApproval': { kind: 'command', accept: { decision: 'accept' }, acceptForSession: { decision: 'acceptForSession' }, decline: { decision: 'decline' }, isEdit: false },
-  'item/fileChange/requestApproval': { kind: 'file_change', accept: { decision: 'accept' }, acceptForSession: { decision: 'acceptForSession' }, decline: { decision: 'decline' }, isEdit: true },
-  // Granting nothing is the refusal; accepting grants what was asked (an empty profile would grant nothing either).
-  'item/permissions/requestApproval': { kind: 'permissions', accept: null, acceptForSession: null, decline: { permissions: {}, scope: 'turn' }, isEdit: false },
-  // The v1 names, still in 0.169's ServerRequest.
-  applyPatchApproval: { kind: 'file_change', accept: { decision: 'approved' }, acceptForSession: { decision: 'approved_for_session' }, decline: { decision: 'denied' }, isEdit: true },
-  execCommandApproval: { kind: 'command', accept: { decision: 'approved' }, acceptForSession: { decision: 'approved_for_session' }, decline: { decision: 'denied' }, isEdit: false },
-} satisfies Record<string, Wire>));
+const APPROVALS = new Map<string, Wire>(
+  Object.entries({
+    'item/commandExecution/requestApproval': { kind: 'command', accept: { decision: 'accept' }, acceptForSession: { decision: 'acceptForSession' }, decline: { decision: 'decline' }, isEdit: false },
+    'item/fileChange/requestApproval': { kind: 'file_change', accept: { decision: 'accept' }, acceptForSession: { decision: 'acceptForSession' }, decline: { decision: 'decline' }, isEdit: true },
+    // Granting nothing is the refusal; accepting grants what was asked (an empty profile would grant nothing either).
+    'item/permissions/requestApproval': { kind: 'permissions', accept: null, acceptForSession: null, decline: { permissions: {}, scope: 'turn' }, isEdit: false },
+    // The v1 names, still in 0.169's ServerRequest.
+    applyPatchApproval: { kind: 'file_change', accept: { decision: 'approved' }, acceptForSession: { decision: 'approved_for_session' }, decline: { decision: 'denied' }, isEdit: true },
+    execCommandApproval: { kind: 'command', accept: { decision: 'approved' }, acceptForSession: { decision: 'approved_for_session' }, decline: { decision: 'denied' }, isEdit: false },
+  } satisfies Record<string, Wire>),
+);
 
 function params(p: unknown): Params {
   return p && typeof p === 'object' && !Array.isArray(p) ? (p as Params) : {};
@@ -93,7 +94,14 @@ export function describeCodexRequest(method: string, raw: unknown, files: Readon
     tool = 'permissions';
     summary = `permissions: ${inlineField(JSON.stringify(p.permissions ?? {}) ?? '{}').slice(0, 200)}${reason}`;
   }
-  return { kind: wire.kind, summary: summary.slice(0, 300), request: boundedRequest({ method, params: raw }), decisions: ['allow', 'allow_for_session', 'deny'], tool, ...(command !== undefined ? { command } : {}) };
+  return {
+    kind: wire.kind,
+    summary: summary.slice(0, 300),
+    request: boundedRequest({ method, params: raw }),
+    decisions: ['allow', 'allow_for_session', 'deny'],
+    tool,
+    ...(command !== undefined ? { command } : {}),
+  };
 }
 
 interface Held {
@@ -169,7 +177,10 @@ export class CodexApprovalRelay {
     if (method === 'item/completed') this.files.delete(item.id);
     else if (method === 'item/started' && this.files.size < MAX_TRACKED_ITEMS) {
       const changes = Array.isArray(item.changes) ? item.changes : [];
-      this.files.set(item.id, changes.map((c) => params(c).path).filter((x): x is string => typeof x === 'string'));
+      this.files.set(
+        item.id,
+        changes.map((c) => params(c).path).filter((x): x is string => typeof x === 'string'),
+      );
     }
   }
 

@@ -18,3 +18,12 @@ export function reportStderrLine(ctx: DriverContext, line: string): void {
 export function newApprovalId(): string {
   return `ap_${crypto.randomBytes(8).toString('hex')}`;
 }
+
+/** What an approval keeps of the agent's request (JSON characters): enough to judge, bounded against a huge Write. */
+export const MAX_REQUEST_CHARS = 16_384;
+
+/** The request as kept: the whole of it when small, else an excerpt that says it was cut. */
+export function boundedRequest(value: unknown): unknown {
+  const json = JSON.stringify(value) ?? 'null';
+  return json.length <= MAX_REQUEST_CHARS ? value : { truncated: true, excerpt: json.slice(0, MAX_REQUEST_CHARS) };
+}

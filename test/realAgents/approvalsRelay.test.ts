@@ -73,10 +73,9 @@ test('claude: deny with a message — nothing runs and the model sees the messag
 });
 
 test('claude: an approve rule allows without asking (decided by rule), and APPROVAL_TIMEOUT denies what nobody answers', async () => {
-  const rig = await startRealRig(
-    [{ toolCalls: [shellCall('anthropic', 'touch ruled.txt')] }, { toolCalls: [shellCall('anthropic', 'mkdir nobody-answers')] }, { text: 'ok' }],
-    { env: { APPROVAL_TIMEOUT: '1500' } },
-  );
+  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch ruled.txt')] }, { toolCalls: [shellCall('anthropic', 'mkdir nobody-answers')] }, { text: 'ok' }], {
+    env: { APPROVAL_TIMEOUT: '1500' },
+  });
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'two things', mode: 'ask', approve: { allowCommandPrefixes: ['touch'] } });
   expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited' });
   expect(fs.existsSync(path.join(rig.dirs.workspace, 'w', 'ruled.txt'))).toBe(true);
@@ -84,7 +83,9 @@ test('claude: an approve rule allows without asking (decided by rule), and APPRO
   // The rule answered before anyone was asked: no approval row, but the session's history has the outcome.
   const rows = withJournal(rig.dirs, (db) => db.prepare('SELECT summary, decision, decided_by, state FROM approvals WHERE session_id = ? ORDER BY created_at').all(s.sessionId));
   expect(rows).toEqual([{ summary: 'Bash: mkdir nobody-answers', decision: 'deny', decided_by: 'timeout', state: 'decided' }]);
-  const outcomes = journalEvents(rig.dirs, s.sessionId).filter((e) => e.kind === 'approval_resolved').map((e) => JSON.parse(e.detail!));
+  const outcomes = journalEvents(rig.dirs, s.sessionId)
+    .filter((e) => e.kind === 'approval_resolved')
+    .map((e) => JSON.parse(e.detail!));
   expect(outcomes).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule', asked: false }), expect.objectContaining({ decision: 'deny', decidedBy: 'timeout' })]);
 });
 

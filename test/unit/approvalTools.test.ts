@@ -94,7 +94,7 @@ test('session_wait returns the pending list at once; session_approve answers, re
   expect(unknown.text).toMatch(/unknown approvalId "ap-9"/);
 });
 
-test('the operator CLI\'s answers are recorded as cli', async () => {
+test("the operator CLI's answers are recorded as cli", async () => {
   const id = await askedSession();
   const { client } = await connect('agentvisor-cli');
   expect(await call(client, 'session_approve', { sessionId: id, approvalId: 'ap-1', decision: 'allow' })).toMatchObject({ approval: { decidedBy: 'cli' } });

@@ -118,7 +118,7 @@ test('a worker that dies leaves its pending requests lost; an agent that ends le
   await expect(core.approve(b, 'ap-b', 'allow', null, 'cli')).resolves.toMatchObject({ alreadyDecided: true, approval: { state: 'withdrawn' } });
 });
 
-test('a new supervisor re-learns pending requests from the worker\'s hello, answers them, and ends those the worker no longer holds', async () => {
+test("a new supervisor re-learns pending requests from the worker's hello, answers them, and ends those the worker no longer holds", async () => {
   const id = await start();
   const told = [nextApprovalEvent()];
   workers[0].ask('ap-1');

@@ -54,7 +54,8 @@ export class SessionApprovals {
     this.d.journalGuard.write(() =>
       this.d.journal.tx(() => {
         if (this.store.recordOutcome(id, outcome)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null });
-        else if (!this.store.get(id, outcome.approvalId)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null, asked: false });
+        else if (!this.store.get(id, outcome.approvalId))
+          this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null, asked: false });
       }),
     );
     if (live) live.state = { ...live.state, pendingApprovals: live.state.pendingApprovals.filter((a) => a.approvalId !== outcome.approvalId) };
@@ -66,7 +67,7 @@ export class SessionApprovals {
   ended(id: string, status: string): void {
     const lost = status === 'lost';
     this.d.journalGuard.write(() =>
-      this.store.endPending(id, lost ? 'lost' : 'withdrawn', lost ? 'the session\'s worker died while this request was pending' : `the session ended (${status}) while this request was pending`),
+      this.store.endPending(id, lost ? 'lost' : 'withdrawn', lost ? "the session's worker died while this request was pending" : `the session ended (${status}) while this request was pending`),
     );
   }
 

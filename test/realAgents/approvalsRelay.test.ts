@@ -111,13 +111,20 @@ test('claude: a client that declared elicitation is asked while it waits and its
   }
 });
 
-test('claude: supervisor SIGKILL while a request is pending — after restart it is still pending, the CLI lists and answers it, and the agent continues', async () => {
-  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch survived.txt')] }, { text: 'after the restart' }]);
-  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'survive', mode: 'ask' });
+test.each([
+  ['claude-code', 'anthropic', {}],
+  ['codex', 'openai', { CODEX_PROTOCOL: 'auto' }],
+] as const)('%s: supervisor SIGKILL while a request is pending — after restart it is still pending, the CLI lists and answers it, and the agent continues', async (agent, api, agentEnv) => {
+  const rig = await startRealRig([{ toolCalls: [shellCall(api, 'touch survived.txt')] }, { text: 'after the restart' }], { env: agentEnv });
+  const s = await rig.call('session_start', { agent, cwd: 'w', task: 'survive', mode: 'ask' });
   const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
   await rig.server.kill();
   const base = rig.dirs.base;
-  const env = { ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }), KILL_GRACE: '2000' };
+  const env = {
+    ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }),
+    KILL_GRACE: '2000',
+    ...agentEnv,
+  };
   const second = await startServer({ dirs: rig.dirs, env });
   const client = await connect(second);
   try {
@@ -126,7 +133,7 @@ test('claude: supervisor SIGKILL while a request is pending — after restart it
     const cli = cliEnv(rig.dirs, { AUTH_TOKEN: second.token, PORT: String(new URL(second.url).port) });
     const listed = await runCli(['approvals', '--json'], cli, base);
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ sessionId: s.sessionId, approvalId: p.approvalId, summary: 'Bash: touch survived.txt' })]);
+    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ sessionId: s.sessionId, approvalId: p.approvalId, summary: expect.stringContaining('touch survived.txt') })]);
     const approved = await runCli(['approve', s.sessionId.slice(0, 8), p.approvalId, 'allow'], cli, base);
     expect(approved).toMatchObject({ code: 0, stdout: `${s.sessionId.slice(0, 8)} ${p.approvalId}: allow by cli\n` });
     expect(await waitEnded(client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });

@@ -54,6 +54,7 @@ test('a pending request is journalled before anyone is told; the session shows a
   expect(core.list({ status: 'awaiting_approval' }).sessions.map((s) => s.sessionId)).toEqual([id]);
   expect(core.list({ status: 'running' }).sessions).toEqual([]);
   expect(core.list().counts).toMatchObject({ awaiting_approval: 1, running: 0 });
+  expect(await core.read(id, 0, 10, 10_000)).toMatchObject({ status: 'awaiting_approval', pendingApprovals: [expect.objectContaining({ approvalId: 'ap-1' })] });
 
   const reply = await core.approve(id, 'ap-1', 'allow', null, 'cli');
   expect(reply).toMatchObject({ alreadyDecided: false, approval: { state: 'decided', decision: 'allow', decidedBy: 'cli' } });

@@ -90,8 +90,9 @@ export class SessionApprovals {
       if (err instanceof WorkerRequestError && err.code === 'bad_request' && !known) throw unknownApproval(id, approvalId);
       throw new SessionError(`could not answer approval ${approvalId} of session ${id}: ${(err as Error).message}`);
     }
-    // The worker's approvalResolved event usually comes first; journalling the same outcome again changes nothing.
-    this.resolved(id, this.d.live(id), answer.outcome);
+    // The worker's approvalResolved event usually comes first (and journalled it); record it here only if it has not.
+    const recorded = this.store.get(id, approvalId);
+    if (!recorded || recorded.state === 'pending') this.resolved(id, this.d.live(id), answer.outcome);
     const approval = this.store.get(id, approvalId) ?? { ...fromOutcome(id, answer.outcome) };
     return { approval, alreadyDecided: answer.alreadyDecided };
   }

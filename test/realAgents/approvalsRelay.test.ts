@@ -72,6 +72,23 @@ test('claude: deny with a message — nothing runs and the model sees the messag
   saveTranscript('claude-ask-deny', rig);
 });
 
+test('claude: allow_for_session — the same command later is not asked again (the session rule of the worker answers it)', async () => {
+  const cmd = 'touch twice.txt';
+  const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', cmd)] }, { toolCalls: [shellCall('anthropic', cmd)] }, { text: 'done twice' }]);
+  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'w', task: 'twice', mode: 'ask' });
+  const [p] = (await pendingOf(rig.client, s.sessionId)).pendingApprovals;
+  await rig.call('session_approve', { sessionId: s.sessionId, approvalId: p.approvalId, decision: 'allow_for_session' });
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  const outcomes = journalEvents(rig.dirs, s.sessionId)
+    .filter((e) => e.kind === 'approval_resolved')
+    .map((e) => JSON.parse(e.detail!));
+  expect(outcomes).toEqual([
+    expect.objectContaining({ approvalId: p.approvalId, decision: 'allow_for_session', decidedBy: expect.stringMatching(/^connection:/) }),
+    expect.objectContaining({ decision: 'allow', decidedBy: 'rule', asked: false }),
+  ]);
+  expect(toolResults(rig.model.requests[2]).at(-1)).toMatchObject({ isError: false });
+});
+
 test('claude: an approve rule allows without asking (decided by rule), and APPROVAL_TIMEOUT denies what nobody answers', async () => {
   const rig = await startRealRig([{ toolCalls: [shellCall('anthropic', 'touch ruled.txt')] }, { toolCalls: [shellCall('anthropic', 'mkdir nobody-answers')] }, { text: 'ok' }], {
     env: { APPROVAL_TIMEOUT: '1500' },

@@ -96,6 +96,13 @@ test('a request the worker decided on its own (its timeout) is journalled with w
   expect((await resolved).journalled).toBe('decided');
   expect(core.listApprovals({ sessionId: id })[0]).toMatchObject({ decision: 'deny', decidedBy: 'timeout', state: 'decided' });
   expect(core.info(id).status).toBe('running');
+  const asked = nextApprovalEvent();
+  workers[0].ask('ap-2');
+  await asked;
+  const withdrawn = nextApprovalEvent();
+  workers[0].resolve('ap-2', 'withdrawn', 'agent');
+  expect((await withdrawn).journalled).toBe('withdrawn');
+  expect(core.listApprovals({ sessionId: id })[1]).toMatchObject({ approvalId: 'ap-2', state: 'withdrawn', decidedBy: 'agent' });
 });
 
 test('a worker that dies leaves its pending requests lost; an agent that ends leaves them withdrawn', async () => {

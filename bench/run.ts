@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files,stdio,approvals]
+ *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,memory,reattach,scale,files,stdio,approvals,ui]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,8 +26,9 @@ import {
   sleep,
   startServer,
 } from './harness';
-import { relayLatency } from './approvals';
 import { benchStdio } from './stdio';
+import { benchUi } from './ui';
+import { relayLatency } from './approvals';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
 type Agent = 'claude-code' | 'codex';
@@ -36,7 +37,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files,stdio,approvals').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,memory,reattach,scale,files,stdio,approvals,ui').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -748,6 +749,13 @@ async function main(): Promise<void> {
     await run('files', benchFiles);
     await run('stdio', () => benchStdio(server, dirs, target));
     await run('approvals', benchApprovals);
+    await run('ui', async () => {
+      const r = await benchUi(log);
+      // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
+      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
+      return r;
+    });
   } catch (err) {
     failure = err;
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);

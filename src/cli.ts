@@ -23,6 +23,7 @@ const COMMANDS: Record<string, Command> = {
   stop: { summary: 'stop the running server (--kill-sessions ends every session too)', load: () => import('./cli/stop.js') },
   doctor: { summary: 'check this host and explain how to fix what is wrong', load: () => import('./cli/doctor.js') },
   stdio: { summary: 'an MCP server on stdin/stdout for local-command clients, relaying to the running server (started if none runs)', load: () => import('./cli/stdio.js') },
+  ui: { summary: "print the web dashboard's URL", load: () => import('./cli/ui.js') },
   token: { summary: 'print the client configuration with the token; --rotate replaces it', load: () => import('./cli/token.js') },
 };
 

@@ -83,3 +83,14 @@ test('codex: interrupting the turn while a request waits withdraws it; nothing r
   expect((await r.ended()).pendingApprovals).toEqual([]);
   expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
 });
+
+test('codex: a patch is asked about as a file change naming its file (relative to the cwd); allow writes it', async () => {
+  const patch = '*** Begin Patch\n*** Add File: patched.txt\n+hello\n*** End Patch\n';
+  const r = await start([{ toolCalls: [{ name: 'apply_patch', input: patch }] }, { text: 'written' }]);
+  const p = await r.pending();
+  expect(p).toMatchObject({ kind: 'file_change', summary: 'apply_patch patched.txt', request: { method: 'item/fileChange/requestApproval' } });
+  expect(fs.existsSync(path.join(r.spec.cwd, 'patched.txt'))).toBe(false);
+  await r.approve(p.approvalId, 'allow');
+  expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  expect(fs.readFileSync(path.join(r.spec.cwd, 'patched.txt'), 'utf8')).toBe('hello\n');
+});

@@ -16,6 +16,8 @@ test('can_use_tool → kind, one-line summary, tool, command and the scope Claud
   expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'Write', input: { file_path: 'src/a.ts', content: 'x' } }))).toMatchObject({
     approval: { kind: 'file_change', summary: 'Write src/a.ts', sessionScope: { tool: 'Write', commandPrefix: null } },
   });
+  expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'Edit', input: { file_path: '/w/src/a.ts' } }), '/w')).toMatchObject({ approval: { summary: 'Edit src/a.ts' } });
+  expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'Edit', input: { file_path: '/etc/passwd' } }), '/w')).toMatchObject({ approval: { summary: 'Edit /etc/passwd' } });
   expect(parseClaudeControl(req({ subtype: 'can_use_tool', tool_name: 'WebFetch', input: { url: 'u' }, description: 'fetch\nit' }))).toMatchObject({
     approval: { kind: 'tool', summary: 'WebFetch: fetch\\nit' },
   });

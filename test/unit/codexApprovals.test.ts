@@ -89,6 +89,8 @@ test('ask: serverRequest/resolved for a held request withdraws it; other ids and
 test('a file change names its files from the item Codex started; hostile or odd params still make a bounded request', () => {
   const files = new Map([['i1', ['src/a.ts']], ['i2', ['a', 'b', 'c']]]);
   expect(describeCodexRequest(file, { itemId: 'i1' }, files)).toMatchObject({ kind: 'file_change', summary: 'apply_patch src/a.ts', tool: 'fileChange' });
+  expect(describeCodexRequest(file, { itemId: 'abs' }, new Map([['abs', ['/w/src/a.ts']]]), '/w')?.summary).toBe('apply_patch src/a.ts');
+  expect(describeCodexRequest(file, { itemId: 'abs' }, new Map([['abs', ['/wx/a.ts']]]), '/w')?.summary).toBe('apply_patch /wx/a.ts');
   expect(describeCodexRequest(file, { itemId: 'i2', reason: 'need\nit' }, files)?.summary).toBe('apply_patch: 3 files (need\\nit)');
   expect(describeCodexRequest(command, { command: 42 }, files)).toMatchObject({ summary: 'shell: ?' });
   expect(describeCodexRequest(command, null, files)).toMatchObject({ kind: 'command' });

@@ -42,10 +42,10 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
-  /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
-  approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
   /** Developer instructions for the agent (bounded by the tool's schema). */
   instructions?: string | null;
+  /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
+  approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */

@@ -82,8 +82,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
-          approve: args.approve,
           instructions: args.instructions ?? null,
+          approve: args.approve,
         });
         if (args.waitMs === undefined) return ok({ ...info, initialOutput });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.

@@ -84,7 +84,7 @@ export class ClaudeDriver implements AgentDriver {
 
   stdoutLine(line: string): void {
     const emit = this.ctx.emit;
-    const control = parseClaudeControl(line);
+    const control = parseClaudeControl(line, this.ctx.spec.cwd);
     if (control) return this.control(control);
     const ev = formatClaudeLine(line);
     if (ev.sessionId) emit({ type: 'agentSessionId', id: ev.sessionId });

@@ -11,7 +11,7 @@
  */
 import { inlineField } from '../../shared/sanitize';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest } from './driver';
-import { boundedRequest } from './shared';
+import { boundedRequest, shownPath } from './shared';
 
 /** A summary is one line for a person. */
 const MAX_SUMMARY_CHARS = 300;
@@ -52,7 +52,7 @@ function bashScope(command: string, suggestions: unknown): string {
   return command;
 }
 
-function describe(toolName: string, input: Record<string, unknown>, description: unknown): { kind: ApprovalKind; summary: string; command?: string } {
+function describe(toolName: string, input: Record<string, unknown>, description: unknown, cwd: string): { kind: ApprovalKind; summary: string; command?: string } {
   const tool = inlineField(toolName);
   if (toolName === 'Bash' && typeof input.command === 'string') {
     return { kind: 'command', summary: `Bash: ${inlineField(input.command)}`, command: input.command };
@@ -60,13 +60,13 @@ function describe(toolName: string, input: Record<string, unknown>, description:
   const key = FILE_TOOLS[toolName];
   if (key !== undefined) {
     const file = input[key];
-    return { kind: 'file_change', summary: typeof file === 'string' ? `${tool} ${inlineField(file)}` : tool };
+    return { kind: 'file_change', summary: typeof file === 'string' ? `${tool} ${inlineField(shownPath(file, cwd))}` : tool };
   }
   return { kind: 'tool', summary: typeof description === 'string' && description ? `${tool}: ${inlineField(description)}` : tool };
 }
 
 /** Reads a stdout line that may be a control message; null for anything else (the formatter's). */
-export function parseClaudeControl(line: string): ClaudeControl | null {
+export function parseClaudeControl(line: string, cwd = ''): ClaudeControl | null {
   if (!line.includes('"control_')) return null; // cheap: most lines are not
   let msg: Record<string, unknown> | null;
   try {
@@ -83,7 +83,7 @@ export function parseClaudeControl(line: string): ClaudeControl | null {
   const input = record(req?.input);
   if (subtype !== 'can_use_tool' || typeof req?.tool_name !== 'string' || !input) return { type: 'otherRequest', requestId, subtype };
   const toolName = req.tool_name;
-  const d = describe(toolName, input, req.description);
+  const d = describe(toolName, input, req.description, cwd);
   const approval: Omit<ApprovalRequest, 'approvalId'> = {
     kind: d.kind,
     summary: cut(d.summary, MAX_SUMMARY_CHARS),

@@ -19,7 +19,7 @@ import type { AgentMode } from '../../shared/protocol';
 import { inlineField } from '../../shared/sanitize';
 import type { ApprovalAnswer, ApprovalKind, ApprovalRequest, ApprovalResult, DriverContext } from './driver';
 import { RpcError, RpcErrorCode } from './jsonRpcLines';
-import { boundedRequest, newApprovalId } from './shared';
+import { boundedRequest, newApprovalId, shownPath } from './shared';
 
 /** The result for a server request, or a thrown/rejected RpcError. */
 export type ServerRequestAnswerer = (method: string, params: unknown) => unknown;
@@ -73,7 +73,7 @@ export function modeAnswerer(mode: AgentMode): ServerRequestAnswerer {
 }
 
 /** What the session sees of a Codex request: tool names are the request's (`commandExecution`, `fileChange`, `permissions`), what allowTools match. */
-export function describeCodexRequest(method: string, raw: unknown, files: ReadonlyMap<string, string[]>): Omit<ApprovalRequest, 'approvalId'> | null {
+export function describeCodexRequest(method: string, raw: unknown, files: ReadonlyMap<string, string[]>, cwd = ''): Omit<ApprovalRequest, 'approvalId'> | null {
   const wire = APPROVALS.get(method);
   if (!wire) return null;
   const p = params(raw);
@@ -89,7 +89,7 @@ export function describeCodexRequest(method: string, raw: unknown, files: Readon
   } else if (wire.kind === 'file_change') {
     tool = 'fileChange';
     const paths = (typeof p.itemId === 'string' && files.get(p.itemId)) || (p.fileChanges && typeof p.fileChanges === 'object' ? Object.keys(p.fileChanges) : []);
-    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(paths[0])}` : `: ${paths.length} files`}${reason}`;
+    summary = `apply_patch${paths.length === 1 ? ` ${inlineField(shownPath(paths[0], cwd))}` : `: ${paths.length} files`}${reason}`;
   } else {
     tool = 'permissions';
     summary = `permissions: ${inlineField(JSON.stringify(p.permissions ?? {}) ?? '{}').slice(0, 200)}${reason}`;
@@ -136,7 +136,7 @@ export class CodexApprovalRelay {
       this.ctx.emit({ type: 'line', text: `[approval] ${inlineField(method)} → ${inlineField(String(decision))} (mode ${this.ctx.spec.mode})` });
       return answer;
     }
-    const described = describeCodexRequest(method, raw, this.files)!;
+    const described = describeCodexRequest(method, raw, this.files, this.ctx.spec.cwd)!;
     const approvalId = newApprovalId();
     return new Promise((resolve) => {
       this.held.set(approvalId, { rpcKey: JSON.stringify(rpcId), method, params: params(raw), summary: described.summary, resolve });

@@ -19,6 +19,11 @@ export function newApprovalId(): string {
   return `ap_${crypto.randomBytes(8).toString('hex')}`;
 }
 
+/** A file an approval names, as a person reads it: relative to the session's cwd when inside it (agents name files absolutely), else whole. */
+export function shownPath(file: string, cwd: string): string {
+  return cwd && file.startsWith(cwd + '/') ? file.slice(cwd.length + 1) : file;
+}
+
 /** What an approval keeps of the agent's request (JSON characters): enough to judge, bounded against a huge Write. */
 export const MAX_REQUEST_CHARS = 16_384;
 

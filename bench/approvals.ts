@@ -51,7 +51,7 @@ export async function relayLatency(c: Client, reps: number): Promise<{ askToWait
       approvedAt.set(approvedAt.size, now());
       await call(c, 'session_approve', { sessionId: id, approvalId: p.approvalId, decision: 'allow' });
     }
-    if (fresh.length === 0 && !['running', 'awaiting_approval'].includes(page.status)) throw new Error(`ask session ended early: ${page.status}`);
+    if (fresh.length === 0 && continued < reps && !['running', 'awaiting_approval'].includes(page.status)) throw new Error(`ask session ended early: ${page.status}`);
   }
   await call(c, 'session_kill', { sessionId: id }).catch(() => undefined);
   return { askToWaitMs, approveToAgentMs };

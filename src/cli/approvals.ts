@@ -46,14 +46,17 @@ export async function run(argv: string[]): Promise<void> {
   } finally {
     await mcp.close();
   }
-  const rows = sessions
-    .flatMap((s) => (s.pendingApprovals ?? []).map((a) => ({ sessionId: s.sessionId, agent: s.agent, cwd: s.cwd, ...a })))
-    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  const rows = sessions.flatMap((s) => (s.pendingApprovals ?? []).map((a) => ({ sessionId: s.sessionId, agent: s.agent, cwd: s.cwd, ...a }))).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   if (args.values.json) return printJson(rows);
   if (rows.length === 0) {
     out('no pending approvals\n');
     return;
   }
   const now = Date.now();
-  out(table(['SESSION', 'APPROVAL', 'KIND', 'ASKED', 'SUMMARY'], rows.map((r) => [r.sessionId.slice(0, 8), r.approvalId, r.kind, ago(r.createdAt, now), r.summary])));
+  out(
+    table(
+      ['SESSION', 'APPROVAL', 'KIND', 'ASKED', 'SUMMARY'],
+      rows.map((r) => [r.sessionId.slice(0, 8), r.approvalId, r.kind, ago(r.createdAt, now), r.summary]),
+    ),
+  );
 }

@@ -143,10 +143,12 @@ export class ApprovalStore {
     const keep = new Set(held.map((a) => a.approvalId));
     for (const r of this.list({ sessionId, pendingOnly: true })) {
       if (keep.has(r.approvalId)) continue;
-      this.run(
-        `UPDATE approvals SET state = 'lost', message = @why, decided_at = @at WHERE session_id = @sessionId AND approval_id = @approvalId AND state = 'pending'`,
-        { sessionId, approvalId: r.approvalId, why: 'ended while agentvisor was not connected to the worker (its timeout, or the agent withdrew it)', at: new Date().toISOString() },
-      );
+      this.run(`UPDATE approvals SET state = 'lost', message = @why, decided_at = @at WHERE session_id = @sessionId AND approval_id = @approvalId AND state = 'pending'`, {
+        sessionId,
+        approvalId: r.approvalId,
+        why: 'ended while agentvisor was not connected to the worker (its timeout, or the agent withdrew it)',
+        at: new Date().toISOString(),
+      });
     }
   }
 

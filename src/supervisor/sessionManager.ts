@@ -235,8 +235,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return { delivered: true, queued: false, resumed: true, inputId, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
   }
 
-  read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
-    return this.output.read(id, since, limit, maxBytes);
+  /** A page of output, with the status a client is shown (awaiting_approval and the list while requests wait). */
+  async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
+    const page = await this.output.read(id, since, limit, maxBytes);
+    return { ...page, ...this.pendingOf(id, page.status) };
   }
 
   /**

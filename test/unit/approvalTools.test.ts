@@ -12,7 +12,7 @@ import path from 'node:path';
 import winston from 'winston';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
-import { ElicitRequestSchema, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, type ElicitResult, LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../src/supervisor/config';
 import { createMcpServer } from '../../src/supervisor/mcp/createServer';
 import type { Journal } from '../../src/supervisor/journal';
@@ -94,7 +94,7 @@ test('session_wait returns the pending list at once; session_approve answers, re
   expect(unknown.text).toMatch(/unknown approvalId "ap-9"/);
 });
 
-test('the operator CLI\'s answers are recorded as cli', async () => {
+test("the operator CLI's answers are recorded as cli", async () => {
   const id = await askedSession();
   const { client } = await connect('agentvisor-cli');
   expect(await call(client, 'session_approve', { sessionId: id, approvalId: 'ap-1', decision: 'allow' })).toMatchObject({ approval: { decidedBy: 'cli' } });
@@ -155,6 +155,28 @@ test('two clients: one answers, the other is told it was already decided and by 
   const first = await call(a.client, 'session_approve', { sessionId: id, approvalId: 'ap-1', decision: 'allow' });
   const second = await call(b.client, 'session_approve', { sessionId: id, approvalId: 'ap-1', decision: 'deny' });
   expect(second).toMatchObject({ alreadyDecided: true, approval: { decision: 'allow', decidedBy: first.approval.decidedBy } });
+});
+
+test('every client gets a log notification of a pending request, and a subscriber of the output resource an update', async () => {
+  const { info } = await core.start({ agent: 'claude-code', cwd: path.join(dir, 'ws'), task: 'do it', mode: 'ask' });
+  const { client } = await connect('listener');
+  const logged = new Promise<unknown>((resolve) => client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => resolve(n.params.data)));
+  const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
+  await client.subscribeResource({ uri: `agentvisor://sessions/${info.sessionId}/output` });
+  workers[0].ask('ap-1', 'Bash: rm -rf build');
+  expect(await logged).toMatchObject({ sessionId: info.sessionId, event: 'approval_pending', approvalId: 'ap-1', summary: 'Bash: rm -rf build' });
+  expect(await updated).toBe(`agentvisor://sessions/${info.sessionId}/output`);
+});
+
+test('session_start with waitMs asks an eliciting client, applies the answer and waits on to the final answer', async () => {
+  const eliciting = await connect('eliciting', () => ({ action: 'accept', content: { decision: 'allow' } }));
+  core.once('lifecycle', () => setTimeout(() => workers[0].ask('ap-1'), 20));
+  core.on('approval', (_id, d) => d.event === 'approval_resolved' && workers[0].end());
+  const r = await call(eliciting.client, 'session_start', { agent: 'claude-code', cwd: 'ws', task: 'do it', mode: 'ask', waitMs: 60_000 });
+  expect(eliciting.asked).toHaveLength(1);
+  expect(r).toMatchObject({ status: 'exited', timedOut: false, finalAnswer: 'done' });
+  expect(r.awaitingApproval).toBeUndefined();
+  expect(workers[0].outcomes.get('ap-1')).toMatchObject({ decision: 'allow', decidedBy: expect.stringMatching(/^connection:/) });
 });
 
 test('approve rules are refused outside mode ask', async () => {

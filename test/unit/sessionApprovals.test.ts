@@ -54,6 +54,7 @@ test('a pending request is journalled before anyone is told; the session shows a
   expect(core.list({ status: 'awaiting_approval' }).sessions.map((s) => s.sessionId)).toEqual([id]);
   expect(core.list({ status: 'running' }).sessions).toEqual([]);
   expect(core.list().counts).toMatchObject({ awaiting_approval: 1, running: 0 });
+  expect(await core.read(id, 0, 10, 10_000)).toMatchObject({ status: 'awaiting_approval', pendingApprovals: [expect.objectContaining({ approvalId: 'ap-1' })] });
 
   const reply = await core.approve(id, 'ap-1', 'allow', null, 'cli');
   expect(reply).toMatchObject({ alreadyDecided: false, approval: { state: 'decided', decision: 'allow', decidedBy: 'cli' } });
@@ -95,6 +96,13 @@ test('a request the worker decided on its own (its timeout) is journalled with w
   expect((await resolved).journalled).toBe('decided');
   expect(core.listApprovals({ sessionId: id })[0]).toMatchObject({ decision: 'deny', decidedBy: 'timeout', state: 'decided' });
   expect(core.info(id).status).toBe('running');
+  const asked = nextApprovalEvent();
+  workers[0].ask('ap-2');
+  await asked;
+  const withdrawn = nextApprovalEvent();
+  workers[0].resolve('ap-2', 'withdrawn', 'agent');
+  expect((await withdrawn).journalled).toBe('withdrawn');
+  expect(core.listApprovals({ sessionId: id })[1]).toMatchObject({ approvalId: 'ap-2', state: 'withdrawn', decidedBy: 'agent' });
 });
 
 test('a worker that dies leaves its pending requests lost; an agent that ends leaves them withdrawn', async () => {
@@ -118,7 +126,7 @@ test('a worker that dies leaves its pending requests lost; an agent that ends le
   await expect(core.approve(b, 'ap-b', 'allow', null, 'cli')).resolves.toMatchObject({ alreadyDecided: true, approval: { state: 'withdrawn' } });
 });
 
-test('a new supervisor re-learns pending requests from the worker\'s hello, answers them, and ends those the worker no longer holds', async () => {
+test("a new supervisor re-learns pending requests from the worker's hello, answers them, and ends those the worker no longer holds", async () => {
   const id = await start();
   const told = [nextApprovalEvent()];
   workers[0].ask('ap-1');
@@ -139,4 +147,16 @@ test('a new supervisor re-learns pending requests from the worker\'s hello, answ
   await core.approve(id, 'ap-1', 'allow', null, 'cli');
   await core.approve(id, 'ap-3', 'allow_for_session', null, 'cli');
   expect(core.info(id).status).toBe('running');
+});
+
+test('what an agent asks is journalled bounded: a huge request keeps a preview, a long summary is cut', async () => {
+  const id = await start();
+  const told = nextApprovalEvent();
+  workers[0].ask('ap-big', 'x'.repeat(10_000), { command: 'y'.repeat(200_000) });
+  await told;
+  const [a] = core.listApprovals({ sessionId: id });
+  expect(a.summary).toHaveLength(500);
+  expect(a.request).toMatchObject({ truncated: true, chars: expect.any(Number) });
+  expect(JSON.stringify(a.request).length).toBeLessThanOrEqual(16_384);
+  expect(core.info(id).pendingApprovals?.[0].request).toMatchObject({ truncated: true });
 });

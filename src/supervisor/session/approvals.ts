@@ -46,7 +46,7 @@ export class SessionApprovals {
       live.state = { ...live.state, pendingApprovals: [...live.state.pendingApprovals, approval] };
     }
     this.d.log.info('approval pending', { sessionId: id, approvalId: approval.approvalId, kind: approval.kind });
-    this.d.emit('approval', id, { event: 'approval_pending', approvalId: approval.approvalId, kind: approval.kind, summary: approval.summary });
+    this.d.emit('approval', id, { event: 'approval_pending', approvalId: approval.approvalId, kind: approval.kind, summary: approval.summary.slice(0, ApprovalBounds.summaryChars) });
   }
 
   resolved(id: string, live: LiveWorker | undefined, outcome: ApprovalOutcome): void {
@@ -54,7 +54,8 @@ export class SessionApprovals {
     this.d.journalGuard.write(() =>
       this.d.journal.tx(() => {
         if (this.store.recordOutcome(id, outcome)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null });
-        else if (!this.store.get(id, outcome.approvalId)) this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null, asked: false });
+        else if (!this.store.get(id, outcome.approvalId))
+          this.d.journal.event(id, 'approval_resolved', { ...outcome, message: outcome.message?.slice(0, ApprovalBounds.messageChars) ?? null, asked: false });
       }),
     );
     if (live) live.state = { ...live.state, pendingApprovals: live.state.pendingApprovals.filter((a) => a.approvalId !== outcome.approvalId) };
@@ -66,7 +67,7 @@ export class SessionApprovals {
   ended(id: string, status: string): void {
     const lost = status === 'lost';
     this.d.journalGuard.write(() =>
-      this.store.endPending(id, lost ? 'lost' : 'withdrawn', lost ? 'the session\'s worker died while this request was pending' : `the session ended (${status}) while this request was pending`),
+      this.store.endPending(id, lost ? 'lost' : 'withdrawn', lost ? "the session's worker died while this request was pending" : `the session ended (${status}) while this request was pending`),
     );
   }
 
@@ -89,8 +90,9 @@ export class SessionApprovals {
       if (err instanceof WorkerRequestError && err.code === 'bad_request' && !known) throw unknownApproval(id, approvalId);
       throw new SessionError(`could not answer approval ${approvalId} of session ${id}: ${(err as Error).message}`);
     }
-    // The worker's approvalResolved event usually comes first; journalling the same outcome again changes nothing.
-    this.resolved(id, this.d.live(id), answer.outcome);
+    // The worker's approvalResolved event usually comes first (and journalled it); record it here only if it has not.
+    const recorded = this.store.get(id, approvalId);
+    if (!recorded || recorded.state === 'pending') this.resolved(id, this.d.live(id), answer.outcome);
     const approval = this.store.get(id, approvalId) ?? { ...fromOutcome(id, answer.outcome) };
     return { approval, alreadyDecided: answer.alreadyDecided };
   }

@@ -26,9 +26,6 @@ export function registerSessionApproveTool(server: McpServer, ctx: ToolContext):
       outputSchema: z.object({ approval: ApprovalSchema, alreadyDecided: z.boolean() }),
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     },
-    (args, extra) =>
-      guarded(ctx, 'session_approve', async () =>
-        ok(await ctx.sessions.approve(args.sessionId, args.approvalId, args.decision, args.message ?? null, decidedByOf(server, extra))),
-      ),
+    (args, extra) => guarded(ctx, 'session_approve', async () => ok(await ctx.sessions.approve(args.sessionId, args.approvalId, args.decision, args.message ?? null, decidedByOf(server, extra)))),
   );
 }

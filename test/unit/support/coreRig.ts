@@ -16,10 +16,7 @@ const silentLog = winston.createLogger({ silent: true });
 
 /** A core over `dir`/journal.db; the workers it launches are pushed to `workers`. */
 export function makeCore(dir: string, workers: FakeWorker[], greeting: string[]): { journal: Journal; core: SessionManager; config: Config } {
-  const config = loadConfig(
-    { STATE_DIR: path.join(dir, 'state'), WORKSPACE_DIR: path.join(dir, 'ws'), CLAUDE_BIN: FAKE_CLAUDE, START_OUTPUT_WAIT: '2000', KILL_GRACE: '500' },
-    dir,
-  );
+  const config = loadConfig({ STATE_DIR: path.join(dir, 'state'), WORKSPACE_DIR: path.join(dir, 'ws'), CLAUDE_BIN: FAKE_CLAUDE, START_OUTPUT_WAIT: '2000', KILL_GRACE: '500' }, dir);
   const journal = new Journal(path.join(dir, 'journal.db'));
   const core = new SessionManager(config, journal, silentLog, undefined, {
     launch: fakeLauncher(workers, greeting),

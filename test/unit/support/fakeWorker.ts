@@ -71,8 +71,8 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
   readonly outcomes = new Map<string, ApprovalOutcome>();
 
   /** The agent asks (mode ask): held until answered, as a real worker holds it. */
-  ask(approvalId: string, summary = 'Bash: npm test'): PendingApproval {
-    const approval: PendingApproval = { approvalId, kind: 'command', summary, request: { command: 'npm test' }, decisions: ['allow', 'allow_for_session', 'deny'], createdAt: new Date().toISOString() };
+  ask(approvalId: string, summary = 'Bash: npm test', request: unknown = { command: 'npm test' }): PendingApproval {
+    const approval: PendingApproval = { approvalId, kind: 'command', summary, request, decisions: ['allow', 'allow_for_session', 'deny'], createdAt: new Date().toISOString() };
     this.state = { ...this.state, pendingApprovals: [...this.state.pendingApprovals, approval] };
     this.event({ event: 'approvalPending', approval });
     return approval;

@@ -47,6 +47,10 @@ export const CONFIG_VARS = {
     schema: z.enum(['auto', 'app-server', 'exec']).default('auto'),
     help: 'how Codex sessions run: app-server (JSON-RPC on pipes; messages steer the running turn), exec (a terminal per turn), auto (app-server when the CLI has it)',
   },
+  SANDBOX: {
+    schema: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+    help: 'how agents are confined: bwrap (bubblewrap; start-up fails if it cannot run), none, or auto (bwrap when a trial run works, else none with a warning)',
+  },
   CLAUDE_BIN: { schema: z.string().min(1).optional(), help: 'path of the claude CLI (default: found on PATH)' },
   CODEX_BIN: { schema: z.string().min(1).optional(), help: 'path of the codex CLI (default: found on PATH)' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS).default('info'), help: 'error | warn | info | debug' },

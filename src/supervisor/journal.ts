@@ -57,6 +57,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
   // 3: the protocol the worker spoke to the agent (issue 14); null for sessions from before.
   `ALTER TABLE sessions ADD COLUMN protocol TEXT;`,
+  // 4: how the agent was confined (issue 16): bwrap | none; null for sessions from before (unconfined).
+  `ALTER TABLE sessions ADD COLUMN sandbox TEXT;`,
 ];
 
 export interface SessionRow {
@@ -68,6 +70,8 @@ export interface SessionRow {
   mode: AgentMode;
   /** claude | codex-app-server | codex-exec (null: journalled before it was recorded). */
   protocol: string | null;
+  /** bwrap | none (null: journalled before it was recorded, so unconfined). */
+  sandbox: string | null;
   status: SessionStatus;
   worker_pid: number | null;
   worker_start_time: string | null;
@@ -110,7 +114,7 @@ export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
-> & { protocol?: string | null };
+> & { protocol?: string | null; sandbox?: string | null };
 
 const now = () => new Date().toISOString();
 
@@ -178,10 +182,10 @@ export class Journal {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, status, socket_path, session_dir, secret, created_at, last_activity_at)
-           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @sandbox, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
-        .run({ protocol: null, ...s, at });
+        .run({ protocol: null, sandbox: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }

@@ -10,6 +10,7 @@
  * Launching a worker and connecting to one cross a process boundary and are
  * injected (`io`), so the core runs in-process against a fake worker in tests.
  */
+import type { SandboxDecision } from './sandbox/probe';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -55,6 +56,8 @@ export interface SessionCoreIo {
   launch?: Launch;
   connect?: Connect;
   timeouts?: Partial<SessionCoreTimeouts>;
+  /** How agents are confined (decided at start; default: unconfined). */
+  sandbox?: SandboxDecision;
 }
 
 export class SessionManager extends EventEmitter<ManagerEvents> {
@@ -98,7 +101,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const base = { journal, journalGuard: this.journalGuard, log };
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
     this.reconcileDead = (row) => reconcileDead({ ...base, emit }, row);
-    this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sessionsRoot: this.sessionsRoot, socketsRoot });
+    this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sandbox: io.sandbox ?? { kind: 'none', warning: null }, sessionsRoot: this.sessionsRoot, socketsRoot });
     this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }

@@ -13,7 +13,9 @@ import { StringDecoder } from 'node:string_decoder';
 import * as pty from 'node-pty';
 import { WorkerTimeouts } from '../shared/constants';
 import type { DirIdentity } from '../shared/dirHandle';
+import type { Confinement } from '../shared/protocol';
 import { enterAgentCwd } from './agentCwd';
+import { bwrapArgs, signalConfined } from './sandbox';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -27,6 +29,8 @@ export interface AgentLaunch {
   /** The cwd's device + inode as the supervisor checked it (null: not recorded). */
   cwdIdentity: DirIdentity | null;
   env: Record<string, string>;
+  /** Run inside bubblewrap as this says (issue 16); absent or null: unconfined. */
+  confinement?: Confinement | null;
 }
 
 export interface AgentProcess {
@@ -39,6 +43,13 @@ export interface AgentProcess {
   onStdout(cb: (text: string) => void): void;
   onStderr(cb: (text: string) => void): void;
   onExit(cb: (exit: AgentExit) => void): void;
+}
+
+/** What is executed: the agent itself, or bwrap running it (the worker already stands in the cwd). */
+function commandOf(launch: AgentLaunch): { command: string; args: string[]; signal: (pid: number, sig: NodeJS.Signals) => void } {
+  const c = launch.confinement;
+  if (!c) return { command: launch.command, args: launch.args, signal: signalGroup };
+  return { command: c.bwrapBin, args: bwrapArgs(c, launch.cwd, launch.command, launch.args), signal: signalConfined };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -55,7 +66,8 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
  */
 export function spawnPiped(launch: AgentLaunch): AgentProcess {
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
-  const child = spawn(launch.command, launch.args, {
+  const run = commandOf(launch);
+  const child = spawn(run.command, run.args, {
     // No cwd: the child inherits the worker's, which is the checked directory itself.
     env: launch.env,
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -98,7 +110,7 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
     },
     closeInput: () => child.stdin.end(),
     signal: (sig) => {
-      if (child.pid) signalGroup(child.pid, sig);
+      if (child.pid) run.signal(child.pid, sig);
     },
     onStdout: (cb) => child.stdout.on('data', cb),
     onStderr: (cb) => child.stderr.on('data', cb),
@@ -115,7 +127,8 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
  */
 export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProcess {
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
-  const term = pty.spawn(launch.command, launch.args, {
+  const run = commandOf(launch);
+  const term = pty.spawn(run.command, run.args, {
     name: 'xterm-256color',
     cols,
     rows,
@@ -139,7 +152,7 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
       }
     },
     closeInput: () => undefined,
-    signal: (sig) => signalGroup(term.pid, sig),
+    signal: (sig) => run.signal(term.pid, sig),
     onStdout: (cb) => stdoutCbs.push(cb),
     onStderr: () => undefined, // a PTY merges stderr into the terminal stream
     onExit: (cb) =>

@@ -57,7 +57,11 @@ const V1 = `CREATE TABLE sessions (
 const V2 = `${V1}
 ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2 };
+/** Version 3: version 2 plus the protocol the worker spoke to the agent (issue 14). */
+const V3 = `${V2}
+ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3 };
 
 let dir: string;
 beforeEach(() => {

@@ -19,6 +19,8 @@ import { prepareCwd } from '../fs/cwdPin';
 import { snapshotTree } from '../gitDiff';
 import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
+import { confinementFor } from '../sandbox/confinement';
+import type { SandboxDecision } from '../sandbox/probe';
 import { createSessionDir } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
@@ -27,6 +29,7 @@ export interface LauncherDeps extends CoreBase {
   config: Config;
   catalog: AgentCatalog | undefined;
   launch: Launch;
+  sandbox: SandboxDecision;
   sessionsRoot: string;
   socketsRoot: string;
 }
@@ -62,6 +65,7 @@ export class SessionLauncher {
     }
     const pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
     if (!pinned.ok) throw new SessionError(pinned.error);
+    const extraPaths = this.pinExtraPaths(req);
 
     const refusal = this.d.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
@@ -92,7 +96,11 @@ export class SessionLauncher {
       instructions: null,
       approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
-      sandbox: 'none',
+      sandbox: this.d.sandbox.kind,
+      confinement:
+        this.d.sandbox.kind === 'bwrap'
+          ? confinementFor({ bwrapBin: this.d.sandbox.bin, stateDir: config.STATE_DIR, workspaceDir: config.WORKSPACE_DIR, agent: req.agent, agentBin: bin.path, env, extraPaths })
+          : null,
       idleTimeoutMs: config.IDLE_TIMEOUT,
       killGraceMs: config.KILL_GRACE,
       orphanTimeoutMs: config.ORPHAN_TIMEOUT,
@@ -113,6 +121,7 @@ export class SessionLauncher {
       model: spec.model,
       mode,
       protocol: sessionProtocol(spec),
+      sandbox: spec.sandbox,
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,
@@ -128,6 +137,16 @@ export class SessionLauncher {
       throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
     }
     return spec;
+  }
+
+  /** The session's readOnlyPaths / writablePaths, pinned like its cwd: the worker binds exactly these directories. */
+  private pinExtraPaths(req: StartRequest): NonNullable<WorkerSpec['confinement']>['extraPaths'] {
+    const asked = [...(req.readOnlyPaths ?? []).map((p) => ({ path: p, writable: false })), ...(req.writablePaths ?? []).map((p) => ({ path: p, writable: true }))];
+    return asked.map(({ path: p, writable }) => {
+      const pinned = prepareCwd(p, this.d.config.WORKSPACE_DIR);
+      if (!pinned.ok) throw new SessionError(pinned.error.replace(/^cwd /, writable ? 'writable path ' : 'read-only path '));
+      return { path: p, writable, identity: pinned.identity };
+    });
   }
 
   private launch(specPath: string, sessionDir: string) {

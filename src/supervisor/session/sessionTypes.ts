@@ -41,6 +41,9 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Directories inside WORKSPACE_DIR (absolute, checked like cwd) a confined agent may also read, or read and write. */
+  readOnlyPaths?: string[];
+  writablePaths?: string[];
 }
 
 /** One connected (or reconnecting) worker, as the supervisor holds it. */
@@ -93,6 +96,7 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     sessionId: row.id,
     agent: row.agent,
     protocol: row.protocol,
+    sandbox: row.sandbox === 'bwrap' ? 'bwrap' : 'none',
     cwd: row.cwd,
     status: row.status,
     pid: s?.agentPid ?? row.agent_pid,

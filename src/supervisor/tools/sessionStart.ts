@@ -7,7 +7,7 @@ import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnv
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
 import { waitUntilEnded } from './waiting';
-import { ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
+import { ExtraPathsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -43,6 +43,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
+          readOnlyPaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it'),
+          writablePaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also write'),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
         })
         .strict(),
@@ -57,6 +59,15 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
       guarded(ctx, 'session_start', async () => {
         const cwd = await resolveCwd(args.cwd, ctx.config.WORKSPACE_DIR);
         if (!cwd.ok) throw new SessionError(cwd.error);
+        const resolvePaths = async (paths: string[] | undefined) => {
+          const out: string[] = [];
+          for (const p of paths ?? []) {
+            const r = await resolveCwd(p, ctx.config.WORKSPACE_DIR);
+            if (!r.ok) throw new SessionError(r.error);
+            out.push(r.path);
+          }
+          return out;
+        };
         const { info, initialOutput } = await ctx.sessions.start({
           agent: args.agent,
           cwd: cwd.path,
@@ -64,6 +75,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          readOnlyPaths: await resolvePaths(args.readOnlyPaths),
+          writablePaths: await resolvePaths(args.writablePaths),
         });
         if (args.waitMs === undefined) return ok({ ...info, initialOutput });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.

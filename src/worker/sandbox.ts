@@ -1,0 +1,85 @@
+/**
+ * The agent inside bubblewrap (issue 16): what it sees, and how signals reach it.
+ *
+ * The view: `/` read-only, a new pid namespace with its own /proc, a private /tmp (and TMPDIR),
+ * STATE_DIR and WORKSPACE_DIR hidden under empty read-only tmpfs mounts, then bound back on top: the agents' own state
+ * read-write, the session's extra paths, and its cwd read-write. bwrap applies mounts in argv
+ * order, so they are sorted parent before child: a path hidden inside the cwd (STATE_DIR under the
+ * workspace root) stays hidden, a cwd inside a hidden path is bound back.
+ *
+ * The cwd and the extra paths are bound by the directory the worker holds, never by a path looked
+ * up again: the cwd as /proc/<worker pid>/cwd (the worker stands in the checked directory, see
+ * agentCwd.ts), each extra path as /proc/<worker pid>/fd/N of the directory opened and checked
+ * against its recorded identity. bwrap mounts from the host's /proc, where those links name the
+ * held directories themselves.
+ *
+ * Signals: bwrap's outer process (the one we spawn, the leader of the agent's process group)
+ * dies of any signal it is sent, and --die-with-parent then SIGKILLs the whole namespace: a
+ * SIGINT meant to interrupt a turn, or the SIGTERM that lets an agent end gracefully, would kill
+ * it outright. So every signal but SIGKILL goes to the other members of the group (bwrap's init
+ * in the namespace ignores it, the kernel drops unhandled signals to a namespace's pid 1), and
+ * SIGKILL to the group: the outer bwrap's death takes the namespace, and everything in it, along.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Confinement } from '../shared/protocol';
+import { openDirNoFollow } from '../shared/dirHandle';
+import { groupMembers } from './processTree';
+
+type MountOp = [flag: '--tmpfs', dest: string] | [flag: '--bind' | '--bind-try' | '--ro-bind', src: string, dest: string];
+
+/** Extra paths opened once per worker: fds held for its life, so every run binds the same directories. */
+const held = new Map<string, number>();
+
+function heldDir(p: Confinement['extraPaths'][number]): number {
+  const known = held.get(p.path);
+  if (known !== undefined) return known;
+  const opened = openDirNoFollow(p.path, p.identity);
+  if (!opened.ok) throw new Error(`extra path ${p.path} is no longer the directory that was checked (${opened.code}); refusing to start the agent`);
+  held.set(p.path, opened.fd);
+  return opened.fd;
+}
+
+const depth = (p: string) => path.resolve(p).split('/').filter(Boolean).length;
+
+/** bwrap's argv for running `command args` confined as `c` says, in `cwd` (the worker's own cwd). */
+export function bwrapArgs(c: Confinement, cwd: string, command: string, args: string[]): string[] {
+  const self = `/proc/${process.pid}`;
+  const ops: MountOp[] = [];
+  const hidden = c.hidePaths.filter((p) => fs.existsSync(p));
+  for (const p of hidden) ops.push(['--tmpfs', p]);
+  for (const p of c.privateDirs) ops.push(['--tmpfs', p]);
+  for (const p of c.readOnlyBinds) ops.push(['--ro-bind', p, p]);
+  for (const p of c.agentState) ops.push(['--bind-try', p, p]);
+  for (const p of c.extraPaths) ops.push([p.writable ? '--bind' : '--ro-bind', `${self}/fd/${heldDir(p)}`, p.path]);
+  ops.push(['--bind', `${self}/cwd`, cwd]);
+  // Stable: at one depth, hiding comes before binding back.
+  const sorted = ops.map((op, i) => ({ op, i, d: depth(op[op.length - 1]) })).sort((a, b) => a.d - b.d || a.i - b.i);
+  return [
+    '--ro-bind', '/', '/',
+    '--dev', '/dev',
+    '--proc', '/proc',
+    '--tmpfs', '/tmp',
+    ...sorted.flatMap((s) => s.op),
+    // Last, once every mount point inside them exists: a write there fails instead of landing in an invisible tmpfs.
+    ...hidden.flatMap((p) => ['--remount-ro', p]),
+    '--chdir', cwd,
+    '--unshare-pid',
+    '--die-with-parent',
+    '--',
+    command,
+    ...args,
+  ];
+}
+
+/** Signals a confined agent whose outer bwrap process leads group `pid` (see the header). */
+export function signalConfined(pid: number, sig: NodeJS.Signals): void {
+  const targets = sig === 'SIGKILL' ? [-pid] : groupMembers(pid).filter((p) => p !== pid);
+  for (const t of targets) {
+    try {
+      process.kill(t, sig);
+    } catch {
+      // ESRCH: gone already, which is what the signal wanted.
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * Issue 16: every agent confined by bubblewrap. A hostile fake agent (fake-claude's `probe`)
+ * tries what the issue showed takes three file reads unconfined: the token, the journal, its own
+ * worker's spec file, another session's files, the supervisor's environment, a write into the
+ * workspace outside its cwd and one into /etc. Under bwrap (SANDBOX=auto on a host where bwrap
+ * works, as CI is) each attempt fails; the same agent with SANDBOX=none succeeds, so the test
+ * fails when confinement does not happen. Real supervisor, real workers, real bwrap.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { type RunningServer, call, connect, leftovers, makeDirs, until } from '../helpers/server';
+import { bearer, finish, request, startSecurityServer } from './support';
+
+/** A stand-in for a token file an earlier run generated (the test servers pass AUTH_TOKEN, which writes none). */
+const TOKEN_TEXT = 'token-file-contents-0123456789abcdef';
+
+interface Rig {
+  server: RunningServer;
+  client: Client;
+}
+
+const rigs: Rig[] = [];
+const etcFiles: string[] = [];
+
+afterEach(async () => {
+  for (const f of etcFiles.splice(0)) fs.rmSync(f, { force: true });
+  for (const r of rigs.splice(0)) await finish(r.server, [r.client]);
+});
+
+async function startRig(env: Record<string, string> = {}): Promise<Rig> {
+  const dirs = makeDirs();
+  fs.mkdirSync(dirs.stateDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dirs.stateDir, 'token'), TOKEN_TEXT + '\n', { mode: 0o600 });
+  const server = await startSecurityServer(env, undefined, dirs).catch((err: unknown) => {
+    fs.rmSync(dirs.base, { recursive: true, force: true });
+    throw err;
+  });
+  const rig = { server, client: await connect(server, 'http') };
+  rigs.push(rig);
+  return rig;
+}
+
+function statOf(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** Alive and not a zombie. */
+const alive = (pid: number) => (statOf(pid)?.[0] ?? 'Z') !== 'Z';
+
+function ancestors(pid: number): number[] {
+  const out: number[] = [];
+  for (let p = Number(statOf(pid)?.[1] ?? 0); p > 1; p = Number(statOf(p)?.[1] ?? 0)) out.push(p);
+  return out;
+}
+
+async function health(server: RunningServer): Promise<any> {
+  return (await request(server, { path: '/health', headers: bearer(server.token) })).json;
+}
+
+/** Runs the probing agent in `cwd` and returns what each attempt gave ("ok" or an error code). */
+async function probe(rig: Rig): Promise<{ results: Record<string, string>; info: any }> {
+  const { stateDir, workspace } = rig.server.dirs;
+  fs.mkdirSync(path.join(workspace, 'other'), { recursive: true });
+  fs.writeFileSync(path.join(workspace, 'other', 'secret.txt'), 'another session\'s file\n');
+  const etc = `/etc/agentvisor-probe-${crypto.randomBytes(6).toString('hex')}`;
+  etcFiles.push(etc);
+  const attempts = [
+    { name: 'token', op: 'read', path: path.join(stateDir, 'token') },
+    { name: 'journal', op: 'read', path: path.join(stateDir, 'journal.db') },
+    { name: 'spec', op: 'read', path: path.join(stateDir, 'sessions', '{SESSION}', 'spec.json') },
+    { name: 'otherSession', op: 'read', path: path.join(workspace, 'other', 'secret.txt') },
+    { name: 'supervisorEnviron', op: 'read', path: `/proc/${rig.server.proc.pid}/environ` },
+    { name: 'workspaceWrite', op: 'write', path: path.join(workspace, 'outside.txt') },
+    { name: 'etcWrite', op: 'write', path: etc },
+    // The control: its own cwd stays writable (and proves the probe ran at all).
+    { name: 'ownCwd', op: 'write', path: path.join(workspace, 'prober', 'mine.txt') },
+  ];
+  const task = `probe ${Buffer.from(JSON.stringify(attempts)).toString('base64')}`;
+  const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task });
+  let line: string | undefined;
+  await until(async () => {
+    const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
+    line = (page.lines as string[]).find((l) => l.startsWith('probe {'));
+    return line !== undefined || !['running', 'killing'].includes(page.status);
+  }, 30_000, 'the probe to report');
+  if (!line) throw new Error(`the probing agent printed no results: ${JSON.stringify(await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 }))}`);
+  return { results: JSON.parse(line.slice('probe '.length)), info: await call(rig.client, 'session_list', {}).then((l) => l.sessions.find((x: any) => x.sessionId === s.sessionId)) };
+}
+
+test('confined (SANDBOX=auto with bwrap working): the agent reaches neither agentvisor\'s state nor other sessions nor anything outside its cwd', async () => {
+  const rig = await startRig();
+  expect(await health(rig.server)).toMatchObject({ sandbox: 'bwrap' });
+  expect((await health(rig.server)).sandboxWarning).toBeUndefined();
+  const { results, info } = await probe(rig);
+  expect(info.sandbox).toBe('bwrap');
+  expect(results).toEqual({
+    token: 'ENOENT',
+    journal: 'ENOENT',
+    spec: 'ENOENT',
+    otherSession: 'ENOENT',
+    supervisorEnviron: 'ENOENT',
+    workspaceWrite: 'EROFS',
+    etcWrite: 'EROFS',
+    ownCwd: 'ok',
+  });
+  expect(fs.existsSync(path.join(rig.server.dirs.workspace, 'outside.txt'))).toBe(false);
+  expect(fs.readFileSync(path.join(rig.server.dirs.workspace, 'prober', 'mine.txt'), 'utf8')).toMatch(/probing agent/);
+});
+
+test('unconfined (SANDBOX=none): the same agent reads and writes all of it, so the test above can fail', async () => {
+  const rig = await startRig({ SANDBOX: 'none' });
+  expect(await health(rig.server)).toMatchObject({ sandbox: 'none' });
+  const { results, info } = await probe(rig);
+  expect(info.sandbox).toBe('none');
+  // /etc is writable to root only; CI runs as root.
+  const root = process.getuid?.() === 0;
+  expect(results).toEqual({
+    token: 'ok',
+    journal: 'ok',
+    spec: 'ok',
+    otherSession: 'ok',
+    supervisorEnviron: 'ok',
+    workspaceWrite: 'ok',
+    etcWrite: root ? 'ok' : 'EACCES',
+    ownCwd: 'ok',
+  });
+});
+
+test('a confined agent that ignores SIGTERM gets it, and is gone after session_kill with every process of its sandbox', async () => {
+  const rig = await startRig({ KILL_GRACE: '1500' });
+  const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'stubborn', task: 'ignore-term' });
+  expect(s.sandbox).toBe('bwrap');
+  await until(async () => (await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 })).lines.includes('holding on'), 15_000, 'the agent to run');
+  // The agent's pid is the sandbox's outer bwrap; the agent itself runs two levels below it.
+  const bwrapPid: number = s.pid;
+  expect(fs.readFileSync(`/proc/${bwrapPid}/cmdline`, 'utf8').split('\0')).toContain('--unshare-pid');
+  // bwrap's init (pid 1 of the namespace) and the agent under it.
+  const inside = leftovers(rig.server.dirs).filter((p) => p !== bwrapPid && ancestors(p).includes(bwrapPid));
+  expect(inside.length).toBeGreaterThanOrEqual(2);
+
+  await call(rig.client, 'session_kill', { sessionId: s.sessionId });
+  await until(async () => ['killed', 'exited'].includes((await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 })).status), 20_000, 'the session to end');
+  const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
+  // SIGTERM reached the agent inside the sandbox (not only bwrap, whose death would SIGKILL it at once).
+  expect(page.lines).toContain('ignoring SIGTERM');
+  const listed = (await call(rig.client, 'session_list', {})).sessions.find((x: any) => x.sessionId === s.sessionId);
+  expect(listed).toMatchObject({ status: 'killed', endReason: 'killed', sandbox: 'bwrap' });
+  await until(() => [bwrapPid, ...inside].every((pid) => !alive(pid)), 5_000, 'every process of the sandbox to be gone');
+});
+
+test('a PATH without bwrap: the server starts with one warning (log, /health) and runs agents unconfined', async () => {
+  // node alone on PATH: the agents' `#!/usr/bin/env node` still finds it, bwrap is nowhere.
+  const bin = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-nobwrap-'));
+  try {
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    const rig = await startRig({ PATH: bin });
+    const h = await health(rig.server);
+    expect(h).toMatchObject({ sandbox: 'none', sandboxWarning: expect.stringMatching(/UNCONFINED .*bwrap \(bubblewrap\) is not on PATH/) });
+    expect(rig.server.stderr().split('\n').filter((l) => l.includes('UNCONFINED'))).toHaveLength(1);
+    const { results, info } = await probe(rig);
+    expect(info.sandbox).toBe('none');
+    expect(results).toMatchObject({ token: 'ok', otherSession: 'ok', ownCwd: 'ok' });
+  } finally {
+    fs.rmSync(bin, { recursive: true, force: true });
+  }
+});

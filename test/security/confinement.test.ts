@@ -65,14 +65,30 @@ async function health(server: RunningServer): Promise<any> {
   return (await request(server, { path: '/health', headers: bearer(server.token) })).json;
 }
 
-/** Runs the probing agent in `cwd` and returns what each attempt gave ("ok" or an error code). */
+type Attempt = { name: string; op: 'read' | 'write'; path: string };
+
+/** Runs the probing agent with `attempts` in `cwd` and returns what each gave ("ok" or an error code). */
+async function runProbe(rig: Rig, attempts: Attempt[], start: Record<string, unknown> = {}): Promise<{ results: Record<string, string>; info: any }> {
+  const task = `probe ${Buffer.from(JSON.stringify(attempts)).toString('base64')}`;
+  const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task, ...start });
+  let line: string | undefined;
+  await until(async () => {
+    const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
+    line = (page.lines as string[]).find((l) => l.startsWith('probe {'));
+    return line !== undefined || !['running', 'killing'].includes(page.status);
+  }, 30_000, 'the probe to report');
+  if (!line) throw new Error(`the probing agent printed no results: ${JSON.stringify(await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 }))}`);
+  return { results: JSON.parse(line.slice('probe '.length)), info: await call(rig.client, 'session_list', {}).then((l) => l.sessions.find((x: any) => x.sessionId === s.sessionId)) };
+}
+
+/** What the issue says a hostile agent reaches unconfined in three reads, and more. */
 async function probe(rig: Rig): Promise<{ results: Record<string, string>; info: any }> {
   const { stateDir, workspace } = rig.server.dirs;
   fs.mkdirSync(path.join(workspace, 'other'), { recursive: true });
   fs.writeFileSync(path.join(workspace, 'other', 'secret.txt'), 'another session\'s file\n');
   const etc = `/etc/agentvisor-probe-${crypto.randomBytes(6).toString('hex')}`;
   etcFiles.push(etc);
-  const attempts = [
+  const attempts: Attempt[] = [
     { name: 'token', op: 'read', path: path.join(stateDir, 'token') },
     { name: 'journal', op: 'read', path: path.join(stateDir, 'journal.db') },
     { name: 'spec', op: 'read', path: path.join(stateDir, 'sessions', '{SESSION}', 'spec.json') },
@@ -83,16 +99,7 @@ async function probe(rig: Rig): Promise<{ results: Record<string, string>; info:
     // The control: its own cwd stays writable (and proves the probe ran at all).
     { name: 'ownCwd', op: 'write', path: path.join(workspace, 'prober', 'mine.txt') },
   ];
-  const task = `probe ${Buffer.from(JSON.stringify(attempts)).toString('base64')}`;
-  const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task });
-  let line: string | undefined;
-  await until(async () => {
-    const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
-    line = (page.lines as string[]).find((l) => l.startsWith('probe {'));
-    return line !== undefined || !['running', 'killing'].includes(page.status);
-  }, 30_000, 'the probe to report');
-  if (!line) throw new Error(`the probing agent printed no results: ${JSON.stringify(await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 }))}`);
-  return { results: JSON.parse(line.slice('probe '.length)), info: await call(rig.client, 'session_list', {}).then((l) => l.sessions.find((x: any) => x.sessionId === s.sessionId)) };
+  return runProbe(rig, attempts);
 }
 
 test('confined (SANDBOX=auto with bwrap working): the agent reaches neither agentvisor\'s state nor other sessions nor anything outside its cwd', async () => {
@@ -132,6 +139,34 @@ test('unconfined (SANDBOX=none): the same agent reads and writes all of it, so t
     etcWrite: root ? 'ok' : 'EACCES',
     ownCwd: 'ok',
   });
+});
+
+test('readOnlyPaths and writablePaths: a confined agent also reads the one and writes the other, and still nothing else of the workspace', async () => {
+  const rig = await startRig();
+  const ws = rig.server.dirs.workspace;
+  fs.mkdirSync(path.join(ws, 'repo', 'shared'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'repo', 'shared', 'lib.txt'), 'shared code\n');
+  fs.mkdirSync(path.join(ws, 'repo', 'sibling'), { recursive: true });
+  fs.writeFileSync(path.join(ws, 'repo', 'sibling', 'x.txt'), 'not shared\n');
+  const { results, info } = await runProbe(
+    rig,
+    [
+      { name: 'readShared', op: 'read', path: path.join(ws, 'repo', 'shared', 'lib.txt') },
+      { name: 'writeShared', op: 'write', path: path.join(ws, 'repo', 'shared', 'new.txt') },
+      { name: 'writeOut', op: 'write', path: path.join(ws, 'out', 'result.txt') },
+      { name: 'readSibling', op: 'read', path: path.join(ws, 'repo', 'sibling', 'x.txt') },
+    ],
+    { readOnlyPaths: ['repo/shared'], writablePaths: [path.join(ws, 'out')] },
+  );
+  expect(info.sandbox).toBe('bwrap');
+  expect(results).toEqual({ readShared: 'ok', writeShared: 'EROFS', writeOut: 'ok', readSibling: 'ENOENT' });
+  expect(fs.readFileSync(path.join(ws, 'out', 'result.txt'), 'utf8')).toMatch(/probing agent/);
+  // Outside the workspace is refused before anything starts, like a cwd there.
+  const refused = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task: 'hi', readOnlyPaths: ['/etc'] }).then(
+    () => 'started',
+    (err: Error) => err.message,
+  );
+  expect(refused).toMatch(/outside|WORKSPACE_DIR/);
 });
 
 test('a confined agent that ignores SIGTERM gets it, and is gone after session_kill with every process of its sandbox', async () => {

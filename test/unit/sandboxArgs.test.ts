@@ -1,0 +1,102 @@
+/**
+ * The bubblewrap argv a confined agent runs under (worker/sandbox.ts), in process: mounts ordered
+ * parent before child, hidden paths made read-only last, the cwd and extra paths bound by held
+ * directory (never by their path), and the confinement decided from an agent's environment.
+ * The real sandbox is tested in test/security/confinement.test.ts.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { identityOf } from '../../src/shared/dirHandle';
+import type { Confinement } from '../../src/shared/protocol';
+import { confinementFor } from '../../src/supervisor/sandbox/confinement';
+import { bwrapArgs } from '../../src/worker/sandbox';
+
+let base: string;
+beforeEach(() => {
+  base = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'sandbox-args-')));
+});
+afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
+
+/** The mount operations of an argv, as [flag, ...operands] in order. */
+function mounts(argv: string[]): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
+    const two = ['--ro-bind', '--bind', '--bind-try'].includes(argv[i]);
+    const one = ['--tmpfs', '--remount-ro', '--dev', '--proc', '--chdir'].includes(argv[i]);
+    if (two) out.push(argv.slice(i, (i += 2) + 1));
+    else if (one) out.push(argv.slice(i, (i += 1) + 1));
+  }
+  return out;
+}
+
+test('hidden paths first, what is bound back after, parents before children; hidden ones read-only last; the cwd by the worker\'s own cwd', () => {
+  const ws = path.join(base, 'ws');
+  const state = path.join(ws, 'state'); // STATE_DIR inside the workspace: hidden even inside a bound cwd
+  fs.mkdirSync(state, { recursive: true });
+  const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: ['/home/u/.claude'], readOnlyBinds: [], extraPaths: [] };
+  const argv = bwrapArgs(c, ws, '/bin/agent', ['--flag', '--', 'task']);
+  expect(mounts(argv)).toEqual([
+    ['--ro-bind', '/', '/'],
+    ['--dev', '/dev'],
+    ['--proc', '/proc'],
+    ['--tmpfs', '/tmp'],
+    ['--tmpfs', ws],
+    // Same depth: in the order hidden, private, read-only, agent state, extra paths, cwd.
+    ['--bind-try', '/home/u/.claude', '/home/u/.claude'],
+    ['--bind', `/proc/${process.pid}/cwd`, ws],
+    ['--tmpfs', state],
+    ['--remount-ro', state],
+    ['--remount-ro', ws],
+    ['--chdir', ws],
+  ]);
+  expect(argv).toEqual(expect.arrayContaining(['--unshare-pid', '--die-with-parent']));
+  expect(argv.slice(argv.indexOf('--'))).toEqual(['--', '/bin/agent', '--flag', '--', 'task']);
+});
+
+test('extra paths are bound from a directory opened and checked against its identity; a swapped one refuses the start', () => {
+  const ws = path.join(base, 'ws');
+  const shared = path.join(ws, 'shared');
+  fs.mkdirSync(shared, { recursive: true });
+  const identity = identityOf(fs.statSync(shared, { bigint: true }));
+  const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [ws], privateDirs: [], agentState: [], readOnlyBinds: [], extraPaths: [{ path: shared, writable: false, identity }] };
+  const bind = mounts(bwrapArgs(c, path.join(ws, 'cwd'), '/bin/agent', [])).find((m) => m[2] === shared)!;
+  expect(bind[0]).toBe('--ro-bind');
+  expect(bind[1]).toMatch(new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
+  expect(fs.realpathSync(bind[1])).toBe(shared);
+
+  const other = path.join(ws, 'other');
+  fs.mkdirSync(other);
+  const swapped = { ...c, extraPaths: [{ path: other, writable: true, identity }] };
+  expect(() => bwrapArgs(swapped, path.join(ws, 'cwd'), '/bin/agent', [])).toThrow(/no longer the directory that was checked/);
+});
+
+test('confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the agent\'s own state writable and created, its installation bound back when hidden', () => {
+  const home = path.join(base, 'home');
+  const ws = path.join(base, 'ws');
+  const install = path.join(ws, 'tools', 'node_modules', '@openai', 'codex', 'bin');
+  fs.mkdirSync(install, { recursive: true });
+  fs.writeFileSync(path.join(install, 'codex.js'), '');
+  const c = confinementFor({
+    bwrapBin: '/usr/bin/bwrap',
+    stateDir: path.join(base, 'state'),
+    workspaceDir: ws,
+    agent: 'claude-code',
+    agentBin: path.join(install, 'codex.js'),
+    env: { HOME: home, TMPDIR: path.join(base, 'tmp'), PATH: '/usr/bin:/bin' },
+    extraPaths: [],
+  });
+  expect(c.hidePaths).toEqual([path.join(base, 'state'), ws]);
+  expect(c.privateDirs).toEqual([path.join(base, 'tmp')]);
+  expect(c.agentState).toEqual([path.join(home, '.claude'), path.join(home, '.cache'), path.join(home, '.claude.json')]);
+  expect(fs.statSync(path.join(home, '.claude')).isDirectory()).toBe(true);
+  expect(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).toBe('{}\n');
+  expect(c.readOnlyBinds).toEqual([path.join(ws, 'tools', 'node_modules')]);
+
+  // Codex: its home, not Claude's; an existing ~/.claude.json is never rewritten.
+  fs.writeFileSync(path.join(home, '.claude.json'), '{"kept":true}');
+  const x = confinementFor({ bwrapBin: '/b', stateDir: path.join(base, 'state'), workspaceDir: ws, agent: 'codex', agentBin: '/usr/bin/true', env: { HOME: home, CODEX_HOME: path.join(base, 'ch') }, extraPaths: [] });
+  expect(x.agentState).toEqual([path.join(base, 'ch'), path.join(home, '.cache')]);
+  expect(x.readOnlyBinds).toEqual([]);
+  expect(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
+});

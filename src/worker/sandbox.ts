@@ -46,7 +46,9 @@ const depth = (p: string) => path.resolve(p).split('/').filter(Boolean).length;
 export function bwrapArgs(c: Confinement, cwd: string, command: string, args: string[]): string[] {
   const self = `/proc/${process.pid}`;
   const ops: MountOp[] = [];
-  const hidden = c.hidePaths.filter((p) => fs.existsSync(p));
+  // A path bound back whole (a session at the workspace root) is not hidden: --remount-ro would hit the bind.
+  const bound = new Set([cwd, ...c.extraPaths.map((p) => p.path), ...c.agentState, ...c.readOnlyBinds].map((p) => path.resolve(p)));
+  const hidden = c.hidePaths.filter((p) => fs.existsSync(p) && !bound.has(path.resolve(p)));
   for (const p of hidden) ops.push(['--tmpfs', p]);
   for (const p of c.privateDirs) ops.push(['--tmpfs', p]);
   for (const p of c.readOnlyBinds) ops.push(['--ro-bind', p, p]);

@@ -35,23 +35,35 @@ test('hidden paths first, what is bound back after, parents before children; hid
   const state = path.join(ws, 'state'); // STATE_DIR inside the workspace: hidden even inside a bound cwd
   fs.mkdirSync(state, { recursive: true });
   const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: ['/home/u/.claude'], readOnlyBinds: [], extraPaths: [] };
-  const argv = bwrapArgs(c, ws, '/bin/agent', ['--flag', '--', 'task']);
+  const cwd = path.join(ws, 'proj');
+  const argv = bwrapArgs(c, cwd, '/bin/agent', ['--flag', '--', 'task']);
   expect(mounts(argv)).toEqual([
     ['--ro-bind', '/', '/'],
     ['--dev', '/dev'],
     ['--proc', '/proc'],
     ['--tmpfs', '/tmp'],
     ['--tmpfs', ws],
-    // Same depth: in the order hidden, private, read-only, agent state, extra paths, cwd.
     ['--bind-try', '/home/u/.claude', '/home/u/.claude'],
-    ['--bind', `/proc/${process.pid}/cwd`, ws],
+    // Same depth: in the order hidden, private, read-only, agent state, extra paths, cwd.
     ['--tmpfs', state],
+    ['--bind', `/proc/${process.pid}/cwd`, cwd],
     ['--remount-ro', state],
     ['--remount-ro', ws],
-    ['--chdir', ws],
+    ['--chdir', cwd],
   ]);
   expect(argv).toEqual(expect.arrayContaining(['--unshare-pid', '--die-with-parent']));
   expect(argv.slice(argv.indexOf('--'))).toEqual(['--', '/bin/agent', '--flag', '--', 'task']);
+});
+
+test('a session at the workspace root: the workspace is its cwd, bound read-write, not hidden nor made read-only', () => {
+  const ws = path.join(base, 'ws');
+  const state = path.join(base, 'state');
+  fs.mkdirSync(ws);
+  fs.mkdirSync(state);
+  const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: [], readOnlyBinds: [], extraPaths: [] };
+  const m = mounts(bwrapArgs(c, ws, '/bin/agent', []));
+  expect(m.filter((x) => x.includes(ws))).toEqual([['--bind', `/proc/${process.pid}/cwd`, ws], ['--chdir', ws]]);
+  expect(m).toContainEqual(['--remount-ro', state]);
 });
 
 test('extra paths are bound from a directory opened and checked against its identity; a swapped one refuses the start', () => {

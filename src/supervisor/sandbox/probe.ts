@@ -16,12 +16,12 @@ export type SandboxDecision =
   | { kind: 'none'; warning: string | null };
 
 export const SandboxTimeouts = {
-  /** The trial run starts `true` in a fresh namespace: milliseconds, unless the host is stuck. Fixed: only a hung bwrap reaches it. */
+  /** The trial run starts node (doing nothing) in a fresh namespace: well under a second, unless the host is stuck. Fixed: only a hung bwrap reaches it. */
   trialMs: 10_000,
 } as const;
 
-/** The flags every confined agent gets that a host may refuse (namespaces, mounts). */
-const TRIAL_ARGS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--', 'true'];
+/** The flags every confined agent gets that a host may refuse (namespaces, mounts), running node as the agent CLIs do. */
+const TRIAL_ARGS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--', process.execPath, '-e', ''];
 
 /** Runs bwrap once the way agents are run; null when it works, else why not. */
 export function trialRun(bin: string): string | null {

@@ -311,7 +311,7 @@ export const WorkerSpec = obj({
     oneOf(['none', 'bwrap']),
     'none',
   ),
-  /** With sandbox `bwrap`: what the agent may see besides `/` read-only, its cwd and a private /tmp (null: sandbox `none`, or a spec from before). */
+  /** What the agent may see besides `/` read-only, its cwd and a private /tmp; set exactly when sandbox is `bwrap` (null: `none`, or a spec from before). */
   confinement: withDefault(nullable(Confinement), null),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
   resume: nullable(obj({ agentSessionId: str(), message: str() })),

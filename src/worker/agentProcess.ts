@@ -15,7 +15,7 @@ import { WorkerTimeouts } from '../shared/constants';
 import type { DirIdentity } from '../shared/dirHandle';
 import type { Confinement } from '../shared/protocol';
 import { enterAgentCwd } from './agentCwd';
-import { bwrapArgs, signalConfined } from './sandbox';
+import { bwrapArgs, confinedExit, signalConfined } from './sandbox';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -46,10 +46,10 @@ export interface AgentProcess {
 }
 
 /** What is executed: the agent itself, or bwrap running it (the worker already stands in the cwd). */
-function commandOf(launch: AgentLaunch): { command: string; args: string[]; signal: (pid: number, sig: NodeJS.Signals) => void } {
+function commandOf(launch: AgentLaunch): { command: string; args: string[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
   const c = launch.confinement;
-  if (!c) return { command: launch.command, args: launch.args, signal: signalGroup };
-  return { command: c.bwrapBin, args: bwrapArgs(c, launch.cwd, launch.command, launch.args), signal: signalConfined };
+  if (!c) return { command: launch.command, args: launch.args, signal: signalGroup, exit: (e) => e };
+  return { command: c.bwrapBin, args: bwrapArgs(c, launch.cwd, launch.command, launch.args), signal: signalConfined, exit: confinedExit };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -87,7 +87,7 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
   const report = (code: number | null, sig: NodeJS.Signals | null) => {
     if (exited) return;
     clearTimeout(drainTimer);
-    exited = { exitCode: spawnError && code === null ? 127 : code, signal: sig };
+    exited = run.exit({ exitCode: spawnError && code === null ? 127 : code, signal: sig });
     exitCb?.(exited);
   };
   // 'close' (not 'exit') so every byte of stdout/stderr has been delivered first; but a
@@ -157,7 +157,7 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
     onStderr: () => undefined, // a PTY merges stderr into the terminal stream
     onExit: (cb) =>
       term.onExit(({ exitCode, signal }) => {
-        cb({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null });
+        cb(run.exit({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null }));
       }),
   };
 }

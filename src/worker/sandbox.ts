@@ -21,9 +21,11 @@
  * SIGKILL to the group: the outer bwrap's death takes the namespace, and everything in it, along.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Confinement } from '../shared/protocol';
 import { openDirNoFollow } from '../shared/dirHandle';
+import type { AgentExit } from './agentProcess';
 import { groupMembers } from './processTree';
 
 type MountOp = [flag: '--tmpfs', dest: string] | [flag: '--bind' | '--bind-try' | '--ro-bind', src: string, dest: string];
@@ -84,4 +86,15 @@ export function signalConfined(pid: number, sig: NodeJS.Signals): void {
       // ESRCH: gone already, which is what the signal wanted.
     }
   }
+}
+
+const SIGNAL_NAMES = new Map(Object.entries(os.constants.signals as Record<string, number>).map(([name, n]) => [n, name]));
+
+/**
+ * bwrap exits 128 + N when the agent died of signal N: the session reports the signal, as it
+ * does for an unconfined agent (a kill's SIGTERM, say). SIGKILL of bwrap itself arrives as is.
+ */
+export function confinedExit(e: AgentExit): AgentExit {
+  const name = e.exitCode !== null && e.exitCode > 128 ? SIGNAL_NAMES.get(e.exitCode - 128) : undefined;
+  return name ? { exitCode: null, signal: name } : e;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { identityOf } from '../../src/shared/dirHandle';
 import type { Confinement } from '../../src/shared/protocol';
 import { confinementFor } from '../../src/supervisor/sandbox/confinement';
-import { bwrapArgs } from '../../src/worker/sandbox';
+import { bwrapArgs, confinedExit } from '../../src/worker/sandbox';
 
 let base: string;
 beforeEach(() => {
@@ -110,5 +110,20 @@ test('confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
   const x = confinementFor({ bwrapBin: '/b', stateDir: path.join(base, 'state'), workspaceDir: ws, agent: 'codex', agentBin: '/usr/bin/true', env: { HOME: home, CODEX_HOME: path.join(base, 'ch') }, extraPaths: [] });
   expect(x.agentState).toEqual([path.join(base, 'ch'), path.join(home, '.cache')]);
   expect(x.readOnlyBinds).toEqual([]);
+
+  // An agent installed in what becomes private inside (TMPDIR, like /tmp): its directory bound back.
+  const tmp = path.join(base, 'tmp');
+  fs.mkdirSync(path.join(tmp, 'bin'), { recursive: true });
+  const y = confinementFor({ bwrapBin: '/b', stateDir: path.join(base, 'state'), workspaceDir: ws, agent: 'codex', agentBin: path.join(tmp, 'bin', 'agent.js'), env: { TMPDIR: tmp }, extraPaths: [] });
+  expect(y.readOnlyBinds).toEqual([path.join(tmp, 'bin')]);
   expect(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
+});
+
+test('bwrap\'s 128 + N for an agent killed by signal N reads as that signal; other exits as they are', () => {
+  expect(confinedExit({ exitCode: 143, signal: null })).toEqual({ exitCode: null, signal: 'SIGTERM' });
+  expect(confinedExit({ exitCode: 130, signal: null })).toEqual({ exitCode: null, signal: 'SIGINT' });
+  expect(confinedExit({ exitCode: null, signal: 'SIGKILL' })).toEqual({ exitCode: null, signal: 'SIGKILL' });
+  expect(confinedExit({ exitCode: 1, signal: null })).toEqual({ exitCode: 1, signal: null });
+  expect(confinedExit({ exitCode: 128, signal: null })).toEqual({ exitCode: 128, signal: null });
+  expect(confinedExit({ exitCode: 255, signal: null })).toEqual({ exitCode: 255, signal: null });
 });

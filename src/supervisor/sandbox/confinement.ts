@@ -70,18 +70,20 @@ function agentState(agent: AgentKind, env: Record<string, string>): string[] {
 /**
  * Where a program is installed, when a hidden path would hide it: the outermost node_modules
  * of its real path (the agent CLIs are npm packages whose native parts live in sibling
- * packages), else the prefix above its bin directory.
+ * packages), else its own directory.
  */
 function installRoot(file: string): string {
   const parts = file.split(path.sep);
   const i = parts.indexOf('node_modules');
-  return i > 0 ? parts.slice(0, i + 1).join(path.sep) : path.dirname(path.dirname(file));
+  return i > 0 ? parts.slice(0, i + 1).join(path.sep) : path.dirname(file);
 }
 
 export function confinementFor(o: ConfinementInput): Confinement {
   const hide = [o.stateDir, o.workspaceDir].map(real).filter((p) => p !== '/');
   const privateDirs = o.env.TMPDIR && path.isAbsolute(o.env.TMPDIR) && real(o.env.TMPDIR) !== '/' ? [real(o.env.TMPDIR)] : [];
   const programs = [o.agentBin, findOnPath('node', o.env.PATH)].filter((p): p is string => p !== null).map(real);
-  const readOnlyBinds = [...new Set(programs.filter((p) => hide.some((h) => isInside(p, h))).map(installRoot))];
+  // The private /tmp and TMPDIR cover what lies there on the host, as the hidden paths do.
+  const covered = [...hide, '/tmp', ...privateDirs];
+  const readOnlyBinds = [...new Set(programs.filter((p) => covered.some((h) => isInside(p, h))).map(installRoot))];
   return { bwrapBin: o.bwrapBin, hidePaths: [...new Set(hide)], privateDirs, agentState: agentState(o.agent, o.env), readOnlyBinds, extraPaths: o.extraPaths };
 }

@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,unconfined,wait,ingest,memory,reattach,scale,files]
+ *   node dist/bench/run.js [results.json] [--only=start,unconfined,wait,ingest,memory,reattach,scale,files,stdio]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,6 +26,7 @@ import {
   sleep,
   startServer,
 } from './harness';
+import { benchStdio } from './stdio';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
 type Agent = 'claude-code' | 'codex';
@@ -34,7 +35,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,unconfined,wait,ingest,memory,reattach,scale,files').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,unconfined,wait,ingest,memory,reattach,scale,files,stdio').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -759,6 +760,7 @@ async function main(): Promise<void> {
       await run(name, () => benchScale(row, name), 'scale');
     }
     await run('files', benchFiles);
+    await run('stdio', () => benchStdio(server, dirs, target));
   } catch (err) {
     failure = err;
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);

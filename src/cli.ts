@@ -4,7 +4,7 @@
  * module under cli/, loaded only when it runs (the server's modules stay out of
  * `agentvisor sessions`). Errors are one line on stderr and a non-zero exit.
  */
-import { CliError, USAGE_EXIT, scrub } from './cli/common';
+import { CliError, USAGE_EXIT, VERSION, scrub } from './cli/common';
 import { terminalText } from './shared/sanitize';
 
 interface Command {
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   kill: { summary: 'end a session through the running server', load: () => import('./cli/kill.js') },
   stop: { summary: 'stop the running server (--kill-sessions ends every session too)', load: () => import('./cli/stop.js') },
   doctor: { summary: 'check this host and explain how to fix what is wrong', load: () => import('./cli/doctor.js') },
+  stdio: { summary: 'an MCP server on stdin/stdout for local-command clients, relaying to the running server (started if none runs)', load: () => import('./cli/stdio.js') },
   token: { summary: 'print the client configuration with the token; --rotate replaces it', load: () => import('./cli/token.js') },
 };
 
@@ -41,7 +42,7 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   if (cmd === '--version' || cmd === '-v') {
-    process.stdout.write(`${require('../../package.json').version}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return;
   }
   const command = Object.hasOwn(COMMANDS, cmd) ? COMMANDS[cmd] : undefined;

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelServer, claudeEnv, codexArgs, codexEnv, DONE_TEXT } from './support/modelServer';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const pty: typeof import('node-pty') = require('node-pty');
 
 const BIN = path.join(__dirname, '..', 'node_modules', '.bin');

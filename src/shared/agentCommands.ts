@@ -17,6 +17,21 @@ export interface TurnCommand {
 export interface CommandOptions {
   model: string | null;
   mode: AgentMode;
+  /** The client's developer instructions (session_start `instructions`), added to agentvisor's own. */
+  instructions?: string | null;
+}
+
+/** Claude's appended system prompt: agentvisor's own, then the client's instructions under a header of their own. */
+export function claudeSystemPrompt(instructions: string | null | undefined): string {
+  return instructions ? `${CLAUDE_SYSTEM_PROMPT}\n\n# Instructions from the client that started this session\n\n${instructions}` : CLAUDE_SYSTEM_PROMPT;
+}
+
+/**
+ * `-c developer_instructions=…` for `codex exec`: the config key app-server's `developerInstructions`
+ * sets. The value is parsed as TOML; a JSON string is a valid TOML basic string (JSON escapes are TOML's).
+ */
+export function codexInstructionsOverride(instructions: string | null | undefined): string[] {
+  return instructions ? ['-c', `developer_instructions=${JSON.stringify(instructions)}`] : [];
 }
 
 function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
@@ -29,7 +44,7 @@ function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
   if (resumeId) args.push('--resume', resumeId);
-  args.push('--append-system-prompt', CLAUDE_SYSTEM_PROMPT);
+  args.push('--append-system-prompt', claudeSystemPrompt(opts.instructions));
   return args;
 }
 
@@ -38,6 +53,7 @@ function codexArgs(opts: CommandOptions, prompt: string, resumeId: string | null
   if (opts.mode === 'full') args.push('--yolo');
   else args.push('--sandbox', opts.mode === 'edit' ? 'workspace-write' : 'read-only', '--ask-for-approval', 'never');
   if (opts.model) args.push('--model', opts.model);
+  args.push(...codexInstructionsOverride(opts.instructions));
   // Codex 0.169 enables `unbounded_connection_retries` by default: with its model server
   // unreachable it prints "Reconnecting... waiting for network" with growing backoff and never
   // ends, whatever the provider's request_max_retries says. Unattended, that is a session that

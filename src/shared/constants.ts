@@ -85,6 +85,14 @@ export const Limits = {
   /** Text argument limits: large enough for any real prompt, small enough to refuse a flood. */
   maxTaskChars: 100_000,
   maxMessageChars: 100_000,
+  /**
+   * session_start `instructions`: a page of guidance, not a second task. Bounded so that, with
+   * agentvisor's own prompt, it stays one argv element under Linux's 128 KiB (4 bytes a char at worst).
+   */
+  maxInstructionsChars: 16_000,
+  /** session_start / session_send `context` (issue 19 item 7): items per call, and characters of attached text in all (two default read_file pages). */
+  maxContextItems: 20,
+  maxContextChars: 200_000,
   maxPathChars: 4_096,
   /** readOnlyPaths / writablePaths of one session (issue 16): a monorepo's siblings, a worktree's git dirs; each is a bind mount. */
   maxExtraPaths: 16,

@@ -154,7 +154,6 @@ export function terminalText(text: string): string {
 }
 
 // What JSON.stringify leaves raw that a terminal still obeys: DEL and the C1 controls (8-bit CSI, OSC…).
-// eslint-disable-next-line no-control-regex
 const JSON_RAW_CONTROL = /[\x7f-\x9f]/g;
 
 /** JSON for a terminal: lossless (controls stay as \u escapes, still valid JSON), none written raw. */

@@ -38,6 +38,7 @@ export function openJournal(file: string): { journal: Journal; exclusive: boolea
       throw new Error(
         `${file} is not a usable journal (${(err as Error).message}). Move it aside (mv ${file} ${file}.bad) and start again: ` +
           `a new journal is created, and sessions still running are found again from ${path.join(path.dirname(file), 'sessions')}`,
+        { cause: err },
       );
     }
     throw err;

@@ -24,7 +24,9 @@ import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
 import { clientConfigText } from './clientConfig';
 
-export const VERSION: string = require('../../../package.json').version;
+import { VERSION } from '../shared/packageInfo';
+
+export { VERSION };
 
 /** Where a running supervisor says how to reach it (for the CLI and tests). */
 export const SERVER_INFO_FILE = 'server.json';
@@ -47,6 +49,8 @@ export async function serve(config: Config): Promise<void> {
   // Signals that arrive while starting are held until the server is up, then honoured:
   // the default action would kill us mid-way through a journal write.
   const killOnExit = process.env.AGENTVISOR_KILL_SESSIONS_ON_EXIT === '1';
+  // Assigned once the server is up (below); a signal before that is held, so it cannot be a const here.
+  // eslint-disable-next-line prefer-const
   let stopHandler: ((signal: string, killSessions: boolean) => Promise<void>) | undefined;
   let heldStop: [string, boolean] | undefined;
   const requestStop = (signal: string, killSessions: boolean) => {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { WorkerSpec } from '../shared/protocol';
+import { WorkerSpec } from '../shared/protocol';
 import { SPEC_FILE } from '../shared/sessionFiles';
 import { SessionError } from './sessionError';
 
@@ -24,4 +24,13 @@ export function createSessionDir(spec: WorkerSpec, record: () => void): string {
     throw new SessionError(`could not write the session's files in STATE_DIR (${why}); nothing was started. Free space in STATE_DIR and try again.`);
   }
   return specPath;
+}
+
+/**
+ * A session's launch spec read back from its directory, checked by the contract's validator: the one
+ * reader for resume, discovery and the file tools' roots. Throws the read's errno error (ENOENT: the
+ * files are no longer kept), a SyntaxError, or a ContractError for a spec that is not ours.
+ */
+export function readSpec(sessionDir: string): WorkerSpec {
+  return WorkerSpec.parse(JSON.parse(fs.readFileSync(path.join(sessionDir, SPEC_FILE), 'utf8')));
 }

@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { WorkerSpec, sessionProtocol } from '../shared/protocol';
-import { SPEC_FILE } from '../shared/sessionFiles';
+import { type WorkerSpec, sessionProtocol } from '../shared/protocol';
 import type { NewSession } from './journal';
+import { readSpec } from './sessionDir';
 import { WorkerClient } from './workerClient';
 
 export interface Found {
@@ -16,10 +16,9 @@ export interface Found {
   connected: Awaited<ReturnType<typeof WorkerClient.connect>>;
 }
 
-function readSpec(dir: string): WorkerSpec | null {
+function specOf(dir: string): WorkerSpec | null {
   try {
-    const parsed = WorkerSpec.safeParse(JSON.parse(fs.readFileSync(path.join(dir, SPEC_FILE), 'utf8')));
-    return parsed.success ? parsed.data : null;
+    return readSpec(dir);
   } catch {
     return null; // no spec (not a session directory) or an unreadable one: nothing to reach
   }
@@ -37,7 +36,7 @@ export async function findUnjournalled(
   } catch {
     return [];
   }
-  const specs = ids.filter((id) => !known(id)).map((id) => readSpec(path.join(sessionsRoot, id))).filter((s): s is WorkerSpec => s !== null);
+  const specs = ids.filter((id) => !known(id)).map((id) => specOf(path.join(sessionsRoot, id))).filter((s): s is WorkerSpec => s !== null);
   const found = await Promise.all(
     specs.map(async (spec) => {
       try {

@@ -12,16 +12,30 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CWD_REFUSED_PREFIX } from '../shared/dirHandle';
 import { findOnPath } from '../shared/findExecutable';
 import { WorkerReady } from '../shared/protocol';
 
 export type { WorkerReady } from '../shared/protocol';
 
-/** Compiled worker entry: dist/src/worker/main.js, beside this file's compiled twin. */
+/**
+ * `npm run dev` runs the sources under tsx: workers then start from source too, so a change reaches
+ * new workers. Tests load this file as TypeScript through ts-jest (no tsx): they start the compiled
+ * workers, as a user's install does.
+ */
+const FROM_SOURCE = __filename.endsWith('.ts') && process.execArgv.some((a) => a.includes('tsx'));
+
+/** The worker's entry: compiled dist/src/worker/main.js, or main.ts from source under `npm run dev`. */
 export function workerEntry(): string {
+  if (FROM_SOURCE) return path.join(__dirname, '../worker/main.ts');
   const here = __filename.endsWith('.ts') ? path.join(__dirname, '../../dist/src/supervisor') : __dirname;
   return path.join(here, '../worker/main.js');
+}
+
+/** Node flags for a worker or its launcher: tsx's loader when running from source. */
+function nodeFlags(): string[] {
+  return FROM_SOURCE ? ['--import', pathToFileURL(require.resolve('tsx')).href] : [];
 }
 
 const SETSID = findOnPath('setsid');
@@ -35,10 +49,9 @@ export interface LaunchOptions {
 
 export function launchWorker(opts: LaunchOptions): Promise<WorkerReady> {
   const node = process.execPath;
-  const workerArgs = [workerEntry(), '--spec', opts.specPath];
-  const [command, args] = SETSID
-    ? [SETSID, ['--fork', node, ...workerArgs]]
-    : [node, [path.join(path.dirname(workerEntry()), 'forkLauncher.js'), node, ...workerArgs]];
+  const workerArgs = [...nodeFlags(), workerEntry(), '--spec', opts.specPath];
+  const launcher = path.join(path.dirname(workerEntry()), FROM_SOURCE ? 'forkLauncher.ts' : 'forkLauncher.js');
+  const [command, args] = SETSID ? [SETSID, ['--fork', node, ...workerArgs]] : [node, [...nodeFlags(), launcher, node, ...workerArgs]];
   const errFd = fs.openSync(opts.stderrPath, 'a', 0o600);
   return new Promise<WorkerReady>((resolve, reject) => {
     let settled = false;

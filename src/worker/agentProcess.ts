@@ -10,9 +10,10 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
-import * as pty from 'node-pty';
+import type { IPty } from 'node-pty';
 import { WorkerTimeouts } from '../shared/constants';
 import type { DirIdentity } from '../shared/dirHandle';
+import { loadPty, ptyRefusal } from '../shared/ptyLoader';
 import type { Confinement } from '../shared/protocol';
 import { enterAgentCwd } from './agentCwd';
 import { bwrapArgs, confinedExit, signalConfined } from './sandbox';
@@ -126,9 +127,12 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
  * Throws like spawnPiped for a cwd that is no longer the checked directory.
  */
 export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProcess {
+  const pty = loadPty();
+  // The supervisor refuses a new session that would need it; this is a continued one on a host that lost it.
+  if (!pty.ok) throw new Error(ptyRefusal('continuing this session (its agent runs in a terminal)') ?? pty.error);
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
   const run = commandOf(launch);
-  const term = pty.spawn(run.command, run.args, {
+  const term = pty.pty.spawn(run.command, run.args, {
     name: 'xterm-256color',
     cols,
     rows,
@@ -170,7 +174,7 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
  * destroyed, whatever the kernel still holds is read synchronously and delivered.
  * Uses node-pty internals (the stream and the master fd); without them nothing changes.
  */
-function drainBeforeClose(term: pty.IPty, deliver: (text: string) => void): void {
+function drainBeforeClose(term: IPty, deliver: (text: string) => void): void {
   const internals = term as unknown as { _socket?: { destroy: (...args: unknown[]) => unknown }; _fd?: number };
   const socket = internals._socket;
   const fd = internals._fd;

@@ -60,14 +60,20 @@ export function bwrapArgs(c: Confinement, cwd: string, command: string, args: st
   // Stable: at one depth, hiding comes before binding back.
   const sorted = ops.map((op, i) => ({ op, i, d: depth(op[op.length - 1]) })).sort((a, b) => a.d - b.d || a.i - b.i);
   return [
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--tmpfs', '/tmp',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
     ...sorted.flatMap((s) => s.op),
     // Last, once every mount point inside them exists: a write there fails instead of landing in an invisible tmpfs.
     ...hidden.flatMap((p) => ['--remount-ro', p]),
-    '--chdir', cwd,
+    '--chdir',
+    cwd,
     '--unshare-pid',
     '--die-with-parent',
     '--',

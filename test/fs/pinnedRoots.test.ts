@@ -10,6 +10,7 @@ import { dirIdentityNoFollow } from '../../src/shared/dirHandle';
 import { prepareCwd } from '../../src/supervisor/fs/cwdPin';
 import { type AllowedRoot, resolveInsideRoots, resolveInsideRootsSync } from '../../src/supervisor/fs/pathGuard';
 import { SessionRoots } from '../../src/supervisor/fs/sessionRoots';
+import { wireSpec } from '../support/workerSpec';
 
 let base: string;
 let ws: string;
@@ -91,7 +92,7 @@ describe('prepareCwd', () => {
 });
 
 describe('SessionRoots', () => {
-  it("gives each live session's cwd with the identity from its spec, and no root where that cannot be read", () => {
+  it("gives each live session's cwd with the identity from its spec, and no root where that cannot be read or is not a spec", () => {
     const id = dirIdentityNoFollow(cwd)!;
     const dirOf = (name: string, spec: string | null) => {
       const dir = path.join(base, 'sessions', name);
@@ -100,8 +101,10 @@ describe('SessionRoots', () => {
       return dir;
     };
     const sessions = [
-      { id: 'pinned', cwd, session_dir: dirOf('pinned', JSON.stringify({ cwd, cwdIdentity: id })) },
-      { id: 'old-spec', cwd, session_dir: dirOf('old-spec', JSON.stringify({ cwd, cwdIdentity: null })) },
+      { id: 'pinned', cwd, session_dir: dirOf('pinned', JSON.stringify(wireSpec({ cwd, cwdIdentity: id }))) },
+      { id: 'old-spec', cwd, session_dir: dirOf('old-spec', JSON.stringify(wireSpec({ cwd, cwdIdentity: null }))) },
+      // An identity in a file the contract does not accept is not trusted (read without the validator, it was).
+      { id: 'not-a-spec', cwd, session_dir: dirOf('not-a-spec', JSON.stringify({ cwd, cwdIdentity: id })) },
       { id: 'corrupt', cwd, session_dir: dirOf('corrupt', '{"cwd": "') },
       { id: 'missing', cwd, session_dir: dirOf('missing', null) },
     ];

@@ -21,7 +21,7 @@ function cmdline(pid: number): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // C0 controls (bar tab) and DEL: nothing of the terminal's escape sequences may reach a client.
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Text of the Responses-API input messages of one role, in order. */

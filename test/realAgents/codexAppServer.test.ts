@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 // Control characters but tab, DEL and C1: no escape sequence reaches a client.
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 
 /** Text of the Responses-API input messages of one role, in order, without Codex's own context messages. */

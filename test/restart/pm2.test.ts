@@ -241,7 +241,9 @@ test("even with pm2's default tree kill, a restart leaves the workers alone (the
   const file = path.join(dirs.base, 'treekill.config.cjs');
   fs.writeFileSync(file, `const e = require(${JSON.stringify(ECOSYSTEM)});\nmodule.exports = { apps: [{ ...e.apps[0], treekill: true }] };\n`);
   await pm2(['start', file]);
-  let { info, client: c } = await attachToSupervisor(null);
+  const attached = await attachToSupervisor(null);
+  const info = attached.info;
+  let c = attached.client;
   client = c;
   expect((await app()).pm2_env.treekill).toBe(true);
   const s = await startTick(client, 1_000_000, 10, 'a');
@@ -251,7 +253,7 @@ test("even with pm2's default tree kill, a restart leaves the workers alone (the
   await closeQuietly(client);
 
   await pm2(['restart', 'agentvisor']);
-  ({ info, client: c } = await attachToSupervisor(info.pid));
+  ({ client: c } = await attachToSupervisor(info.pid));
   client = c;
   expect(journalRow(dirs, s.sessionId)).toMatchObject({ status: 'running', worker_pid: row.worker_pid, worker_start_time: row.worker_start_time, agent_pid: row.agent_pid });
   await until(async () => (await lineCount(client!, s.sessionId)) > before + 10, 10_000, 'output after the restart');

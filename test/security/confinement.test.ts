@@ -72,11 +72,15 @@ async function runProbe(rig: Rig, attempts: Attempt[], start: Record<string, unk
   const task = `probe ${Buffer.from(JSON.stringify(attempts)).toString('base64')}`;
   const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task, ...start });
   let line: string | undefined;
-  await until(async () => {
-    const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
-    line = (page.lines as string[]).find((l) => l.startsWith('probe {'));
-    return line !== undefined || !['running', 'killing'].includes(page.status);
-  }, 30_000, 'the probe to report');
+  await until(
+    async () => {
+      const page = await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 });
+      line = (page.lines as string[]).find((l) => l.startsWith('probe {'));
+      return line !== undefined || !['running', 'killing'].includes(page.status);
+    },
+    30_000,
+    'the probe to report',
+  );
   if (!line) throw new Error(`the probing agent printed no results: ${JSON.stringify(await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 }))}`);
   return { results: JSON.parse(line.slice('probe '.length)), info: await call(rig.client, 'session_list', {}).then((l) => l.sessions.find((x: any) => x.sessionId === s.sessionId)) };
 }
@@ -85,7 +89,7 @@ async function runProbe(rig: Rig, attempts: Attempt[], start: Record<string, unk
 async function probe(rig: Rig): Promise<{ results: Record<string, string>; info: any }> {
   const { stateDir, workspace } = rig.server.dirs;
   fs.mkdirSync(path.join(workspace, 'other'), { recursive: true });
-  fs.writeFileSync(path.join(workspace, 'other', 'secret.txt'), 'another session\'s file\n');
+  fs.writeFileSync(path.join(workspace, 'other', 'secret.txt'), "another session's file\n");
   const etc = `/etc/agentvisor-probe-${crypto.randomBytes(6).toString('hex')}`;
   etcFiles.push(etc);
   const attempts: Attempt[] = [
@@ -102,7 +106,7 @@ async function probe(rig: Rig): Promise<{ results: Record<string, string>; info:
   return runProbe(rig, attempts);
 }
 
-test('confined (SANDBOX=auto with bwrap working): the agent reaches neither agentvisor\'s state nor other sessions nor anything outside its cwd', async () => {
+test("confined (SANDBOX=auto with bwrap working): the agent reaches neither agentvisor's state nor other sessions nor anything outside its cwd", async () => {
   const rig = await startRig();
   expect(await health(rig.server)).toMatchObject({ sandbox: 'bwrap' });
   expect((await health(rig.server)).sandboxWarning).toBeUndefined();
@@ -199,7 +203,12 @@ test('a PATH without bwrap: the server starts with one warning (log, /health) an
     const rig = await startRig({ PATH: bin });
     const h = await health(rig.server);
     expect(h).toMatchObject({ sandbox: 'none', sandboxWarning: expect.stringMatching(/UNCONFINED .*bwrap \(bubblewrap\) is not on PATH/) });
-    expect(rig.server.stderr().split('\n').filter((l) => l.includes('UNCONFINED'))).toHaveLength(1);
+    expect(
+      rig.server
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('UNCONFINED')),
+    ).toHaveLength(1);
     const { results, info } = await probe(rig);
     expect(info.sandbox).toBe('none');
     expect(results).toMatchObject({ token: 'ok', otherSession: 'ok', ownCwd: 'ok' });

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 // Any C0 control but tab, DEL, any C1 control.
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 
 /** Every line from `since` on, paging through session_output. */
@@ -42,7 +42,7 @@ async function readAll(sessionId: string, since = 0): Promise<{ lines: string[];
   const lines: string[] = [];
   let from = since;
   let first = -1;
-  let status = '';
+  let status: string;
   for (;;) {
     const page = await call(client, 'session_output', { sessionId, since: from, limit: 10_000, maxBytes: 1_000_000 });
     if (first === -1) first = page.offset;

@@ -394,7 +394,7 @@ export async function finish(server: RunningServer | undefined, clients: Array<C
       await until(() => leftovers(server.dirs).length === 0, 10_000, 'no worker or agent left');
     } catch (err) {
       const pids = reapLeftovers(server.dirs);
-      throw new Error(`processes left over: ${pids.join(', ')} (${(err as Error).message})`);
+      throw new Error(`processes left over: ${pids.join(', ')} (${(err as Error).message})`, { cause: err });
     }
     expect({ exitCode: code, stderrTail: code === 0 ? '' : server.stderr().slice(-2_000) }).toEqual({ exitCode: 0, stderrTail: '' });
     expectTokenNowhere(server, leak);

@@ -133,6 +133,8 @@ export interface RealRig {
   callError(tool: string, args: Record<string, unknown>): Promise<string>;
   /** Stops everything, checks that no worker or agent process is left, removes the temp dirs. */
   close(): Promise<void>;
+  /** Stops the supervisor (sessions keep running) and starts it again on the same dirs, e.g. as another install (`command`); `server` and `client` are the new ones. */
+  restart(opts?: { command?: string[] }): Promise<void>;
 }
 
 const openRigs = new Set<RealRig>();
@@ -155,7 +157,7 @@ export async function closeRigs(): Promise<void> {
  */
 export async function startRealRig(
   script: ScriptTurn[],
-  opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string> } = {},
+  opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string>; command?: string[] } = {},
 ): Promise<RealRig> {
   const dirs = makeDirs('agentvisor-real-');
   const model = await ModelServer.start(script);
@@ -181,8 +183,9 @@ export async function startRealRig(
     fs.rmSync(dirs.base, { recursive: true, force: true });
     if (left.length) throw new Error(`processes left behind: ${left.join('; ')}`);
   };
+  let env: Record<string, string> = {};
   try {
-    const env = {
+    env = {
       ...realAgentServerEnv({
         modelUrl: opts.modelUrl ?? model.url,
         home: path.join(dirs.base, 'home'),
@@ -194,7 +197,7 @@ export async function startRealRig(
       KILL_GRACE: '2000',
       ...opts.env,
     };
-    server = await startServer({ dirs, env });
+    server = await startServer({ dirs, env, command: opts.command });
     client = await connect(server);
   } catch (err) {
     await close().catch(() => undefined);
@@ -208,6 +211,14 @@ export async function startRealRig(
     client: client!,
     transcript,
     close,
+    async restart(o = {}) {
+      await client?.close().catch(() => undefined);
+      await server!.stop();
+      server = await startServer({ dirs, env, command: o.command });
+      client = await connect(server);
+      rig.server = server;
+      rig.client = client;
+    },
     async call(tool, args = {}) {
       const result = await call(client!, tool, args);
       transcript.push({ tool, args, result });

@@ -91,3 +91,27 @@ describe('claudeUserMessage', () => {
     expect(JSON.parse(claudeUserMessage('hi', uuid))).toEqual({ type: 'user', message: { role: 'user', content: 'hi' }, uuid });
   });
 });
+
+describe('instructions (issue 19 item 6)', () => {
+  const instructions = '-- "quoted" \\ back\nslash ü\t$(id)';
+
+  test('claude: one --append-system-prompt, agentvisor\'s prompt first, the instructions byte-identical after it', () => {
+    const args = turnCommand('claude-code', { ...full, instructions }, 't', null).args;
+    expect(args.filter((a) => a === '--append-system-prompt')).toHaveLength(1);
+    const prompt = args[args.indexOf('--append-system-prompt') + 1];
+    expect(prompt.startsWith(CLAUDE_SYSTEM_PROMPT)).toBe(true);
+    expect(prompt.endsWith(instructions)).toBe(true);
+    expect(turnCommand('claude-code', { ...full, instructions: null }, 't', null).args).toContain(CLAUDE_SYSTEM_PROMPT);
+  });
+
+  test('codex exec: one -c developer_instructions override before exec, a TOML string that reads back as the text', () => {
+    const args = turnCommand('codex', { ...full, instructions }, 't', 'thread-1').args;
+    const i = args.indexOf('-c');
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(i).toBeLessThan(args.indexOf('exec'));
+    const [key, value] = [args[i + 1].slice(0, args[i + 1].indexOf('=')), args[i + 1].slice(args[i + 1].indexOf('=') + 1)];
+    expect(key).toBe('developer_instructions');
+    expect(JSON.parse(value)).toBe(instructions);
+    expect(turnCommand('codex', full, 't', null).args).not.toContain('-c');
+  });
+});

@@ -107,7 +107,7 @@ test('hostile usage values count as nothing, never as NaN or negative', () => {
   expect(delta).toEqual({ inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: 0 });
   const { driver, proc, events } = setup();
   driver.begin(proc, ['one'], null);
-  driver.stdoutLine(result({ usage: { input_tokens: 'many', output_tokens: -5, cache_read_input_tokens: 1e400 }, total_cost_usd: 'free' }));
+  driver.stdoutLine(result({ usage: { input_tokens: 'many', output_tokens: -5, cache_read_input_tokens: Infinity }, total_cost_usd: 'free' }));
   expect(events.find((e) => e.type === 'usage')).toEqual({ type: 'usage', delta: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null } });
 });
 

@@ -6,6 +6,7 @@
  * line, and errors that name the field.
  */
 import { ContractError, SupervisorFrame, WorkerReady, WorkerSpec, WorkerState } from '../../src/shared/protocol';
+import { wireSpec } from '../support/workerSpec';
 
 const secret = 's'.repeat(32);
 const validFrames: unknown[] = [
@@ -71,30 +72,7 @@ describe('SupervisorFrame', () => {
   });
 });
 
-const spec = {
-  protocolVersion: 1,
-  sessionId: 'abc',
-  agent: 'codex',
-  agentBin: '/usr/bin/codex',
-  cwd: '/tmp/ws',
-  task: 'do it',
-  model: null,
-  mode: 'full',
-  env: { PATH: '/usr/bin', HOME: '/root' },
-  sessionDir: '/tmp/state/sessions/abc',
-  socketPath: '/tmp/state/sock/abc.sock',
-  secret,
-  resume: null,
-  idleTimeoutMs: 1000,
-  killGraceMs: 1000,
-  orphanTimeoutMs: 1000,
-  exitAckMs: 1000,
-  outputFlushMs: 25,
-  partialLineFlushMs: 0,
-  ringLines: 100,
-  maxLineChars: 100,
-  logLevel: 'info',
-};
+const spec = wireSpec();
 
 describe('WorkerSpec', () => {
   const valid: Array<[string, Record<string, unknown>]> = [

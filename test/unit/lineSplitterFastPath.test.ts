@@ -6,7 +6,7 @@
 import stripAnsi from 'strip-ansi';
 import { LineSplitter } from '../../src/worker/lineSplitter';
 
-// eslint-disable-next-line no-control-regex
+ 
 const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 function reference(raw: string, terminal: boolean): string {

@@ -30,7 +30,7 @@ function mounts(argv: string[]): string[][] {
   return out;
 }
 
-test('hidden paths first, what is bound back after, parents before children; hidden ones read-only last; the cwd by the worker\'s own cwd', () => {
+test("hidden paths first, what is bound back after, parents before children; hidden ones read-only last; the cwd by the worker's own cwd", () => {
   const ws = path.join(base, 'ws');
   const state = path.join(ws, 'state'); // STATE_DIR inside the workspace: hidden even inside a bound cwd
   fs.mkdirSync(state, { recursive: true });
@@ -62,7 +62,10 @@ test('a session at the workspace root: the workspace is its cwd, bound read-writ
   fs.mkdirSync(state);
   const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: [], readOnlyBinds: [], extraPaths: [] };
   const m = mounts(bwrapArgs(c, ws, '/bin/agent', []));
-  expect(m.filter((x) => x.includes(ws))).toEqual([['--bind', `/proc/${process.pid}/cwd`, ws], ['--chdir', ws]]);
+  expect(m.filter((x) => x.includes(ws))).toEqual([
+    ['--bind', `/proc/${process.pid}/cwd`, ws],
+    ['--chdir', ws],
+  ]);
   expect(m).toContainEqual(['--remount-ro', state]);
 });
 
@@ -83,7 +86,7 @@ test('extra paths are bound from a directory opened and checked against its iden
   expect(() => bwrapArgs(swapped, path.join(ws, 'cwd'), '/bin/agent', [])).toThrow(/no longer the directory that was checked/);
 });
 
-test('confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the agent\'s own state writable and created, its installation bound back when hidden', () => {
+test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the agent's own state writable and created, its installation bound back when hidden", () => {
   const home = path.join(base, 'home');
   const ws = path.join(base, 'ws');
   const install = path.join(ws, 'tools', 'node_modules', '@openai', 'codex', 'bin');
@@ -107,7 +110,15 @@ test('confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
 
   // Codex: its home, not Claude's; an existing ~/.claude.json is never rewritten.
   fs.writeFileSync(path.join(home, '.claude.json'), '{"kept":true}');
-  const x = confinementFor({ bwrapBin: '/b', stateDir: path.join(base, 'state'), workspaceDir: ws, agent: 'codex', agentBin: '/usr/bin/true', env: { HOME: home, CODEX_HOME: path.join(base, 'ch') }, extraPaths: [] });
+  const x = confinementFor({
+    bwrapBin: '/b',
+    stateDir: path.join(base, 'state'),
+    workspaceDir: ws,
+    agent: 'codex',
+    agentBin: '/usr/bin/true',
+    env: { HOME: home, CODEX_HOME: path.join(base, 'ch') },
+    extraPaths: [],
+  });
   expect(x.agentState).toEqual([path.join(base, 'ch'), path.join(home, '.cache')]);
   expect(x.readOnlyBinds).toEqual([]);
 
@@ -119,7 +130,7 @@ test('confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
   expect(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
 });
 
-test('bwrap\'s 128 + N for an agent killed by signal N reads as that signal; other exits as they are', () => {
+test("bwrap's 128 + N for an agent killed by signal N reads as that signal; other exits as they are", () => {
   expect(confinedExit({ exitCode: 143, signal: null })).toEqual({ exitCode: null, signal: 'SIGTERM' });
   expect(confinedExit({ exitCode: 130, signal: null })).toEqual({ exitCode: null, signal: 'SIGINT' });
   expect(confinedExit({ exitCode: null, signal: 'SIGKILL' })).toEqual({ exitCode: null, signal: 'SIGKILL' });

@@ -6,13 +6,12 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Config } from '../../supervisor/config';
 import { findOnPath } from '../../shared/findExecutable';
+import { PACKAGE_ROOT } from '../../shared/packageInfo';
 import { readOperatorToken } from '../common';
 import { duration } from '../format';
 import { findServer, health } from '../server';
 import { type Check, fail, ok, warn } from './check';
 
-/** The package root: node_modules/.bin and ecosystem.config.cjs live there (dist/src/cli/doctor → ../../../..). */
-const PACKAGE_ROOT = path.resolve(__dirname, '../../../..');
 
 function probePort(host: string, port: number): Promise<string | null> {
   return new Promise((resolve) => {

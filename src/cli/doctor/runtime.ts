@@ -3,7 +3,8 @@
  */
 import os from 'node:os';
 import type { IPty } from 'node-pty';
-import { type Check, fail, firstLine, ok } from './check';
+import { PTY_FIX, loadPty } from '../../shared/ptyLoader';
+import { type Check, fail, firstLine, ok, warn } from './check';
 import { DoctorTimeouts } from './timeouts';
 
 export function nodeCheck(): Check {
@@ -15,6 +16,7 @@ export function nodeCheck(): Check {
 
 export function sqliteCheck(): Check {
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failed build is a check result
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(':memory:');
     const v = (db.prepare('SELECT sqlite_version() AS v').get() as { v: string }).v;
@@ -25,15 +27,18 @@ export function sqliteCheck(): Check {
   }
 }
 
-/** Loads node-pty and runs a tiny program in a terminal: the way Codex is run. */
+/**
+ * Loads node-pty and runs a tiny program in a terminal: the way `codex exec` is run. node-pty is
+ * optional, so its absence is a warning (Claude and Codex over app-server need no terminal); one
+ * that is installed but broken fails.
+ */
 export async function ptyCheck(): Promise<Check> {
   const fix = 'run npm rebuild node-pty in the agentvisor directory (needs python3, make and a C++ compiler); "posix_spawnp failed" means its spawn-helper is not executable: chmod +x it';
-  let pty: typeof import('node-pty');
-  try {
-    pty = require('node-pty') as typeof import('node-pty');
-  } catch (err) {
-    return fail('node-pty', `node-pty does not load: ${firstLine((err as Error).message)}`, fix);
+  const loaded = loadPty();
+  if (!loaded.ok) {
+    return warn('node-pty', `${loaded.error}: Claude sessions and Codex over app-server work; Codex over exec (CODEX_PROTOCOL=exec) is refused`, PTY_FIX);
   }
+  const pty = loaded.pty;
   return new Promise<Check>((resolve) => {
     let term: IPty;
     let out = '';

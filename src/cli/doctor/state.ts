@@ -42,7 +42,7 @@ export function stateDirCheck(dir: string): { check: Check; usable: boolean } {
     while (!fs.existsSync(parent) && parent !== path.dirname(parent)) parent = path.dirname(parent);
     try {
       fs.accessSync(parent, fs.constants.W_OK);
-      if (!fs.statSync(parent).isDirectory()) throw new Error('not a directory');
+      if (!fs.statSync(parent).isDirectory()) return { check: fail('state dir', `STATE_DIR ${dir} does not exist and ${parent} is not a directory`, `create it (mkdir -m 700 -p ${dir}) or set STATE_DIR elsewhere`), usable: false };
       return { check: ok('state dir', `STATE_DIR ${dir} does not exist yet; the server creates it (mode 0700) at first start`), usable: false };
     } catch {
       return { check: fail('state dir', `STATE_DIR ${dir} does not exist and cannot be created under ${parent}`, `create it (mkdir -m 700 -p ${dir}) or set STATE_DIR elsewhere`), usable: false };
@@ -102,6 +102,7 @@ export function journalCheck(config: Config, stateUsable: boolean): Check {
   if (!stateUsable && fs.existsSync(config.STATE_DIR)) return warn('journal', 'not checked: STATE_DIR is not usable', 'fix STATE_DIR first');
   if (!fs.existsSync(file)) return ok('journal', 'no journal yet: the server creates it at first start');
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here so a failed build is a check result
     const Database = require('better-sqlite3') as typeof import('better-sqlite3');
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {

@@ -15,7 +15,6 @@
  * contains NULs and is therefore refused too.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { type AllowedRoot, resolveInsideRootsSync } from './pathGuard';
 import { type FsError, errnoMessage, fail, intArg, kindOf } from './fsTaskHelpers';
 import { type ListDirectoryArgs, type ListDirectoryResult, listDirectory } from './dirWalk';

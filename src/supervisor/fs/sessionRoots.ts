@@ -6,10 +6,8 @@
  * WORKSPACE_DIR anyway, so nothing legitimate is lost, and an unverifiable root is never
  * trusted.
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DirIdentity } from '../../shared/dirHandle';
-import { SPEC_FILE } from '../../shared/sessionFiles';
+import { readSpec } from '../sessionDir';
 import type { AllowedRoot } from './pathGuard';
 
 interface LiveSession {
@@ -37,7 +35,7 @@ export class SessionRoots {
 function rootOf(s: LiveSession): AllowedRoot | null {
   let identity: DirIdentity | null | undefined;
   try {
-    identity = (JSON.parse(fs.readFileSync(path.join(s.session_dir, SPEC_FILE), 'utf8')) as { cwdIdentity?: DirIdentity | null }).cwdIdentity;
+    identity = readSpec(s.session_dir).cwdIdentity;
   } catch {
     return null; // unreadable or corrupt spec: see the module comment
   }

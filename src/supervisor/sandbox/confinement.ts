@@ -42,7 +42,10 @@ function agentState(agent: AgentKind, env: Record<string, string>): string[] {
   const files: string[] = [];
   if (agent === 'claude-code') {
     if (env.CLAUDE_CONFIG_DIR) dirs.push(env.CLAUDE_CONFIG_DIR);
-    if (home) dirs.push(path.join(home, '.claude')), files.push(path.join(home, '.claude.json'));
+    if (home) {
+      dirs.push(path.join(home, '.claude'));
+      files.push(path.join(home, '.claude.json'));
+    }
   } else {
     if (env.CODEX_HOME) dirs.push(env.CODEX_HOME);
     else if (home) dirs.push(path.join(home, '.codex'));

@@ -40,7 +40,8 @@ export function decideSandbox(setting: SandboxSetting, pathVar: string | undefin
   const bin = findOnPath('bwrap', pathVar);
   const problem = bin ? trialRun(bin) : 'bwrap (bubblewrap) is not on PATH';
   if (bin && !problem) return { kind: 'bwrap', bin };
-  if (setting === 'bwrap') throw new SandboxError(`SANDBOX=bwrap but agents cannot be confined: ${problem}. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) or allow unprivileged user namespaces.`);
+  if (setting === 'bwrap')
+    throw new SandboxError(`SANDBOX=bwrap but agents cannot be confined: ${problem}. Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) or allow unprivileged user namespaces.`);
   return {
     kind: 'none',
     warning: `agents run UNCONFINED (SANDBOX=auto): ${problem}; an agent can read STATE_DIR (the token, the journal) and every session's files. Install bubblewrap to confine them, or set SANDBOX=none to say this is intended.`,

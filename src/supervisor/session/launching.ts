@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Limits, WorkerTimeouts } from '../../shared/constants';
 import { PROTOCOL_VERSION, WorkerSpec, sessionProtocol } from '../../shared/protocol';
+import { ptyRefusal } from '../../shared/ptyLoader';
 import { FINAL_STATE_FILE, SPEC_FILE } from '../../shared/sessionFiles';
 import { resolveAgentBinary } from '../agentBinaries';
 import type { AgentCatalog } from '../agentCapabilities';
@@ -21,7 +22,7 @@ import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
 import { confinementFor } from '../sandbox/confinement';
 import type { SandboxDecision } from '../sandbox/probe';
-import { createSessionDir } from '../sessionDir';
+import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
 
@@ -48,7 +49,8 @@ export class SessionLauncher {
     const { config, journal, journalGuard } = this.d;
     journalGuard.assertWritable();
     // Security: text execve would cut short and env a session may not set are refused before anything exists (agentInput.ts).
-    const badInput = agentTextProblem(req.agent, 'task', req.task) ?? agentEnvProblem(req.env, config.SESSION_ENV_ALLOW);
+    const badInput =
+      agentTextProblem(req.agent, 'task', req.task) ?? (req.instructions ? agentTextProblem(req.agent, 'instructions', req.instructions) : null) ?? agentEnvProblem(req.env, config.SESSION_ENV_ALLOW);
     if (badInput) throw new SessionError(badInput);
     this.refuseAtCapacity('. Wait for one to end or end one with session_kill.');
     const configured = req.agent === 'claude-code' ? config.CLAUDE_BIN : config.CODEX_BIN;
@@ -71,6 +73,8 @@ export class SessionLauncher {
     if (refusal) throw new SessionError(refusal);
     const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
     if (!codex.ok) throw new SessionError(codex.error);
+    const noTerminal = req.agent === 'codex' && codex.protocol === 'exec' ? ptyRefusal(`Codex over exec (CODEX_PROTOCOL=${config.CODEX_PROTOCOL})`) : null;
+    if (noTerminal) throw new SessionError(noTerminal);
     // Before the agent can touch anything: the state session_diff compares against.
     const snapshot = await snapshotTree(req.cwd);
 
@@ -93,7 +97,7 @@ export class SessionLauncher {
       socketPath: path.join(this.d.socketsRoot, id.slice(0, 8) + id.slice(9, 13) + '.sock'),
       secret: crypto.randomBytes(32).toString('hex'),
       resume: null,
-      instructions: null,
+      instructions: req.instructions ?? null,
       approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: this.d.sandbox.kind,
@@ -169,7 +173,7 @@ export class SessionLauncher {
     const specPath = path.join(row.session_dir, SPEC_FILE);
     let spec: WorkerSpec;
     try {
-      spec = WorkerSpec.parse(JSON.parse(fs.readFileSync(specPath, 'utf8')));
+      spec = readSpec(row.session_dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new SessionError(`session ${row.id}'s files are no longer kept (past ENDED_SESSIONS_KEPT), so it cannot be continued; start a new session.`);
@@ -177,6 +181,8 @@ export class SessionLauncher {
       const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
       throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
+    const noTerminal = sessionProtocol(spec) === 'codex-exec' ? ptyRefusal(`session ${row.id} runs Codex over exec, so continuing it`) : null;
+    if (noTerminal) throw new SessionError(noTerminal);
     spec.resume = { agentSessionId: row.agent_session_id, message };
     fs.writeFileSync(specPath, JSON.stringify(spec), { mode: 0o600 });
     // The previous outcome must not be mistaken for this run's if the new worker dies.

@@ -41,6 +41,8 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Developer instructions for the agent (bounded by the tool's schema). */
+  instructions?: string | null;
   /** Directories inside WORKSPACE_DIR (absolute, checked like cwd) a confined agent may also read, or read and write. */
   readOnlyPaths?: string[];
   writablePaths?: string[];

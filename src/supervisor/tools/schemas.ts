@@ -94,7 +94,7 @@ export const SendReplySchema = z.object({
 export const ModelArg = z
   .string()
   .max(100, 'model must be at most 100 characters')
-  .regex(/^[A-Za-z0-9._:/\[\]-]+$/, 'model may contain only letters, digits and . - _ : / [ ]');
+  .regex(/^[A-Za-z0-9._:/[\]-]+$/, 'model may contain only letters, digits and . - _ : / [ ]');
 
 const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Limits } from '../../shared/constants';
 import { type ToolContext, guarded, ok } from './context';
 import { SendReplySchema, sessionIdArg } from './schemas';
+import { ContextArg, withContext } from './attachedContext';
 
 export function registerSessionSendTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -27,6 +28,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             .max(Limits.maxMessageChars, `message must be at most ${Limits.maxMessageChars} characters`)
             .optional()
             .describe('The message (required unless interrupt is true)'),
+          context: ContextArg.optional(),
           raw: z.boolean().optional().describe('Write the text to the agent verbatim, without message framing'),
           idempotencyKey: z
             .string()
@@ -45,20 +47,25 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             issue.addIssue({ code: 'custom', path: ['message'], message: 'message is required (or pass interrupt: true to only stop the current turn)' });
           }
           if (a.raw && a.interrupt) issue.addIssue({ code: 'custom', path: ['raw'], message: 'raw and interrupt cannot be combined' });
+          if (a.context && (a.raw || a.message === undefined)) {
+            issue.addIssue({ code: 'custom', path: ['context'], message: 'context is attached to a message: pass message, and not raw (keystrokes take no attachments)' });
+          }
         }),
       outputSchema: SendReplySchema.extend({ sessionId: z.string(), interrupted: z.boolean().optional() }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
     (args) =>
       guarded(ctx, 'session_send', async () => {
+        // Attachments are read first: one that cannot be attached must not have interrupted the turn.
+        const message = args.message === undefined ? undefined : await withContext(ctx, args.message, args.context);
         let interruptNote: string | undefined;
         if (args.interrupt) {
           interruptNote = (await ctx.sessions.interrupt(args.sessionId)).note;
-          if (args.message === undefined) {
+          if (message === undefined) {
             return ok({ sessionId: args.sessionId, delivered: false, queued: false, interrupted: true, note: interruptNote });
           }
         }
-        const result = await ctx.sessions.send(args.sessionId, args.message!, args.raw ?? false, args.idempotencyKey);
+        const result = await ctx.sessions.send(args.sessionId, message!, args.raw ?? false, args.idempotencyKey);
         return ok({ sessionId: args.sessionId, ...result, ...(args.interrupt ? { interrupted: true } : {}) });
       }),
   );

@@ -7,6 +7,7 @@ import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnv
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
 import { waitUntilEnded } from './waiting';
+import { ContextArg, withContext } from './attachedContext';
 import { ExtraPathsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
@@ -43,6 +44,13 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .max(3_600_000, 'waitMs must be at most 3600000 (it is capped lower by the server)')
             .optional()
             .describe('Block until the session ends (up to this long, capped like session_wait) and return its final answer: the one-call "ask"'),
+          instructions: z
+            .string()
+            .min(1, 'instructions must not be empty (omit them instead)')
+            .max(Limits.maxInstructionsChars, `instructions must be at most ${Limits.maxInstructionsChars} characters: put long material in context or in a file the agent reads`)
+            .optional()
+            .describe("Developer instructions for the agent, kept for the whole session (also when it is continued): Claude's appended system prompt, Codex's developer instructions. Added to agentvisor's own"),
+          context: ContextArg.optional(),
           readOnlyPaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it'),
           writablePaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also write'),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
@@ -71,10 +79,11 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
         const { info, initialOutput } = await ctx.sessions.start({
           agent: args.agent,
           cwd: cwd.path,
-          task: args.task,
+          task: await withContext(ctx, args.task, args.context),
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          instructions: args.instructions ?? null,
           readOnlyPaths: await resolvePaths(args.readOnlyPaths),
           writablePaths: await resolvePaths(args.writablePaths),
         });

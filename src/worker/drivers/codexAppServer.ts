@@ -140,7 +140,9 @@ export class CodexAppServerDriver implements AgentDriver {
       const handshake = { timeoutMs: this.timeouts.handshakeMs };
       await run.rpc.request('initialize', { clientInfo: CLIENT_INFO, capabilities: null }, { ...handshake, what: 'initialize' });
       run.rpc.notify('initialized');
-      const policy = { ...(this.ctx.spec.model ? { model: this.ctx.spec.model } : {}), ...MODE_POLICY[this.ctx.spec.mode] };
+      const spec = this.ctx.spec;
+      // developerInstructions on resume too: a resumed thread is configured afresh by its new process.
+      const policy = { ...(spec.model ? { model: spec.model } : {}), ...(spec.instructions ? { developerInstructions: spec.instructions } : {}), ...MODE_POLICY[spec.mode] };
       const result = resumeId
         ? await run.rpc.request('thread/resume', { threadId: resumeId, ...policy, excludeTurns: true }, { ...handshake, what: 'thread/resume' })
         : await run.rpc.request('thread/start', policy, { ...handshake, what: 'thread/start' });

@@ -42,6 +42,16 @@ function heldDir(p: Confinement['extraPaths'][number]): number {
   return opened.fd;
 }
 
+/**
+ * Run as root, bwrap would leave the agent its capabilities: enough to unmount what hides
+ * STATE_DIR, or remount / read-write. All are dropped (and bwrap sets no_new_privs: no setuid
+ * way back), but for CAP_SETFCAP as root, which mapping uid 0 into a user namespace needs since
+ * Linux 5.12: Codex's own sandbox (bubblewrap in a user namespace) cannot start without it. It
+ * grants nothing over the mounts inherited here (they are locked in any namespace the agent
+ * makes), and file capabilities it could set give root no more than root has.
+ */
+const CAPABILITIES = ['--cap-drop', 'ALL', ...(process.getuid?.() === 0 ? ['--cap-add', 'CAP_SETFCAP'] : [])];
+
 const depth = (p: string) => path.resolve(p).split('/').filter(Boolean).length;
 
 /** bwrap's argv for running `command args` confined as `c` says, in `cwd` (the worker's own cwd). */
@@ -76,6 +86,7 @@ export function bwrapArgs(c: Confinement, cwd: string, command: string, args: st
     cwd,
     '--unshare-pid',
     '--die-with-parent',
+    ...CAPABILITIES,
     '--',
     command,
     ...args,

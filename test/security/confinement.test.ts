@@ -65,7 +65,7 @@ async function health(server: RunningServer): Promise<any> {
   return (await request(server, { path: '/health', headers: bearer(server.token) })).json;
 }
 
-type Attempt = { name: string; op: 'read' | 'write'; path: string };
+type Attempt = { name: string; op: 'read' | 'write'; path: string } | { name: string; op: 'run'; argv: string[] };
 
 /** Runs the probing agent with `attempts` in `cwd` and returns what each gave ("ok" or an error code). */
 async function runProbe(rig: Rig, attempts: Attempt[], start: Record<string, unknown> = {}): Promise<{ results: Record<string, string>; info: any }> {
@@ -124,6 +124,24 @@ test("confined (SANDBOX=auto with bwrap working): the agent reaches neither agen
   });
   expect(fs.existsSync(path.join(rig.server.dirs.workspace, 'outside.txt'))).toBe(false);
   expect(fs.readFileSync(path.join(rig.server.dirs.workspace, 'prober', 'mine.txt'), 'utf8')).toMatch(/probing agent/);
+
+  // Nor can it take the covers off (as root, bwrap would have left it the capabilities to), in
+  // its own namespaces either (what it inherits there is locked).
+  const { stateDir, workspace } = rig.server.dirs;
+  const uncover = await runProbe(rig, [
+    { name: 'umountState', op: 'run', argv: ['umount', stateDir] },
+    { name: 'umountWorkspace', op: 'run', argv: ['umount', '-l', workspace] },
+    { name: 'remountRoot', op: 'run', argv: ['mount', '-o', 'remount,rw', '/'] },
+    { name: 'inUserNamespace', op: 'run', argv: ['unshare', '-U', '-r', '-m', 'umount', stateDir] },
+    { name: 'readAfterwards', op: 'read', path: path.join(stateDir, 'token') },
+  ]);
+  expect(uncover.results).toEqual({
+    umountState: expect.stringMatching(/^exit [1-9]/),
+    umountWorkspace: expect.stringMatching(/^exit [1-9]/),
+    remountRoot: expect.stringMatching(/^exit [1-9]/),
+    inUserNamespace: expect.stringMatching(/^exit [1-9]/),
+    readAfterwards: 'ENOENT',
+  });
 });
 
 test('unconfined (SANDBOX=none): the same agent reads and writes all of it, so the test above can fail', async () => {

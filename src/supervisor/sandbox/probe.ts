@@ -21,7 +21,7 @@ export const SandboxTimeouts = {
 } as const;
 
 /** The flags every confined agent gets that a host may refuse (namespaces, mounts), running node as the agent CLIs do. */
-const TRIAL_ARGS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--', process.execPath, '-e', ''];
+const TRIAL_ARGS = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp', '--unshare-pid', '--die-with-parent', '--cap-drop', 'ALL', '--', process.execPath, '-e', ''];
 
 /** Runs bwrap once the way agents are run; null when it works, else why not. */
 export function trialRun(bin: string): string | null {

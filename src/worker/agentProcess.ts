@@ -6,7 +6,7 @@
  * Either way it starts in the worker's cwd, which agentCwd set to the checked
  * directory by handle: no cwd path is looked up again at spawn time.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
@@ -47,10 +47,13 @@ export interface AgentProcess {
 }
 
 /** What is executed: the agent itself, or bwrap running it (the worker already stands in the cwd). */
-function commandOf(launch: AgentLaunch): { command: string; args: string[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
+function commandOf(
+  launch: AgentLaunch,
+  passFds = false,
+): { command: string; args: string[]; fds: number[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
   const c = launch.confinement;
-  if (!c) return { command: launch.command, args: launch.args, signal: signalGroup, exit: (e) => e };
-  return { command: c.bwrapBin, args: bwrapArgs(c, launch.cwd, launch.command, launch.args), signal: signalConfined, exit: confinedExit };
+  if (!c) return { command: launch.command, args: launch.args, fds: [], signal: signalGroup, exit: (e) => e };
+  return { command: c.bwrapBin, ...bwrapArgs(c, launch.cwd, launch.command, launch.args, passFds), signal: signalConfined, exit: confinedExit };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -67,13 +70,14 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
  */
 export function spawnPiped(launch: AgentLaunch): AgentProcess {
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
-  const run = commandOf(launch);
+  const run = commandOf(launch, true);
   const child = spawn(run.command, run.args, {
     // No cwd: the child inherits the worker's, which is the checked directory itself.
     env: launch.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    // A confined agent's extra directories go to bwrap from fd 3 on; it closes them once bound.
+    stdio: ['pipe', 'pipe', 'pipe', ...run.fds],
     detached: true, // own process group; we never unref: the worker waits for it
-  });
+  }) as ChildProcessWithoutNullStreams; // 0-2 are pipes whatever follows them
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
   // EPIPE when the agent dies with input pending: the exit handler reports the death.

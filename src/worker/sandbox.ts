@@ -8,10 +8,9 @@
  * workspace root) stays hidden, a cwd inside a hidden path is bound back.
  *
  * The cwd and the extra paths are bound by the directory the worker holds, never by a path looked
- * up again: the cwd as /proc/<worker pid>/cwd (the worker stands in the checked directory, see
- * agentCwd.ts), each extra path as /proc/<worker pid>/fd/N of the directory opened and checked
- * against its recorded identity. bwrap mounts from the host's /proc, where those links name the
- * held directories themselves.
+ * up again: the cwd as bwrap's own /proc/self/cwd (bwrap inherits the worker's cwd, the checked
+ * directory, see agentCwd.ts), each extra path from a descriptor of the directory opened and
+ * checked against its recorded identity. Those links name the held directories themselves.
  *
  * Signals: bwrap's outer process (the one we spawn, the leader of the agent's process group)
  * dies of any signal it is sent, and --die-with-parent then SIGKILLs the whole namespace: a
@@ -28,7 +27,7 @@ import { openDirNoFollow } from '../shared/dirHandle';
 import type { AgentExit } from './agentProcess';
 import { groupMembers } from './processTree';
 
-type MountOp = [flag: '--tmpfs', dest: string] | [flag: '--bind' | '--bind-try' | '--ro-bind', src: string, dest: string];
+type MountOp = [flag: '--tmpfs', dest: string] | [flag: '--bind' | '--bind-try' | '--ro-bind' | '--bind-fd' | '--ro-bind-fd', src: string, dest: string];
 
 /** Extra paths opened once per worker: fds held for its life, so every run binds the same directories. */
 const held = new Map<string, number>();
@@ -54,10 +53,16 @@ const CAPABILITIES = ['--cap-drop', 'ALL', ...(process.getuid?.() === 0 ? ['--ca
 
 const depth = (p: string) => path.resolve(p).split('/').filter(Boolean).length;
 
-/** bwrap's argv for running `command args` confined as `c` says, in `cwd` (the worker's own cwd). */
-export function bwrapArgs(c: Confinement, cwd: string, command: string, args: string[]): string[] {
-  const self = `/proc/${process.pid}`;
+/**
+ * bwrap's argv for running `command args` confined as `c` says, in `cwd` (the worker's own cwd),
+ * and the held directories bwrap must inherit, in order from fd 3. With `passFds` (a spawn that
+ * can pass descriptors: pipes) the extra paths are bound from those (--bind-fd); without (a PTY:
+ * node-pty passes none) from /proc/<worker pid>/fd/N, which bwrap can read when run as root, not
+ * from the user namespace it makes for anyone else.
+ */
+export function bwrapArgs(c: Confinement, cwd: string, command: string, args: string[], passFds = false): { args: string[]; fds: number[] } {
   const ops: MountOp[] = [];
+  const fds: number[] = [];
   // A path bound back whole (a session at the workspace root) is not hidden: --remount-ro would hit the bind.
   const bound = new Set([cwd, ...c.extraPaths.map((p) => p.path), ...c.agentState, ...c.readOnlyBinds].map((p) => path.resolve(p)));
   const hidden = c.hidePaths.filter((p) => fs.existsSync(p) && !bound.has(path.resolve(p)));
@@ -65,11 +70,16 @@ export function bwrapArgs(c: Confinement, cwd: string, command: string, args: st
   for (const p of c.privateDirs) ops.push(['--tmpfs', p]);
   for (const p of c.readOnlyBinds) ops.push(['--ro-bind', p, p]);
   for (const p of c.agentState) ops.push(['--bind-try', p, p]);
-  for (const p of c.extraPaths) ops.push([p.writable ? '--bind' : '--ro-bind', `${self}/fd/${heldDir(p)}`, p.path]);
-  ops.push(['--bind', `${self}/cwd`, cwd]);
+  for (const p of c.extraPaths) {
+    const fd = heldDir(p);
+    if (passFds) ops.push([p.writable ? '--bind-fd' : '--ro-bind-fd', String(3 + fds.push(fd) - 1), p.path]);
+    else ops.push([p.writable ? '--bind' : '--ro-bind', `/proc/${process.pid}/fd/${fd}`, p.path]);
+  }
+  // bwrap's own cwd when it mounts, inherited from the worker: the checked directory the worker stands in.
+  ops.push(['--bind', '/proc/self/cwd', cwd]);
   // Stable: at one depth, hiding comes before binding back.
   const sorted = ops.map((op, i) => ({ op, i, d: depth(op[op.length - 1]) })).sort((a, b) => a.d - b.d || a.i - b.i);
-  return [
+  const argv = [
     '--ro-bind',
     '/',
     '/',
@@ -91,6 +101,7 @@ export function bwrapArgs(c: Confinement, cwd: string, command: string, args: st
     command,
     ...args,
   ];
+  return { args: argv, fds };
 }
 
 /** Signals a confined agent whose outer bwrap process leads group `pid` (see the header). */

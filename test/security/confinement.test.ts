@@ -177,11 +177,15 @@ test('readOnlyPaths and writablePaths: a confined agent also reads the one and w
       { name: 'writeShared', op: 'write', path: path.join(ws, 'repo', 'shared', 'new.txt') },
       { name: 'writeOut', op: 'write', path: path.join(ws, 'out', 'result.txt') },
       { name: 'readSibling', op: 'read', path: path.join(ws, 'repo', 'sibling', 'x.txt') },
+      // The held directories reach bwrap as fds 3 and 4; it closes them once bound. One left open
+      // would let the agent write "read-only" repo/shared through it (openat on the host's mount).
+      { name: 'fd3', op: 'run', argv: ['test', '-e', '/proc/self/fd/3'] },
+      { name: 'fd4', op: 'run', argv: ['test', '-e', '/proc/self/fd/4'] },
     ],
     { readOnlyPaths: ['repo/shared'], writablePaths: [path.join(ws, 'out')] },
   );
   expect(info.sandbox).toBe('bwrap');
-  expect(results).toEqual({ readShared: 'ok', writeShared: 'EROFS', writeOut: 'ok', readSibling: 'ENOENT' });
+  expect(results).toEqual({ readShared: 'ok', writeShared: 'EROFS', writeOut: 'ok', readSibling: 'ENOENT', fd3: 'exit 1', fd4: 'exit 1' });
   expect(fs.readFileSync(path.join(ws, 'out', 'result.txt'), 'utf8')).toMatch(/probing agent/);
   // Outside the workspace is refused before anything starts, like a cwd there.
   const refused = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task: 'hi', readOnlyPaths: ['/etc'] }).then(

@@ -22,7 +22,7 @@ afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
 function mounts(argv: string[]): string[][] {
   const out: string[][] = [];
   for (let i = 0; i < argv.length && argv[i] !== '--'; i++) {
-    const two = ['--ro-bind', '--bind', '--bind-try'].includes(argv[i]);
+    const two = ['--ro-bind', '--bind', '--bind-try', '--bind-fd', '--ro-bind-fd'].includes(argv[i]);
     const one = ['--tmpfs', '--remount-ro', '--dev', '--proc', '--chdir'].includes(argv[i]);
     if (two) out.push(argv.slice(i, (i += 2) + 1));
     else if (one) out.push(argv.slice(i, (i += 1) + 1));
@@ -36,7 +36,7 @@ test("hidden paths first, what is bound back after, parents before children; hid
   fs.mkdirSync(state, { recursive: true });
   const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: ['/home/u/.claude'], readOnlyBinds: [], extraPaths: [] };
   const cwd = path.join(ws, 'proj');
-  const argv = bwrapArgs(c, cwd, '/bin/agent', ['--flag', '--', 'task']);
+  const argv = bwrapArgs(c, cwd, '/bin/agent', ['--flag', '--', 'task']).args;
   expect(mounts(argv)).toEqual([
     ['--ro-bind', '/', '/'],
     ['--dev', '/dev'],
@@ -46,7 +46,7 @@ test("hidden paths first, what is bound back after, parents before children; hid
     ['--bind-try', '/home/u/.claude', '/home/u/.claude'],
     // Same depth: in the order hidden, private, read-only, agent state, extra paths, cwd.
     ['--tmpfs', state],
-    ['--bind', `/proc/${process.pid}/cwd`, cwd],
+    ['--bind', '/proc/self/cwd', cwd],
     ['--remount-ro', state],
     ['--remount-ro', ws],
     ['--chdir', cwd],
@@ -61,9 +61,9 @@ test('a session at the workspace root: the workspace is its cwd, bound read-writ
   fs.mkdirSync(ws);
   fs.mkdirSync(state);
   const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [state, ws], privateDirs: [], agentState: [], readOnlyBinds: [], extraPaths: [] };
-  const m = mounts(bwrapArgs(c, ws, '/bin/agent', []));
+  const m = mounts(bwrapArgs(c, ws, '/bin/agent', []).args);
   expect(m.filter((x) => x.includes(ws))).toEqual([
-    ['--bind', `/proc/${process.pid}/cwd`, ws],
+    ['--bind', '/proc/self/cwd', ws],
     ['--chdir', ws],
   ]);
   expect(m).toContainEqual(['--remount-ro', state]);
@@ -75,15 +75,20 @@ test('extra paths are bound from a directory opened and checked against its iden
   fs.mkdirSync(shared, { recursive: true });
   const identity = identityOf(fs.statSync(shared, { bigint: true }));
   const c: Confinement = { bwrapBin: '/usr/bin/bwrap', hidePaths: [ws], privateDirs: [], agentState: [], readOnlyBinds: [], extraPaths: [{ path: shared, writable: false, identity }] };
-  const bind = mounts(bwrapArgs(c, path.join(ws, 'cwd'), '/bin/agent', [])).find((m) => m[2] === shared)!;
+  // A PTY spawn passes no descriptors: the worker's own /proc entry for the held one.
+  const bind = mounts(bwrapArgs(c, path.join(ws, 'cwd'), '/bin/agent', []).args).find((m) => m[2] === shared)!;
   expect(bind[0]).toBe('--ro-bind');
   expect(bind[1]).toMatch(new RegExp(`^/proc/${process.pid}/fd/\\d+$`));
   expect(fs.realpathSync(bind[1])).toBe(shared);
+  // Pipes pass it to bwrap as fd 3, the same held descriptor.
+  const piped = bwrapArgs(c, path.join(ws, 'cwd'), '/bin/agent', [], true);
+  expect(mounts(piped.args).find((m) => m[2] === shared)).toEqual(['--ro-bind-fd', '3', shared]);
+  expect(piped.fds).toEqual([Number(bind[1].split('/').at(-1))]);
 
   const other = path.join(ws, 'other');
   fs.mkdirSync(other);
   const swapped = { ...c, extraPaths: [{ path: other, writable: true, identity }] };
-  expect(() => bwrapArgs(swapped, path.join(ws, 'cwd'), '/bin/agent', [])).toThrow(/no longer the directory that was checked/);
+  expect(() => bwrapArgs(swapped, path.join(ws, 'cwd'), '/bin/agent', [], true)).toThrow(/no longer the directory that was checked/);
 });
 
 test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the agent's own state writable and created, its installation bound back when hidden", () => {

@@ -74,7 +74,7 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
   const child = spawn(run.command, run.args, {
     // No cwd: the child inherits the worker's, which is the checked directory itself.
     env: launch.env,
-    // A confined agent's extra directories go to bwrap from fd 3 on; it closes them once bound.
+    // A confined agent's cwd and extra directories go to bwrap from fd 3 on; it closes them once bound.
     stdio: ['pipe', 'pipe', 'pipe', ...run.fds],
     detached: true, // own process group; we never unref: the worker waits for it
   }) as ChildProcessWithoutNullStreams; // 0-2 are pipes whatever follows them

@@ -8,9 +8,10 @@
  * workspace root) stays hidden, a cwd inside a hidden path is bound back.
  *
  * The cwd and the extra paths are bound by the directory the worker holds, never by a path looked
- * up again: the cwd as bwrap's own /proc/self/cwd (bwrap inherits the worker's cwd, the checked
- * directory, see agentCwd.ts), each extra path from a descriptor of the directory opened and
- * checked against its recorded identity. Those links name the held directories themselves.
+ * up again: passed to bwrap as descriptors (--bind-fd) of the cwd the worker stands in (see
+ * agentCwd.ts) and of each extra path opened and checked against its recorded identity. node-pty
+ * passes no descriptors, so an agent on a PTY (Codex over exec) gets the cwd by path, as bwrap
+ * resolves its own /proc/self/cwd when it starts: a swap in that window is not ruled out there.
  *
  * Signals: bwrap's outer process (the one we spawn, the leader of the agent's process group)
  * dies of any signal it is sent, and --die-with-parent then SIGKILLs the whole namespace: a
@@ -51,14 +52,22 @@ function heldDir(p: Confinement['extraPaths'][number]): number {
  */
 const CAPABILITIES = ['--cap-drop', 'ALL', ...(process.getuid?.() === 0 ? ['--cap-add', 'CAP_SETFCAP'] : [])];
 
+let cwdFd: number | null = null;
+
+/** The worker's cwd (the checked directory) held open for its life: every run binds the same one. */
+function heldCwd(): number {
+  cwdFd ??= fs.openSync('.', fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  return cwdFd;
+}
+
 const depth = (p: string) => path.resolve(p).split('/').filter(Boolean).length;
 
 /**
  * bwrap's argv for running `command args` confined as `c` says, in `cwd` (the worker's own cwd),
  * and the held directories bwrap must inherit, in order from fd 3. With `passFds` (a spawn that
- * can pass descriptors: pipes) the extra paths are bound from those (--bind-fd); without (a PTY:
- * node-pty passes none) from /proc/<worker pid>/fd/N, which bwrap can read when run as root, not
- * from the user namespace it makes for anyone else.
+ * can pass descriptors: pipes) the cwd and extra paths are bound from those (--bind-fd); without
+ * (a PTY: node-pty passes none) the cwd by path and the extra paths from /proc/<worker pid>/fd/N,
+ * which bwrap can read when run as root, not from the user namespace it makes for anyone else.
  */
 export function bwrapArgs(c: Confinement, cwd: string, command: string, args: string[], passFds = false): { args: string[]; fds: number[] } {
   const ops: MountOp[] = [];
@@ -75,8 +84,12 @@ export function bwrapArgs(c: Confinement, cwd: string, command: string, args: st
     if (passFds) ops.push([p.writable ? '--bind-fd' : '--ro-bind-fd', String(3 + fds.push(fd) - 1), p.path]);
     else ops.push([p.writable ? '--bind' : '--ro-bind', `/proc/${process.pid}/fd/${fd}`, p.path]);
   }
-  // bwrap's own cwd when it mounts, inherited from the worker: the checked directory the worker stands in.
-  ops.push(['--bind', '/proc/self/cwd', cwd]);
+  // The worker stands in the checked directory (agentCwd.ts): '.' opens that directory itself.
+  if (passFds) ops.push(['--bind-fd', String(3 + fds.push(heldCwd()) - 1), cwd]);
+  // bwrap's cwd, inherited from the worker; but bwrap turns a source into a path when it starts and
+  // mounts that path, so a swap in that window fails the start (or, at worst, binds what the swap
+  // put there): only a descriptor closes the window, and node-pty passes none.
+  else ops.push(['--bind', '/proc/self/cwd', cwd]);
   // Stable: at one depth, hiding comes before binding back.
   const sorted = ops.map((op, i) => ({ op, i, d: depth(op[op.length - 1]) })).sort((a, b) => a.d - b.d || a.i - b.i);
   const argv = [

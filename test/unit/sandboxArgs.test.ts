@@ -83,7 +83,10 @@ test('extra paths are bound from a directory opened and checked against its iden
   // Pipes pass it to bwrap as fd 3, the same held descriptor.
   const piped = bwrapArgs(c, path.join(ws, 'cwd'), '/bin/agent', [], true);
   expect(mounts(piped.args).find((m) => m[2] === shared)).toEqual(['--ro-bind-fd', '3', shared]);
-  expect(piped.fds).toEqual([Number(bind[1].split('/').at(-1))]);
+  // …and the cwd as fd 4: the worker's own cwd, opened as '.'.
+  expect(mounts(piped.args).find((m) => m[2] === path.join(ws, 'cwd'))).toEqual(['--bind-fd', '4', path.join(ws, 'cwd')]);
+  expect(piped.fds[0]).toBe(Number(bind[1].split('/').at(-1)));
+  expect(fs.realpathSync(`/proc/self/fd/${piped.fds[1]}`)).toBe(process.cwd());
 
   const other = path.join(ws, 'other');
   fs.mkdirSync(other);

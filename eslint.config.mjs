@@ -22,6 +22,11 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The dashboard's page (served as is to the browser): ES modules with the browser's globals.
+    files: ['src/supervisor/ui/static/**/*.js'],
+    languageOptions: { sourceType: 'module', globals: globals.browser },
+  },
+  {
     // Tests and the bench read untyped JSON (tool results, frames, result files) and poke at it; typing every shape would be noise.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

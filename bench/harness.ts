@@ -31,6 +31,8 @@ export function serverEnv(extra: Record<string, string> = {}): Record<string, st
     WORKER_READY_TIMEOUT: '60000',
     // A crashed bench must not leave workers behind for long.
     ORPHAN_TIMEOUT: '120000',
+    // The bench agent's --help lists app-server; the main rows measure the exec path (a PTY), the app-server rows their own server.
+    CODEX_PROTOCOL: 'exec',
     ...extra,
   };
 }

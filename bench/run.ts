@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,unconfined,wait,ingest,memory,reattach,scale,files,stdio]
+ *   node dist/bench/run.js [results.json] [--only=start,unconfined,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -27,6 +27,8 @@ import {
   startServer,
 } from './harness';
 import { benchStdio } from './stdio';
+import { benchUi } from './ui';
+import { relayLatency } from './approvals';
 import { CpuWatch, type Summary, cpuSeconds, machine, median, pssMb, round, rssKb, summarize } from './stats';
 
 type Agent = 'claude-code' | 'codex';
@@ -35,7 +37,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,unconfined,wait,ingest,memory,reattach,scale,files,stdio').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,unconfined,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -58,6 +60,7 @@ const P = {
   bigFileBytes: 1024 * 1024 * 1024,
   fileClients: 3,
   fileRounds: 3,
+  approvalReps: 50,
 };
 
 const now = () => performance.timeOrigin + performance.now();
@@ -235,6 +238,50 @@ async function benchStartUnconfined(): Promise<Record<string, unknown>> {
   }
 }
 
+// ---- 3b. Codex over app-server (issue 14): its own server, CODEX_PROTOCOL=app-server ----------
+
+/** The main server and dirs while benchAppServer runs its own (cleanup stops both on an interrupt). */
+let suspended: { server: Server; dirs: Dirs } | null = null;
+
+async function benchAppServer(): Promise<Record<string, unknown>> {
+  const main = (suspended = { server, dirs });
+  dirs = makeDirs('agentvisor-bench-appserver-');
+  try {
+    server = await startServer(dirs, { CODEX_PROTOCOL: 'app-server' });
+    const c = await client();
+    log(`app-server: session_start of ${P.startReps} idle codex sessions`);
+    const ms: number[] = [];
+    const ids: string[] = [];
+    let withOutput = 0;
+    for (let i = 0; i < P.startReps; i++) {
+      const s = await startSession(c, 'codex', 'idle', `as-idle-${i}`);
+      ms.push(s.ms);
+      ids.push(s.id);
+      if (s.initial.lines.length > 0) withOutput++;
+    }
+    await killSessions(c, ids);
+    const start = summarize(ms);
+    target('appserver.start.p50', 'session_start p50, codex over app-server', start.p50, 'ms', '<=', 150);
+    const runs: Array<Record<string, unknown>> = [];
+    for (let rep = 0; rep < P.ingestReps; rep++) {
+      log(`ingest: codex over app-server (JSON-RPC on pipes), ${P.ingestLines} lines, rep ${rep + 1}/${P.ingestReps}`);
+      const r = await ingestOnce(c, 'codex', P.ingestLines, 1);
+      log(`  ${r.linesPerSec} lines/s, ok=${r.ok}, follower saw ${r.followerSeen} (dropped ${r.followerDropped}), cpu s ${JSON.stringify(r.cpuSeconds)}`);
+      runs.push(r);
+    }
+    await closeClient(c);
+    const rate = median(runs.map((r) => r.linesPerSec as number));
+    const allOk = runs.every((r) => r.ok);
+    target('ingest.appserver', 'ingest over app-server (codex JSON-RPC), median', rate, 'lines/s', '>=', 50_000, allOk, allOk ? 'every line numbered right' : 'LINES LOST/MISNUMBERED');
+    return { startMs: sum(start), initialOutputPresent: `${withOutput}/${P.startReps}`, ingest: { medianLinesPerSec: rate, allCorrect: allOk, runs } };
+  } finally {
+    const cleaned = await stopAndRemove(server, dirs);
+    if (cleaned.leftovers.length || !cleaned.removed) log(`app-server bench left ${cleaned.leftovers.length} processes; temp dir removed: ${cleaned.removed}`);
+    ({ server, dirs } = main);
+    suspended = null;
+  }
+}
+
 // ---- 4. memory (the idle sessions from 1) ---------------------------------------
 
 async function benchMemory(): Promise<Record<string, unknown>> {
@@ -347,6 +394,18 @@ async function benchWait(): Promise<Record<string, unknown>> {
   };
 }
 
+async function benchApprovals(): Promise<Record<string, unknown>> {
+  log(`mode ask relay: ${P.approvalReps} permission requests of a fake Claude (stream-json control protocol), each answered with session_approve`);
+  const c = await client();
+  const r = await relayLatency(c, P.approvalReps);
+  await closeClient(c);
+  const ask = summarize(r.askToWaitMs);
+  const approve = summarize(r.approveToAgentMs);
+  target('approvals.ask.p50', 'approval relay p50: agent asks → session_wait returns it', ask.p50, 'ms', '<=', 50);
+  target('approvals.approve.p50', 'approval relay p50: session_approve → agent continues', approve.p50, 'ms', '<=', 50);
+  return { askToWaitMs: sum(ask, 2), approveToAgentMs: sum(approve, 2) };
+}
+
 // ---- 3. ingest --------------------------------------------------------------------
 
 interface Numbering {
@@ -373,7 +432,8 @@ function checkNumbering(lines: string[], offset: number, st: Numbering): void {
   }
 }
 
-async function ingestOnce(c: Client, agent: Agent, n: number): Promise<Record<string, unknown>> {
+/** `trailer`: the lines the session prints after the flood (Claude's and app-server Codex's [result] line). */
+async function ingestOnce(c: Client, agent: Agent, n: number, trailer = agent === 'claude-code' ? 1 : 0): Promise<Record<string, unknown>> {
   const cpu0 = process.cpuUsage();
   const sup0 = cpuSeconds(server.proc.pid!) ?? NaN;
   const t0 = performance.now();
@@ -404,7 +464,6 @@ async function ingestOnce(c: Client, agent: Agent, n: number): Promise<Record<st
   const tail: OutputPage = await call(c, 'session_output', { sessionId: s.id, since: Math.max(0, total - 10_000), limit: 10_000, maxBytes: 1_000_000 });
   const tailCheck: Numbering = { base: undefined, misnumbered: 0, seen: 0, maxK: -1 };
   checkNumbering(tail.lines, tail.offset, tailCheck);
-  const trailer = agent === 'claude-code' ? 1 : 0; // the [result] line
   const base = follower.base ?? tailCheck.base ?? -1;
   const newestOk = tailCheck.maxK === n - 1 && tailCheck.base === base;
   const totalOk = total === base + n + trailer;
@@ -676,8 +735,13 @@ function printTable(results: Record<string, any>): void {
   if (s.start) lines.push(`session_start:        ${d(s.start.ms)}; claude ${d(s.start.byAgent['claude-code'])}; codex ${d(s.start.byAgent.codex)}`);
   if (s.unconfined) lines.push(`start, SANDBOX=none:  ${d(s.unconfined.ms)} (the row above: sandbox=${s.unconfined.mainServerSandbox})`);
   if (s.wait) lines.push(`session_wait wake-up: ${d(s.wait.delayMs)}`);
+  if (s.approvals) lines.push(`approval relay:       ask → wait ${d(s.approvals.askToWaitMs)}; approve → agent ${d(s.approvals.approveToAgentMs)}`);
   if (s.ingest?.pipe) lines.push(`ingest pipe:          ${s.ingest.pipe.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.ingest.pipe.allCorrect}`);
   if (s.ingest?.pty) lines.push(`ingest PTY:           ${s.ingest.pty.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.ingest.pty.allCorrect}`);
+  if (s.appserver) {
+    lines.push(`app-server start:     ${d(s.appserver.startMs)}`);
+    lines.push(`ingest app-server:    ${s.appserver.ingest.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.appserver.ingest.allCorrect}`);
+  }
   if (s.memory) {
     lines.push(
       `memory:               worker RSS median ${s.memory.workerRssMB.p50} MB (claude ${s.memory.byAgent['claude-code'].p50}, codex ${s.memory.byAgent.codex.p50}); bare node ${s.memory.bareNodeRssMB} MB; ` +
@@ -700,6 +764,8 @@ function printTable(results: Record<string, any>): void {
 async function cleanup(): Promise<{ leftovers: number[]; removed: boolean }> {
   await closeAllClients().catch(() => undefined);
   for (const p of extraProcs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  // Interrupted during the app-server rows: the main server waits aside.
+  if (suspended) await stopAndRemove(suspended.server, suspended.dirs);
   if (!dirs) return { leftovers: [], removed: true };
   // A profiled supervisor writes its profile on a graceful stop only.
   if (server && process.env.BENCH_CPU_PROF_DIR) {
@@ -707,17 +773,21 @@ async function cleanup(): Promise<{ leftovers: number[]; removed: boolean }> {
     await server.kill('SIGTERM').catch(() => undefined);
     clearTimeout(t);
   }
-  // Sessions still running end with their workers: SIGKILL everything under our temp dir.
-  if (server) await server.kill('SIGKILL').catch(() => undefined);
+  return stopAndRemove(server, dirs);
+}
+
+/** Ends a supervisor and everything under its temp dir (sessions still running end with their workers), then removes the dir. */
+async function stopAndRemove(srv: Server | undefined, d: Dirs): Promise<{ leftovers: number[]; removed: boolean }> {
+  if (srv) await srv.kill('SIGKILL').catch(() => undefined);
   for (let i = 0; i < 5; i++) {
-    const pids = leftovers(dirs);
+    const pids = leftovers(d);
     if (pids.length === 0) break;
     killPids(pids);
     await sleep(200);
   }
-  const left = leftovers(dirs);
-  fs.rmSync(dirs.base, { recursive: true, force: true });
-  return { leftovers: left, removed: !fs.existsSync(dirs.base) };
+  const left = leftovers(d);
+  fs.rmSync(d.base, { recursive: true, force: true });
+  return { leftovers: left, removed: !fs.existsSync(d.base) };
 }
 
 async function main(): Promise<void> {
@@ -754,6 +824,7 @@ async function main(): Promise<void> {
     }
     await run('wait', benchWait);
     await run('ingest', benchIngest);
+    await run('appserver', benchAppServer);
     // The first row keeps the name `scale` (results.json and BENCHMARKS.md refer to it); the others are `scale.<sessions>`.
     for (const [i, row] of P.scaleRows.entries()) {
       const name = i === 0 ? 'scale' : `scale.${row.sessions}`;
@@ -761,6 +832,14 @@ async function main(): Promise<void> {
     }
     await run('files', benchFiles);
     await run('stdio', () => benchStdio(server, dirs, target));
+    await run('approvals', benchApprovals);
+    await run('ui', async () => {
+      const r = await benchUi(log);
+      // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
+      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
+      return r;
+    });
   } catch (err) {
     failure = err;
     log(`FAILED: ${(err as Error).stack ?? String(err)}`);

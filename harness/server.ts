@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client, type ClientOptions } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -156,8 +156,8 @@ export async function startSupervisor(opts: StartOptions): Promise<RunningServer
 
 export type Transport = 'sse' | 'http';
 
-export async function connect(server: { url: string; token: string }, transport: Transport = 'sse', name = 'agentvisor-test'): Promise<Client> {
-  const client = new Client({ name, version: '1.0.0' });
+export async function connect(server: { url: string; token: string }, transport: Transport = 'sse', name = 'agentvisor-test', options?: ClientOptions): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' }, options);
   const headers = { Authorization: `Bearer ${server.token}` };
   const t =
     transport === 'sse'

@@ -18,9 +18,12 @@ const COMMANDS: Record<string, Command> = {
   show: { summary: "one session's metadata and event history", load: () => import('./cli/show.js') },
   logs: { summary: "a session's output; --follow until it ends", load: () => import('./cli/logs.js') },
   kill: { summary: 'end a session through the running server', load: () => import('./cli/kill.js') },
+  approvals: { summary: 'permission requests mode ask sessions wait on (--json)', load: () => import('./cli/approvals.js') },
+  approve: { summary: 'answer one: approve <session> <approval> allow|allow-session|deny', load: () => import('./cli/approve.js') },
   stop: { summary: 'stop the running server (--kill-sessions ends every session too)', load: () => import('./cli/stop.js') },
   doctor: { summary: 'check this host and explain how to fix what is wrong', load: () => import('./cli/doctor.js') },
   stdio: { summary: 'an MCP server on stdin/stdout for local-command clients, relaying to the running server (started if none runs)', load: () => import('./cli/stdio.js') },
+  ui: { summary: "print the web dashboard's URL", load: () => import('./cli/ui.js') },
   token: { summary: 'print the client configuration with the token; --rotate replaces it', load: () => import('./cli/token.js') },
 };
 

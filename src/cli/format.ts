@@ -40,6 +40,20 @@ export function ago(iso: string | null, now = Date.now()): string {
   return Number.isNaN(t) ? iso : `${duration(now - t)} ago`;
 }
 
+/** Tokens for a table cell: 950, 12.3k, 4.5M. */
+export function tokens(n: number): string {
+  if (n < 1_000) return String(n);
+  if (n < 1_000_000) return `${(n / 1_000).toFixed(n < 10_000 ? 1 : 0)}k`;
+  return `${(n / 1_000_000).toFixed(1)}M`;
+}
+
+/** A session's spend in one cell: `$0.61 12k tok`, `150 tok` (no cost reported), `-` (nothing reported). */
+export function spentText(usage: { inputTokens: number; outputTokens: number; costUsd: number | null } | null): string {
+  if (!usage) return '-';
+  const t = `${tokens(usage.inputTokens + usage.outputTokens)} tok`;
+  return usage.costUsd === null ? t : `$${usage.costUsd.toFixed(2)} ${t}`;
+}
+
 export function printJson(value: unknown): void {
   process.stdout.write(terminalJson(value, 2) + '\n');
 }

@@ -9,9 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isSameProcess } from '../shared/procInfo';
-import type { WorkerState } from '../shared/protocol';
+import type { SessionLimits, Usage, WorkerState } from '../shared/protocol';
 import { readFinalState } from '../supervisor/finalState';
 import { type EventRow, Journal, type SessionRow } from '../supervisor/journal';
+import { limitsOf, usageOf } from '../supervisor/sessionBudget';
 import { CliError } from './common';
 import type { LiveInfo } from './server';
 
@@ -68,6 +69,11 @@ export interface SessionView {
   workerPid: number | null;
   agentSessionId: string | null;
   errorSummary: string | null;
+  /** Tokens, cost and turns across the session's continuations; null until the agent reports any. */
+  usage: Usage | null;
+  /** Wall time the agent has run, across continuations. */
+  runMs: number;
+  limits: SessionLimits | null;
 }
 
 /** The worker's final record, if it wrote a valid one (the contract's WorkerState; anything else counts as none). */
@@ -99,6 +105,9 @@ export function sessionView(row: SessionRow, serverUp: boolean): SessionView {
     workerPid: row.worker_pid,
     agentSessionId: row.agent_session_id,
     errorSummary: row.error_summary,
+    usage: usageOf(row),
+    runMs: row.run_ms ?? 0,
+    limits: limitsOf(row),
   };
   if (serverUp || isEnded(row.status)) return view;
   const final = readFinal(row);
@@ -115,6 +124,8 @@ export function sessionView(row: SessionRow, serverUp: boolean): SessionView {
       outputLines: Math.max(view.outputLines, final.nextOffset ?? 0),
       lastOutputAt: final.lastOutputAt ?? view.lastOutputAt,
       errorSummary: final.errorSummary ?? view.errorSummary,
+      usage: final.usage ?? view.usage,
+      runMs: Math.max(view.runMs, final.runMs ?? 0),
     };
   }
   if (!isSameProcess(row.worker_pid, row.worker_start_time)) {
@@ -156,5 +167,7 @@ export function withLive(view: SessionView, live: LiveInfo | undefined): Session
     signal: live.signal,
     endReason: live.endReason,
     completedSuccessfully: live.completedSuccessfully,
+    usage: live.usage ?? view.usage,
+    runMs: Math.max(view.runMs, live.runMs ?? 0),
   };
 }

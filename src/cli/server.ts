@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Limits } from '../shared/constants';
 import { isAlive, isSameProcess, processStartTime } from '../shared/procInfo';
+import type { Usage } from '../shared/protocol';
 import type { Config } from '../supervisor/config';
 import { CliTimeouts } from './cliTimeouts';
 import { CliError, VERSION, readOperatorToken, requireOperatorToken } from './common';
@@ -184,6 +185,9 @@ export interface LiveInfo {
   signal: string | null;
   endReason: string | null;
   completedSuccessfully: boolean | null;
+  /** Absent from a server older than usage reporting. */
+  usage?: Usage | null;
+  runMs?: number;
 }
 
 /** Enough of session_list's largest pages for the most sessions a server keeps (ENDED_SESSIONS_KEPT and MAX_SESSIONS at their largest): a bound, should a server page forever. */

@@ -1,6 +1,6 @@
 /** `agentvisor sessions`: the journal's sessions as a table, with or without a running server. */
 import { note, operatorConfig, out, parseCommand } from './common';
-import { ago, printJson, table } from './format';
+import { ago, printJson, spentText, table } from './format';
 import { exitText, isEnded, openJournal, sessionView, withLive } from './journalView';
 import { findServer, liveSessions } from './server';
 
@@ -43,8 +43,8 @@ export async function run(argv: string[]): Promise<void> {
   const now = Date.now();
   out(
     table(
-      ['ID', 'AGENT', 'STATUS', 'STARTED', 'LAST OUTPUT', 'EXIT', 'CWD'],
-      shown.map((v) => [v.sessionId.slice(0, 8), v.agent, v.status, ago(v.startedAt, now), ago(v.lastOutputAt, now), exitText(v), v.cwd]),
+      ['ID', 'AGENT', 'STATUS', 'STARTED', 'LAST OUTPUT', 'EXIT', 'SPENT', 'CWD'],
+      shown.map((v) => [v.sessionId.slice(0, 8), v.agent, v.status, ago(v.startedAt, now), ago(v.lastOutputAt, now), exitText(v), spentText(v.usage), v.cwd]),
     ),
   );
 }

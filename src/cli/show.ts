@@ -1,7 +1,7 @@
 /** `agentvisor show <id>`: one session's metadata and its event history, from the journal. */
 import { note, operatorConfig, out, parseCommand } from './common';
-import { ago, fields, printJson, table } from './format';
-import { events, exitText, findSession, isEnded, openJournal, sessionView, withLive } from './journalView';
+import { ago, duration, fields, printJson, table } from './format';
+import { type SessionView, events, exitText, findSession, isEnded, openJournal, sessionView, withLive } from './journalView';
 import { findServer, liveSessions } from './server';
 
 export const USAGE = `usage: agentvisor show <id> [--json]
@@ -61,6 +61,8 @@ export async function run(argv: string[]): Promise<void> {
       ['pids', `agent ${v.agentPid ?? '-'}, worker ${v.workerPid ?? '-'}`],
       ['agent session', v.agentSessionId ?? '-'],
       ['error', v.errorSummary ?? '-'],
+      ['usage', usageText(v)],
+      ['limits', v.limits ? Object.entries(v.limits).filter(([, n]) => n !== null).map(([k, n]) => `${k} ${n}`).join(', ') : 'none'],
     ]),
   );
   out('\nevents\n');
@@ -69,6 +71,15 @@ export async function run(argv: string[]): Promise<void> {
       ? '(none)\n'
       : table(['AT', 'KIND', 'DETAIL'], evs.map((e) => [e.at, e.kind, e.detail === null ? '' : JSON.stringify(e.detail)])),
   );
+}
+
+/** `in 1234 (cached 10), out 56 tokens, cost $0.0123, 2 turns, ran 12s`. */
+function usageText(v: SessionView): string {
+  const u = v.usage;
+  const ran = `ran ${duration(v.runMs)}`;
+  if (!u) return `none reported, ${ran}`;
+  const cost = u.costUsd === null ? 'cost not reported' : `cost $${u.costUsd.toFixed(4)}`;
+  return `in ${u.inputTokens} (cached ${u.cachedInputTokens}), out ${u.outputTokens} tokens, ${cost}, ${u.turns} turn${u.turns === 1 ? '' : 's'}, ${ran}`;
 }
 
 function safeJson(text: string): unknown {

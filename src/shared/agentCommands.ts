@@ -17,6 +17,8 @@ export interface TurnCommand {
 export interface CommandOptions {
   model: string | null;
   mode: AgentMode;
+  /** Claude's own spend cap (--max-budget-usd, print mode only): a second stop beside the worker's (issue 18). */
+  maxBudgetUsd?: number | null;
   /** The client's developer instructions (session_start `instructions`), added to agentvisor's own. */
   instructions?: string | null;
 }
@@ -41,8 +43,11 @@ function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
   // for a second result that never comes. The echoes say which messages a result answers.
   const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json', '--replay-user-messages'];
   if (opts.mode === 'full') args.push('--dangerously-skip-permissions');
+  // ask (issue 15): Claude asks before each tool use, as control_request lines on stdout, answered on stdin (drivers/claudeApprovals.ts).
+  else if (opts.mode === 'ask') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio');
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
+  if (opts.maxBudgetUsd) args.push('--max-budget-usd', String(Math.round(opts.maxBudgetUsd * 10_000) / 10_000));
   if (resumeId) args.push('--resume', resumeId);
   args.push('--append-system-prompt', claudeSystemPrompt(opts.instructions));
   return args;

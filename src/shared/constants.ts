@@ -21,6 +21,8 @@ export const SessionTimeouts = {
   waitMaxMs: 120_000,
   /** A worker without a supervisor this long ends its session, so stopping agentvisor for good frees the host. ORPHAN_TIMEOUT. */
   orphanTimeoutMs: 5 * 60_000,
+  /** Mode ask: a permission request nobody answers is denied after this long (fail closed); 0 waits for ever. APPROVAL_TIMEOUT. */
+  approvalTimeoutMs: 15 * 60_000,
 } as const;
 
 export const WorkerTimeouts = {

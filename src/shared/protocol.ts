@@ -59,7 +59,8 @@ export type PendingApproval = Infer<typeof PendingApproval>;
 
 /**
  * How a pending approval ended. decidedBy: `connection:<id>` (an MCP client), `cli`, `ui`, `rule`,
- * `timeout` (APPROVAL_TIMEOUT, a deny), `agent` (the agent withdrew it: its turn or process ended).
+ * `timeout` (APPROVAL_TIMEOUT, a deny), `agent` (the agent withdrew it: its turn or process ended),
+ * `limit` (denied at once: too many already waiting, worker/approvals.ts MAX_PENDING).
  * A worker's crash is not reported here: the supervisor marks that worker's pending ones `lost`.
  */
 export const ApprovalOutcome = obj({
@@ -70,6 +71,16 @@ export const ApprovalOutcome = obj({
   decidedAt: str(),
 });
 export type ApprovalOutcome = Infer<typeof ApprovalOutcome>;
+
+/** Tokens and cost of a session's agent work (issue 14 item 5); `turns`: agent turns completed. */
+export const Usage = obj({
+  inputTokens: int({ min: 0 }),
+  cachedInputTokens: int({ min: 0 }),
+  outputTokens: int({ min: 0 }),
+  costUsd: nullable(num({ min: 0 })),
+  turns: int({ min: 0 }),
+});
+export type Usage = Infer<typeof Usage>;
 
 /** What a worker knows about its session; also the shape of its on-disk final record. */
 export const WorkerState = obj({
@@ -95,18 +106,13 @@ export const WorkerState = obj({
   finalAnswer: withDefault(nullable(str()), null),
   /** Why the worker cannot write this session's output to disk right now ("disk full"); null when it can. */
   outputNotPersisted: withDefault(nullable(str()), null),
-  /** Tokens and cost of the agent's work so far (issue 14 item 5); null until the agent reports any, absent from older workers. */
-  usage: optional(
-    nullable(
-      obj({
-        inputTokens: int({ min: 0 }),
-        cachedInputTokens: int({ min: 0 }),
-        outputTokens: int({ min: 0 }),
-        costUsd: nullable(num({ min: 0 })),
-        turns: int({ min: 0 }),
-      }),
-    ),
-  ),
+  /**
+   * Tokens and cost of the agent's work so far (issue 14 item 5), across the session's resumed
+   * workers (each starts from its spec's `spent`); null until the agent reports any, absent from older workers.
+   */
+  usage: optional(nullable(Usage)),
+  /** Wall time this session's agent has run, across resumed workers (what maxDurationMs limits); absent from older workers. */
+  runMs: optional(int({ min: 0 })),
   /** Permission requests the agent waits on now (mode `ask`, issue 15); the supervisor shows the session as awaiting_approval while any is. */
   pendingApprovals: withDefault(arrayOf(PendingApproval), []),
 });
@@ -262,6 +268,16 @@ export const Confinement = obj({
 export type Confinement = Infer<typeof Confinement>;
 const positiveInt = int({ min: 1 });
 
+/** A session's spend limits (issue 18 item 2); each null = none. */
+export const SessionLimits = obj({
+  maxCostUsd: withDefault(nullable(num({ min: 0 })), null),
+  maxTokens: withDefault(nullable(int({ min: 1 })), null),
+  maxTurns: withDefault(nullable(int({ min: 1 })), null),
+  maxDurationMs: withDefault(nullable(int({ min: 1 })), null),
+});
+export type SessionLimits = Infer<typeof SessionLimits>;
+export const NO_LIMITS: SessionLimits = { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null };
+
 /**
  * Everything a worker needs, written by the supervisor to `<sessionDir>/spec.json`
  * (0600) and passed by path: argv stays free of secrets and of client text.
@@ -297,15 +313,12 @@ export const WorkerSpec = obj({
     { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
   ),
   /** Spend limits the worker enforces from reported usage and wall time (issue 18); null = none. */
-  limits: withDefault(
-    obj({
-      maxCostUsd: withDefault(nullable(num({ min: 0 })), null),
-      maxTokens: withDefault(nullable(int({ min: 1 })), null),
-      maxTurns: withDefault(nullable(int({ min: 1 })), null),
-      maxDurationMs: withDefault(nullable(int({ min: 1 })), null),
-    }),
-    { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
-  ),
+  limits: withDefault(SessionLimits, NO_LIMITS),
+  /**
+   * What the session's previous workers spent, from the journal, when it is continued (resumed):
+   * this worker counts on from it, so usage and limits cover the whole session. Null: a new session.
+   */
+  spent: optional(nullable(obj({ usage: nullable(Usage), runMs: int({ min: 0 }) }))),
   /** How the agent is confined (issue 16): `none`, or bubblewrap with what it may see; the supervisor decides, the worker applies. */
   sandbox: withDefault(
     oneOf(['none', 'bwrap']),

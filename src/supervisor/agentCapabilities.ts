@@ -18,7 +18,7 @@ export interface AgentCapabilities {
   found: boolean;
   path: string | null;
   version: string | null;
-  /** Modes this version can run (full always; edit/plan need the permission or sandbox flags). */
+  /** Modes this version can run (full always; edit/plan need the permission or sandbox flags; ask, the permission relay of issue 15). */
   modes: AgentMode[];
   supportsModel: boolean;
   supportsResume: boolean;
@@ -26,6 +26,9 @@ export interface AgentCapabilities {
   supportsAppServer: boolean;
   error: string | null;
 }
+
+/** What Claude's --help shows of mode ask's needs: stream-json input (the control protocol) and the "default" permission mode. */
+const CLAUDE_ASK = ['--input-format', '--permission-mode', '"default"'];
 
 /** A command line of `codex --help`'s command list: `  app-server   [experimental] Run the app server…`. */
 const APP_SERVER_COMMAND = /^\s+app-server\s/m;
@@ -53,6 +56,10 @@ export async function detectCapabilities(agent: AgentKind, configured: string | 
   const text = help + execHelp;
   const modes: AgentMode[] = ['full'];
   if (agent === 'claude-code' ? text.includes('--permission-mode') : text.includes('--sandbox')) modes.push('edit', 'plan');
+  const appServer = agent === 'codex' && APP_SERVER_COMMAND.test(help);
+  // ask: Claude's permission prompts over stream-json (--permission-prompt-tool stdio, which 2.1.x's --help does not list, so
+  // the stream-json input and the "default" permission mode stand for it); Codex's approval requests over app-server.
+  if (agent === 'claude-code' ? CLAUDE_ASK.every((flag) => text.includes(flag)) : appServer) modes.push('ask');
   return {
     agent,
     found: true,
@@ -61,7 +68,7 @@ export async function detectCapabilities(agent: AgentKind, configured: string | 
     modes,
     supportsModel: text.includes('--model'),
     supportsResume: agent === 'claude-code' ? text.includes('--resume') : /\bresume\b/.test(text),
-    supportsAppServer: agent === 'codex' && APP_SERVER_COMMAND.test(help),
+    supportsAppServer: appServer,
     error: version ? null : `${bin.path} --version printed no version`,
   };
 }

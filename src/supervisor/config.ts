@@ -29,6 +29,7 @@ export const CONFIG_VARS = {
   STATE_DIR: { schema: z.string().min(1).optional(), help: 'journal, sockets, output, logs (default: $XDG_STATE_HOME/agentvisor or ~/.local/state/agentvisor)' },
   IDLE_TIMEOUT: { schema: ms().default(SessionTimeouts.idleTimeoutMs), help: 'ms without output or input before a session is killed' },
   ORPHAN_TIMEOUT: { schema: ms().default(SessionTimeouts.orphanTimeoutMs), help: 'ms a worker waits for a supervisor before ending its session' },
+  APPROVAL_TIMEOUT: { schema: int(0, 7 * 24 * 3600_000).default(SessionTimeouts.approvalTimeoutMs), help: 'ms a mode ask permission request waits for a decision before it is denied (0 = for ever)' },
   KILL_GRACE: { schema: ms(600_000).default(SessionTimeouts.killGraceMs), help: 'ms between SIGTERM and SIGKILL when a session is killed' },
   START_OUTPUT_WAIT: { schema: ms(60_000).default(SessionTimeouts.startOutputWaitMs), help: 'ms session_start waits for first output' },
   WAIT_MAX: { schema: ms(3600_000).default(SessionTimeouts.waitMaxMs), help: 'cap of session_wait timeoutMs' },
@@ -47,6 +48,10 @@ export const CONFIG_VARS = {
     schema: z.enum(['auto', 'app-server', 'exec']).default('auto'),
     help: 'how Codex sessions run: app-server (JSON-RPC on pipes; messages steer the running turn), exec (a terminal per turn), auto (app-server when the CLI has it)',
   },
+  DEFAULT_MAX_COST_USD: { schema: z.coerce.number().positive().max(1_000_000).optional(), help: 'a session\'s spend limit in US dollars when session_start names none (default: none)' },
+  DEFAULT_MAX_TOKENS: { schema: int(1, Number.MAX_SAFE_INTEGER).optional(), help: 'a session\'s limit of input + output tokens when session_start names none (default: none)' },
+  DEFAULT_MAX_TURNS: { schema: int(1, 1_000_000).optional(), help: 'a session\'s limit of agent turns when session_start names none (default: none)' },
+  DEFAULT_MAX_DURATION_MS: { schema: ms(365 * 24 * 3600_000).optional(), help: 'a session\'s limit of agent wall time in ms when session_start names none (default: none)' },
   SANDBOX: {
     schema: z.enum(['auto', 'bwrap', 'none']).default('auto'),
     help: 'how agents are confined: bwrap (bubblewrap; start-up fails if it cannot run), none, or auto (bwrap when a trial run works, else none with a warning)',

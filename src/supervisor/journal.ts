@@ -9,57 +9,12 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../shared/protocol';
 import { ACTIVE_STATUSES_SQL } from '../shared/sessionStatus';
+import { MIGRATIONS } from './journalSchema';
 
 const JournalTimeouts = {
   /** Waiting for a lock this long beats failing: another agentvisor command may be reading. */
   busyMs: 5_000,
 } as const;
-
-/** Forward migrations; index i upgrades user_version i → i+1. */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE sessions (
-     id                     TEXT PRIMARY KEY,
-     agent                  TEXT NOT NULL,
-     cwd                    TEXT NOT NULL,
-     task                   TEXT NOT NULL,
-     model                  TEXT,
-     mode                   TEXT NOT NULL DEFAULT 'full',
-     status                 TEXT NOT NULL,
-     worker_pid             INTEGER,
-     worker_start_time      TEXT,
-     agent_pid              INTEGER,
-     agent_start_time       TEXT,
-     socket_path            TEXT NOT NULL,
-     session_dir            TEXT NOT NULL,
-     secret                 TEXT NOT NULL,
-     created_at             TEXT NOT NULL,
-     last_activity_at       TEXT NOT NULL,
-     last_output_at         TEXT,
-     ended_at               TEXT,
-     exit_code              INTEGER,
-     signal                 TEXT,
-     end_reason             TEXT,
-     completed_successfully INTEGER,
-     agent_session_id       TEXT,
-     error_summary          TEXT,
-     output_lines           INTEGER NOT NULL DEFAULT 0
-   );
-   CREATE INDEX sessions_status ON sessions(status);
-   CREATE TABLE events (
-     id         INTEGER PRIMARY KEY AUTOINCREMENT,
-     at         TEXT NOT NULL,
-     session_id TEXT,
-     kind       TEXT NOT NULL,
-     detail     TEXT
-   );
-   CREATE INDEX events_session ON events(session_id, id);`,
-  // 2: the git tree recorded at session start, for session_diff.
-  `ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`,
-  // 3: the protocol the worker spoke to the agent (issue 14); null for sessions from before.
-  `ALTER TABLE sessions ADD COLUMN protocol TEXT;`,
-  // 4: how the agent was confined (issue 16): bwrap | none; null for sessions from before (unconfined).
-  `ALTER TABLE sessions ADD COLUMN sandbox TEXT;`,
-];
 
 export interface SessionRow {
   id: string;
@@ -92,6 +47,15 @@ export interface SessionRow {
   error_summary: string | null;
   output_lines: number;
   git_base_tree: string | null;
+  /** The session's usage so far, across its workers (null until the agent reports any); see usageOf. */
+  input_tokens: number | null;
+  cached_input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  turns: number | null;
+  run_ms: number;
+  /** The session's SessionLimits as JSON; null: none. */
+  limits: string | null;
 }
 
 export interface EventRow {
@@ -114,7 +78,7 @@ export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
-> & { protocol?: string | null; sandbox?: string | null };
+> & { protocol?: string | null; limits?: string | null; sandbox?: string | null };
 
 const now = () => new Date().toISOString();
 
@@ -182,10 +146,10 @@ export class Journal {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
-           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @sandbox, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @limits, @sandbox, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
-        .run({ protocol: null, sandbox: null, ...s, at });
+        .run({ protocol: null, limits: null, sandbox: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }
@@ -200,11 +164,22 @@ export class Journal {
              last_activity_at = COALESCE(@lastActivity, last_activity_at), ended_at = @endedAt, exit_code = @exitCode,
              signal = @signal, end_reason = @endReason, completed_successfully = @completed,
              agent_session_id = COALESCE(@agentSessionId, agent_session_id), error_summary = @errorSummary,
-             output_lines = @nextOffset
+             output_lines = @nextOffset,
+             input_tokens = COALESCE(@inputTokens, input_tokens), cached_input_tokens = COALESCE(@cachedInputTokens, cached_input_tokens),
+             output_tokens = COALESCE(@outputTokens, output_tokens), cost_usd = COALESCE(@costUsd, cost_usd),
+             turns = COALESCE(@turns, turns), run_ms = MAX(run_ms, @runMs)
            WHERE id = @sessionId`,
         )
         .run({
           ...state,
+          // A worker that reports none (an older one, or no report yet) keeps what the row has: a
+          // continued session's totals carry the previous workers' (spec.spent).
+          inputTokens: state.usage?.inputTokens ?? null,
+          cachedInputTokens: state.usage?.cachedInputTokens ?? null,
+          outputTokens: state.usage?.outputTokens ?? null,
+          costUsd: state.usage?.costUsd ?? null,
+          turns: state.usage?.turns ?? null,
+          runMs: state.runMs ?? 0,
           lastActivity,
           completed: state.completedSuccessfully === null ? null : state.completedSuccessfully ? 1 : 0,
         });
@@ -214,6 +189,11 @@ export class Journal {
 
   setGitBase(id: string, tree: string): void {
     this.stmt('UPDATE sessions SET git_base_tree = ? WHERE id = ?').run(tree, id);
+  }
+
+  /** New limits for a session about to be continued (session_send's `limits`). */
+  setLimits(id: string, limits: string | null): void {
+    this.stmt('UPDATE sessions SET limits = ? WHERE id = ?').run(limits, id);
   }
 
   /** A session whose worker never came up. */
@@ -295,17 +275,19 @@ export class Journal {
    * most recently ended first; `after` is the last row of the previous page. One
    * more row than `limit` is returned when there is more.
    */
-  listPage(q: { statuses: readonly SessionStatus[]; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
+  listPage(q: { statuses: readonly SessionStatus[]; awaiting?: boolean | null; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
     return this.stmt(
         `SELECT * FROM (
            SELECT *, CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN 0 ELSE 1 END AS list_rank,
              CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
-           FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent))
+           FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent)
+             AND (@awaiting IS NULL OR @awaiting = EXISTS (SELECT 1 FROM approvals a WHERE a.session_id = sessions.id AND a.state = 'pending')))
          WHERE @rank IS NULL OR list_rank > @rank OR (list_rank = @rank AND (list_at < @at OR (list_at = @at AND id < @id)))
          ORDER BY list_rank, list_at DESC, id DESC LIMIT @limit`,
       )
       .all({
         statuses: JSON.stringify(q.statuses),
+        awaiting: q.awaiting === undefined || q.awaiting === null ? null : q.awaiting ? 1 : 0,
         agent: q.agent,
         rank: q.after?.rank ?? null,
         at: q.after?.at ?? null,
@@ -320,6 +302,13 @@ export class Journal {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
+  /** Running sessions with a pending approval: shown as awaiting_approval, not running (shared/sessionStatus.ts). */
+  countAwaitingApproval(): number {
+    return (this.stmt(
+      `SELECT COUNT(DISTINCT a.session_id) AS n FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.state = 'pending' AND s.status = 'running'`,
+    ).get() as { n: number }).n;
+  }
+
   /** Forgets ended sessions, their rows and their events, in one transaction; a running one is never touched. */
   forgetEnded(ids: readonly string[]): number {
     if (ids.length === 0) return 0;
@@ -328,7 +317,9 @@ export class Journal {
       const gone = this.stmt(
         `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ${ACTIVE_STATUSES_SQL} RETURNING id`,
       ).all(list) as Array<{ id: string }>;
-      this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(JSON.stringify(gone.map((r) => r.id)));
+      const goneIds = JSON.stringify(gone.map((r) => r.id));
+      this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
+      this.stmt('DELETE FROM approvals WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
       return gone.length;
     });
   }

@@ -114,7 +114,7 @@ export async function serve(config: Config): Promise<void> {
   // resolution): the delay is what exceeds it.
   const ms = (ns: number, resolutionMs: number) => (Number.isFinite(ns) && ns > 0 ? Math.max(0, Math.round(ns / 1e4 - resolutionMs * 100) / 100) : 0);
   let port = config.PORT;
-  const { app, connections } = createHttpApp({
+  const { app, connections, uiFeeds } = createHttpApp({
     ctx: { config, sessions, fsPool, log, agents },
     log,
     version: VERSION,
@@ -191,6 +191,7 @@ export async function serve(config: Config): Promise<void> {
     hardStop.unref();
     server.close();
     await connections.closeAll();
+    uiFeeds.close();
     server.closeIdleConnections();
     await sessions.close({ killSessions });
     await fsPool.close();

@@ -8,13 +8,13 @@
 import { z } from 'zod';
 import { Limits } from '../shared/constants';
 import { ACTIVE_STATUSES, ENDED_STATUSES } from '../shared/sessionStatus';
-import { AgentKind, SessionStatus } from './tools/contractEnums';
+import { AgentKind, PublicStatus, type SessionStatus } from './tools/contractEnums';
 import type { Journal, ListPosition, ListedRow } from './journal';
 
-const ACTIVE: SessionStatus[] = [...ACTIVE_STATUSES];
+const ACTIVE: SessionStatus[] = ACTIVE_STATUSES.filter((s): s is SessionStatus & typeof s => s !== 'awaiting_approval');
 const ENDED: SessionStatus[] = [...ENDED_STATUSES];
 
-export const StatusFilter = z.enum([...SessionStatus.options, 'active', 'ended', 'all']);
+export const StatusFilter = z.enum([...PublicStatus.options, 'active', 'ended', 'all']);
 export type StatusFilter = z.infer<typeof StatusFilter>;
 
 export interface ListQuery {
@@ -24,11 +24,17 @@ export interface ListQuery {
   cursor?: string;
 }
 
-function statusesOf(filter: StatusFilter): SessionStatus[] {
-  if (filter === 'all') return [...ACTIVE, ...ENDED];
-  if (filter === 'active') return ACTIVE;
-  if (filter === 'ended') return ENDED;
-  return [filter];
+/**
+ * The journalled statuses a filter means, and whether it wants sessions with pending approvals
+ * (true), without (false) or either (null): `awaiting_approval` is a running row with some,
+ * and `running` then means one with none, as each session shows one status.
+ */
+function statusesOf(filter: StatusFilter): { statuses: SessionStatus[]; awaiting: boolean | null } {
+  if (filter === 'all') return { statuses: [...ACTIVE, ...ENDED], awaiting: null };
+  if (filter === 'active') return { statuses: ACTIVE, awaiting: null };
+  if (filter === 'ended') return { statuses: ENDED, awaiting: null };
+  if (filter === 'awaiting_approval') return { statuses: ['running'], awaiting: true };
+  return { statuses: [filter], awaiting: filter === 'running' ? false : null };
 }
 
 /** What a cursor holds: the last row's sort key, and the filters it was made under. */
@@ -70,13 +76,18 @@ export function decodeCursor(cursor: string, status: StatusFilter, agent: AgentK
 }
 
 /** A page of rows, the cursor to the next (null on the last page), and how many sessions of each status are kept. */
-export function listSessions(journal: Journal, q: ListQuery): { rows: ListedRow[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
+export function listSessions(journal: Journal, q: ListQuery): { rows: ListedRow[]; nextCursor: string | null; counts: Partial<Record<PublicStatus, number>> } {
   const status = q.status ?? 'all';
   const agent = q.agent ?? null;
   const limit = q.limit ?? Limits.sessionListPage;
   const after = q.cursor === undefined ? null : decodeCursor(q.cursor, status, agent);
-  const rows = journal.listPage({ statuses: statusesOf(status), agent, after, limit });
-  const counts = journal.countByStatus();
+  const rows = journal.listPage({ ...statusesOf(status), agent, after, limit });
+  const counts: Partial<Record<PublicStatus, number>> = journal.countByStatus();
+  const awaiting = journal.countAwaitingApproval();
+  if (awaiting > 0) {
+    counts.awaiting_approval = awaiting;
+    counts.running = (counts.running ?? 0) - awaiting;
+  }
   if (rows.length <= limit) return { rows, nextCursor: null, counts };
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

@@ -6,6 +6,7 @@
  *   liveWorkers.ts  one connection per live worker, reconnect, heartbeat
  *   recovery.ts     re-attach at start-up, ending the record of a dead worker
  *   sessionOutput.ts reads, waits, the ended sessions' output
+ *   approvals.ts    mode ask's permission requests: journalled, listed, answered
  *   sessionTypes.ts what they share, and where a session's status is read
  * Launching a worker and connecting to one cross a process boundary and are
  * injected (`io`), so the core runs in-process against a fake worker in tests.
@@ -16,7 +17,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'winston';
 import { WorkerTimeouts } from '../shared/constants';
-import type { EndReason, SessionStatus } from '../shared/protocol';
+import type { ApprovalDecision, EndReason, SessionStatus } from '../shared/protocol';
+import type { ApprovalInfo } from './approvalStore';
 import type { AgentCatalog } from './agentCapabilities';
 import type { Config } from './config';
 import { type DiffResult, diffSince } from './gitDiff';
@@ -26,9 +28,11 @@ import { deliverInput, priorDelivery } from './inputDelivery';
 import type { Journal, SessionRow } from './journal';
 import { JournalGuard } from './journalGuard';
 import { forgetEndedBeyond } from './retention';
+import type { LimitsArg } from './sessionBudget';
 import { SessionError } from './sessionError';
 import { type ListQuery, listSessions } from './sessionListing';
 import { SessionCoreTimeouts } from './session/coreTimeouts';
+import { type ApproveReply, SessionApprovals } from './session/approvals';
 import { SessionLauncher } from './session/launching';
 import { LiveWorkers, type LiveWorkersDeps } from './session/liveWorkers';
 import { reattachAll, reconcileDead } from './session/recovery';
@@ -43,13 +47,14 @@ import {
   type StartRequest,
   type WaitPage,
   isEnded,
+  pendingView,
   toInfo,
 } from './session/sessionTypes';
 import { WorkerClient, WorkerRequestError } from './workerClient';
 import { launchWorker } from './workerLauncher';
 
 export { SessionError };
-export type { ManagerEvents, OutputPage, SendReply, SessionInfo, StartRequest };
+export type { ApprovalInfo, ApproveReply, ManagerEvents, OutputPage, SendReply, SessionInfo, StartRequest };
 
 /** What crosses a process boundary, and the core's timing; tests replace them. */
 export interface SessionCoreIo {
@@ -66,6 +71,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   private readonly launcher: SessionLauncher;
   private readonly workers: LiveWorkers;
   private readonly output: SessionOutput;
+  private readonly approvals: SessionApprovals;
   private readonly connect: Connect;
   private readonly timeouts: SessionCoreTimeouts;
   private readonly reconcileDead: (row: SessionRow) => SessionStatus;
@@ -100,9 +106,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     }
     const base = { journal, journalGuard: this.journalGuard, log };
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
-    this.reconcileDead = (row) => reconcileDead({ ...base, emit }, row);
+    this.approvals = new SessionApprovals({ ...base, emit, live: (id) => this.workers.get(id) });
+    this.reconcileDead = (row) => reconcileDead({ ...base, emit, endApprovals: (id, status) => this.approvals.ended(id, status) }, row);
     this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sandbox: io.sandbox ?? { kind: 'none', warning: null }, sessionsRoot: this.sessionsRoot, socketsRoot });
-    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead });
+    this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead, approvals: this.approvals });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }
 
@@ -116,11 +123,31 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   list(query: ListQuery = {}): { sessions: SessionInfo[]; nextCursor: string | null; counts: Partial<Record<SessionStatus, number>> } {
     const page = listSessions(this.journal, query);
-    return { sessions: page.rows.map((row) => toInfo(row, this.workers.get(row.id))), nextCursor: page.nextCursor, counts: page.counts };
+    const waiting = this.approvals.store.pendingCounts();
+    const pendingOf = (id: string) => (waiting.has(id) ? this.approvals.list({ sessionId: id, pendingOnly: true }) : []);
+    return { sessions: page.rows.map((row) => toInfo(row, this.workers.get(row.id), pendingOf(row.id))), nextCursor: page.nextCursor, counts: page.counts };
   }
 
   info(id: string): SessionInfo {
-    return toInfo(this.row(id), this.workers.get(id));
+    return toInfo(this.row(id), this.workers.get(id), this.approvals.list({ sessionId: id, pendingOnly: true }));
+  }
+
+  // ---- approvals (mode ask, issue 15): the API session_approve, the CLI and the dashboard share ----
+
+  /** Approvals from the journal, oldest first: one session's or every session's; pending ones only if asked. */
+  listApprovals(q: { sessionId?: string; pendingOnly?: boolean } = {}): ApprovalInfo[] {
+    if (q.sessionId !== undefined) this.row(q.sessionId); // an unknown session is an error, not an empty list
+    return this.approvals.list(q);
+  }
+
+  /**
+   * Answers a pending approval; idempotent (a decided one is answered with who decided it and how,
+   * alreadyDecided: true). decidedBy: `connection:<id>`, `cli` or `ui`. Unknown ids are a SessionError.
+   */
+  async approve(sessionId: string, approvalId: string, decision: ApprovalDecision, message: string | null, decidedBy: string): Promise<ApproveReply> {
+    this.journalGuard.assertWritable();
+    this.row(sessionId);
+    return this.approvals.approve(sessionId, approvalId, decision, message, decidedBy);
   }
 
   /** Working directories of sessions still running, as pinned at start (the file tools may read there). */
@@ -171,14 +198,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return client;
   }
 
-  async send(id: string, message: string, raw: boolean, idempotencyKey?: string): Promise<SendReply> {
+  async send(id: string, message: string, raw: boolean, idempotencyKey?: string, limits?: LimitsArg): Promise<SendReply> {
     this.journalGuard.assertWritable();
     const row = this.row(id);
     // Security: a non-raw message becomes an agent's input or, for Codex, its next command line (agentInput.ts).
     const badInput = raw ? null : agentTextProblem(row.agent, 'message', message);
     if (badInput) throw new SessionError(badInput);
     // A key already taken is answered like the first time, not delivered again (#12 item 4; deliverInput too).
-    if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey);
+    if (isEnded(row.status) && !raw) return priorDelivery(this.journal, id, idempotencyKey) ?? this.resume(row, message, idempotencyKey, limits);
+    if (limits) throw new SessionError(`session ${id} is running: limits can be changed only when continuing an ended session`);
     const client = this.liveClient(id);
     try {
       return await deliverInput(client, this.journal, id, { text: message, raw, idempotencyKey }, (fn) => this.journalGuard.write(fn));
@@ -186,16 +214,16 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
       // The agent ended between our look at the journal and the worker's answer: the
       // ended state is on its way; once journalled, continue the session like any ended one.
       if (err instanceof WorkerRequestError && err.code === 'session_ended' && !raw) {
-        if (await this.output.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message, idempotencyKey);
+        if (await this.output.waitEnded(id, WorkerTimeouts.exitAckMs)) return this.resume(this.row(id), message, idempotencyKey, limits);
       }
       throw new SessionError(`could not send to session ${id}: ${(err as Error).message}`);
     }
   }
 
   /** Continues an ended session's conversation in a new worker under the same session id (launching.ts). */
-  private async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<SendReply> {
+  private async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<SendReply> {
+    const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey, limits);
     this.output.forget(row.id);
-    const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey);
     try {
       await launched;
       await this.workers.attach(row.id, spec.socketPath, spec.secret, 're_attached');
@@ -206,16 +234,31 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     return { delivered: true, queued: false, resumed: true, inputId, note: `session ${row.id} continues the agent's conversation ${row.agent_session_id}` };
   }
 
-  read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
-    return this.output.read(id, since, limit, maxBytes);
+  /** A page of output, with the status a client is shown (awaiting_approval and the list while requests wait). */
+  async read(id: string, since: number, limit: number, maxBytes: number): Promise<OutputPage> {
+    const page = await this.output.read(id, since, limit, maxBytes);
+    return { ...page, ...this.pendingOf(id, page.status) };
   }
 
-  wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
-    return this.output.wait(id, since, timeoutMs, limit, maxBytes, signal);
+  /**
+   * Output past `since`; at once, with the list, while the agent waits on an approval the caller
+   * has not been shown (`knownApprovals`: a follower that already saw them is not answered in a loop).
+   */
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal, knownApprovals?: ReadonlySet<string>): Promise<WaitPage> {
+    const page = await this.output.wait(id, since, timeoutMs, limit, maxBytes, signal, knownApprovals);
+    return { ...page, ...this.pendingOf(id, page.status) };
   }
 
-  waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    return this.output.waitEnded(id, timeoutMs, signal);
+  /** The status a client is shown and the pending list, when the session waits on approvals. */
+  pendingOf(id: string, status: SessionInfo['status']): { status: SessionInfo['status']; pendingApprovals?: ReturnType<typeof pendingView>[] } {
+    const pending = this.approvals.list({ sessionId: id, pendingOnly: true });
+    if (pending.length === 0) return { status };
+    return { status: status === 'running' ? 'awaiting_approval' : status, pendingApprovals: pending.map(pendingView) };
+  }
+
+  /** `orApproval`: also returns (true) once the agent waits on an approval; the caller checks which. */
+  waitEnded(id: string, timeoutMs: number, signal?: AbortSignal, orApproval = false): Promise<boolean> {
+    return this.output.waitEnded(id, timeoutMs, signal, orApproval);
   }
 
   finalAnswer(id: string): string | null {

@@ -6,10 +6,12 @@
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
 import {
+  type ApprovalOutcome,
   FrameReader,
   type Method,
   type OutputTail,
   type ParamsOf,
+  type PendingApproval,
   PROTOCOL_VERSION,
   ResultSchemas,
   type ResultOf,
@@ -34,6 +36,9 @@ interface Pending {
 export interface WorkerClientEvents {
   output: [nextOffset: number, lastOutputAt: string, tail: OutputTail | undefined];
   state: [state: WorkerState];
+  /** Issue 15: a request the agent waits on, and a pending one's outcome. */
+  approvalPending: [approval: PendingApproval];
+  approvalResolved: [outcome: ApprovalOutcome];
   close: [];
 }
 
@@ -48,7 +53,7 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
    * would be lost (and a session_start or session_wait would sleep until its
    * timeout). Kept, in order, and replayed once the first listener is added.
    */
-  private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState }> | null = [];
+  private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState } | { approval: PendingApproval } | { outcome: ApprovalOutcome }> | null = [];
 
   private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
     super();
@@ -129,7 +134,9 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
     this.early = null;
     for (const e of early) {
       if ('output' in e) this.emit('output', ...e.output);
-      else this.emit('state', e.state);
+      else if ('state' in e) this.emit('state', e.state);
+      else if ('approval' in e) this.emit('approvalPending', e.approval);
+      else this.emit('approvalResolved', e.outcome);
     }
   }
 
@@ -145,11 +152,15 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
         if (frame.event === 'output' && last && 'output' in last) last.output = [frame.nextOffset, frame.lastOutputAt, joinTails(last.output[2], frame.tail)];
         else if (frame.event === 'output') this.early.push({ output: [frame.nextOffset, frame.lastOutputAt, frame.tail] });
         else if (frame.event === 'state' && this.early.length < 1_000) this.early.push({ state: frame.state });
-        // Approval events are not emitted yet (issue 15 wires them).
+        // Approvals are never dropped: each is a decision someone must see (their number is bounded by the agent's waiting).
+        else if (frame.event === 'approvalPending') this.early.push({ approval: frame.approval });
+        else if (frame.event === 'approvalResolved') this.early.push({ outcome: frame.outcome });
         return;
       }
       if (frame.event === 'output') this.emit('output', frame.nextOffset, frame.lastOutputAt, frame.tail);
       else if (frame.event === 'state') this.emit('state', frame.state);
+      else if (frame.event === 'approvalPending') this.emit('approvalPending', frame.approval);
+      else this.emit('approvalResolved', frame.outcome);
       return;
     }
     const p = this.pending.get(frame.id);

@@ -7,16 +7,18 @@
  * drivers/factory.ts. It knows nothing about sockets; the IPC server calls in
  * and subscribes to `onOutput`/`onState`.
  */
-import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
+import type { ApprovalDecision, EndReason, SessionStatus, WorkerSpec, WorkerState } from '../shared/protocol';
 import { processStartTime } from '../shared/procInfo';
 import { isEnded } from '../shared/sessionStatus';
 import { sanitize } from '../shared/sanitize';
 import { type AgentExit, type AgentLaunch, type AgentProcess, spawnPiped, spawnPty } from './agentProcess';
 import { summarizeAgentError } from './agentErrors';
-import type { AgentDriver, ApprovalAnswer, ApprovalRequest, ApprovalResult, Delivery, DriverEvent, DriverFactory, SessionUsage, Transport } from './drivers/driver';
+import { ApprovalBook, type ApprovalEvent, type ApproveAnswer } from './approvals';
+import type { AgentDriver, Delivery, DriverEvent, DriverFactory, Transport } from './drivers/driver';
 import { createDriver } from './drivers/factory';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
+import { SessionSpend } from './sessionSpend';
 import type { SessionTree } from './sessionTree';
 
 export interface SendOutcome {
@@ -56,9 +58,8 @@ export class AgentSession {
   private errorSummary: string | null = null;
   private completedSuccessfully: boolean | null = null;
   private finalAnswer: string | null = null;
-  /** Null until the driver reports any (an agent that never says stays null). */
-  private usage: SessionUsage | null = null;
-  private turns = 0;
+  /** Usage, turns and wall time, from the previous workers' on; ends the session at a limit of its budget. */
+  private readonly spend: SessionSpend;
   private lastOutputAt: string | null = null;
   private lastInputAt: string | null = null;
   private lastActivity = Date.now();
@@ -72,7 +73,7 @@ export class AgentSession {
    */
   private readonly queue: string[] = [];
   /** Permission requests the agent waits on (issue 15): the idle timer spares the session meanwhile. */
-  private readonly pendingApprovals = new Map<string, ApprovalRequest>();
+  private readonly approvals: ApprovalBook;
   /** Set by interrupt(): the exit that follows ends the turn, not a failure of the agent. */
   private interrupted = false;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -83,6 +84,7 @@ export class AgentSession {
   private outputListeners: Array<(nextOffset: number, at: string) => void> = [];
   private stateListeners: Array<(s: WorkerState) => void> = [];
   private endListeners: Array<() => void> = [];
+  private approvalListeners: Array<(ev: ApprovalEvent) => void> = [];
 
   constructor(
     private readonly spec: WorkerSpec,
@@ -98,7 +100,13 @@ export class AgentSession {
       onDiskProblem: () => this.output && this.emitState(),
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
+    this.spend = new SessionSpend(spec.limits, spec.spent, (limit) => {
+      this.append(`[agentvisor] budget exceeded: ${limit}`);
+      this.kill('budget_exceeded');
+    });
     this.driver = deps.createDriver({ spec, emit: (ev) => this.driverEvent(ev) });
+    const approvalEvents = { emit: (ev: ApprovalEvent) => this.approvalListeners.forEach((cb) => cb(ev)), line: (text: string) => this.append(text), changed: () => (this.touch(), this.emitState()) };
+    this.approvals = new ApprovalBook(spec.approvals, (id, answer) => this.driver.answerApproval(id, answer), approvalEvents);
     const isPty = this.driver.transport === 'pty';
     this.stdoutSplitter = new LineSplitter(
       {
@@ -120,6 +128,10 @@ export class AgentSession {
   onState(cb: (s: WorkerState) => void): void {
     this.stateListeners.push(cb);
   }
+  /** Approval events (issue 15): a request now pending, or a pending one's outcome; told before the state that shows it. */
+  onApproval(cb: (ev: ApprovalEvent) => void): void {
+    this.approvalListeners.push(cb);
+  }
   /** Fires once, when the session has ended and its final state is known. */
   onEnd(cb: () => void): void {
     this.endListeners.push(cb);
@@ -133,6 +145,7 @@ export class AgentSession {
     const resume = this.spec.resume;
     this.startProcess(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
     this.armIdleTimer();
+    this.spend.start();
   }
 
   /** Starts an agent process for `messages`, continuing the conversation `resumeId` if set. */
@@ -179,9 +192,9 @@ export class AgentSession {
       errorSummary: this.errorSummary,
       finalAnswer: this.finalAnswer,
       outputNotPersisted: this.output.diskProblem,
-      usage: this.usage && { ...this.usage },
-      // Issue 15 fills this from the drivers' approval events (with createdAt); until then none is reported.
-      pendingApprovals: [],
+      usage: this.spend.usage(),
+      runMs: this.spend.runMs(),
+      pendingApprovals: this.approvals.pending(),
     };
   }
 
@@ -210,13 +223,8 @@ export class AgentSession {
     return this.state();
   }
 
-  /** Answers a permission request the agent is waiting on (issue 15). */
-  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
-    if (this.ended || this.status === 'killing') return { ok: false, error: `session has ended (${this.status})` };
-    if (!this.pendingApprovals.has(approvalId)) return { ok: false, error: `no pending approval ${approvalId}` };
-    this.touch();
-    return this.driver.answerApproval(approvalId, answer);
-  }
+  /** Answers a permission request the agent is waiting on (issue 15); a decided one answers its first outcome, even after the end. */
+  readonly answerApproval = (id: string, decision: ApprovalDecision, message: string | null, by: string): ApproveAnswer => this.approvals.answer(id, decision, message, by);
 
   kill(reason: EndReason): WorkerState {
     if (this.ended || this.status === 'killing' || !this.proc) return this.state();
@@ -235,6 +243,8 @@ export class AgentSession {
   dispose(): void {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.approvals.dispose();
+    this.spend.dispose();
     this.driver.dispose();
     this.tree.dispose();
     this.stdoutSplitter.dispose();
@@ -253,33 +263,23 @@ export class AgentSession {
         this.agentSessionId = ev.id;
         return this.emitState();
       case 'turnStarted':
-        return this.touch();
+        this.touch();
+        return this.spend.turnStarted();
       case 'turnEnded':
-        this.turns++;
-        if (this.usage) this.usage.turns = this.turns;
+        this.spend.turnEnded();
         // Once a turn, so the supervisor's view of usage is at most a turn old.
         return this.emitState();
-      case 'usage': {
-        const u = this.usage ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null, turns: this.turns };
-        u.inputTokens += ev.delta.inputTokens;
-        u.cachedInputTokens += ev.delta.cachedInputTokens;
-        u.outputTokens += ev.delta.outputTokens;
-        if (ev.delta.costUsd !== null) u.costUsd = (u.costUsd ?? 0) + ev.delta.costUsd;
-        this.usage = u;
-        return;
-      }
+      case 'usage':
+        return this.spend.add(ev.delta);
       case 'finalAnswer':
         this.finalAnswer = ev.text;
         return;
       case 'error':
         return this.noteError(ev.text, ev.onlyIfRecognised);
       case 'approvalPending':
-        this.pendingApprovals.set(ev.approval.approvalId, ev.approval);
-        this.touch();
-        return this.emitState();
+        return this.approvals.requested(ev.approval);
       case 'approvalResolved':
-        if (this.pendingApprovals.delete(ev.approvalId)) this.touch();
-        return this.emitState();
+        return this.approvals.withdraw(ev.approvalId, 'the agent no longer waits for it');
     }
   }
 
@@ -327,7 +327,7 @@ export class AgentSession {
     const due = this.lastActivity + this.spec.idleTimeoutMs - Date.now();
     this.idleTimer = setTimeout(() => {
       if (this.ended || this.status === 'killing') return;
-      if (this.pendingApprovals.size > 0) this.touch();
+      if (this.approvals.size > 0) this.touch();
       if (Date.now() - this.lastActivity >= this.spec.idleTimeoutMs) this.kill('idle_timeout');
       else this.armIdleTimer();
     }, Math.max(due, 10));
@@ -349,7 +349,7 @@ export class AgentSession {
     this.tree.end();
     const { completedSuccessfully } = this.driver.processExited(e);
     // A process gone answers nothing more: what it was asking lapses with it.
-    this.pendingApprovals.clear();
+    this.approvals.withdrawAll('the agent process ended');
     if (this.status === 'killing') {
       this.finish('killed', this.endReason ?? 'killed', e, false);
       return;
@@ -376,6 +376,7 @@ export class AgentSession {
     if (this.ended) return;
     if (this.idleTimer) clearTimeout(this.idleTimer);
     if (this.killTimer) clearTimeout(this.killTimer);
+    this.spend.stop();
     this.status = status;
     this.endReason = reason;
     this.exit = e;

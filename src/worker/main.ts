@@ -118,6 +118,12 @@ async function main(): Promise<void> {
           return session.kill(frame.params.reason);
         case 'interrupt':
           return session.interrupt();
+        case 'approve': {
+          const { approvalId, decision, message, decidedBy } = frame.params;
+          const answer = session.answerApproval(approvalId, decision, message ?? null, decidedBy);
+          if ('error' in answer) throw new RequestError('bad_request', answer.error);
+          return answer;
+        }
         case 'ackExit':
           if (session.ended) setImmediate(() => void exit(0));
           return {};
@@ -149,6 +155,8 @@ async function main(): Promise<void> {
     ipc.emit({ event: 'output', nextOffset, lastOutputAt, ...(tail ? { tail } : {}) });
   });
   session.onState((state) => ipc.emit({ event: 'state', state }));
+  // Not queued for an absent supervisor: the next one's hello carries the pending ones in its state.
+  session.onApproval((ev) => ipc.emit('approval' in ev ? { event: 'approvalPending', ...ev } : { event: 'approvalResolved', ...ev }));
   session.onEnd(() => {
     const state = session.state();
     finalRecord.write(JSON.stringify(state));

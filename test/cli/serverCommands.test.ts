@@ -38,14 +38,14 @@ test('sessions: running ones by default, every one with --all, an array with --j
   const r = await cli(['sessions']);
   expect(r).toMatchObject({ code: 0, stderr: '' });
   const [header, ...rows] = lines(r.stdout);
-  expect(header.split(/\s{2,}/)).toEqual(['ID', 'AGENT', 'STATUS', 'STARTED', 'LAST OUTPUT', 'EXIT', 'CWD']);
+  expect(header.split(/\s{2,}/)).toEqual(['ID', 'AGENT', 'STATUS', 'STARTED', 'LAST OUTPUT', 'EXIT', 'SPENT', 'CWD']);
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatch(new RegExp(`^${silent.slice(0, 8)}\\s+codex\\s+running\\s+\\d+(ms|s) ago\\s+.*-\\s+${server.dirs.workspace}/silent$`));
+  expect(rows[0]).toMatch(new RegExp(`^${silent.slice(0, 8)}\\s+codex\\s+running\\s+\\d+(ms|s) ago\\s+.*-\\s+-\\s+${server.dirs.workspace}/silent$`));
 
   const all = await cli(['sessions', '--all']);
   expect(all.code).toBe(0);
   const doneRow = lines(all.stdout).find((l) => l.startsWith(done.slice(0, 8)))!;
-  expect(doneRow.split(/\s{2,}/)).toEqual([done.slice(0, 8), 'codex', 'exited', expect.stringMatching(/ago$/), expect.stringMatching(/ago$/), '0', `${server.dirs.workspace}/done`]);
+  expect(doneRow.split(/\s{2,}/)).toEqual([done.slice(0, 8), 'codex', 'exited', expect.stringMatching(/ago$/), expect.stringMatching(/ago$/), '0', '-', `${server.dirs.workspace}/done`]);
 
   const json = await cli(['sessions', '--all', '--json']);
   const list = JSON.parse(json.stdout);
@@ -64,6 +64,9 @@ test('show: metadata and event history for a unique id prefix; unknown ids are o
   expect(r.stdout).toMatch(/^status\s+exited — exit 0, reason exited, completed successfully$/m);
   expect(r.stdout).toMatch(/^task\s+lines 5$/m);
   expect(r.stdout).toMatch(/^output lines\s+9$/m);
+  // The fake Codex (the exec path) reports no usage; the real agents' is in test/realAgents/usageAndBudgets.test.ts.
+  expect(r.stdout).toMatch(/^usage\s+none reported, ran \d+(ms|s)$/m);
+  expect(r.stdout).toMatch(/^limits\s+none$/m);
   const history = r.stdout.slice(r.stdout.indexOf('\nevents\n'));
   expect(history).toMatch(/^AT\s+KIND\s+DETAIL$/m);
   expect(history).toMatch(/^\S+Z\s+created\s+\{"agent":"codex"/m);

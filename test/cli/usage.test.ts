@@ -12,7 +12,7 @@ const cli = (args: string[]) => runCli(args, cliEnv(dirs), dirs.base);
 
 afterAll(() => fs.rmSync(dirs.base, { recursive: true, force: true }));
 
-const COMMANDS = ['serve', 'sessions', 'show', 'logs', 'kill', 'stop', 'doctor', 'token'];
+const COMMANDS = ['serve', 'sessions', 'show', 'logs', 'kill', 'stop', 'doctor', 'token', 'ui'];
 
 test('agentvisor --help lists every command; each command has its own --help', async () => {
   const top = await cli(['--help']);

@@ -35,7 +35,7 @@ test('both transports list the same tools, each with an output schema and honest
   const b = (await http.listTools()).tools;
   expect(a.map((t) => t.name).sort()).toEqual(b.map((t) => t.name).sort());
   expect(a.map((t) => t.name).sort()).toEqual(
-    ['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'],
+    ['list_directory', 'read_file', 'session_approve', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'],
   );
   for (const t of a) {
     expect(t.outputSchema?.type).toBe('object');

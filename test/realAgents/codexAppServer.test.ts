@@ -158,5 +158,5 @@ test('plan mode: a write is refused by the sandbox and the model sees the refusa
 test('raw input and approvals are refused with a reason, not dropped', async () => {
   rig = await AppServerRig.start([]);
   expect(rig.driver.deliverRaw('y\r')).toEqual({ outcome: 'refused', note: expect.stringMatching(/needs a terminal.*CODEX_PROTOCOL=exec/) });
-  expect(rig.driver.answerApproval('a1', { decision: 'allow' })).toEqual({ ok: false, error: expect.stringMatching(/issue 15/) });
+  expect(rig.driver.answerApproval('a1', { decision: 'allow' })).toEqual({ ok: false, error: 'Codex is not waiting for it' });
 });

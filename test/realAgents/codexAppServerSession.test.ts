@@ -2,9 +2,8 @@
  * Codex over app-server through agentvisor itself (supervisor, worker, AgentSession): the real
  * codex 0.169 against the scripted model server, the protocol chosen by capability detection.
  */
-import path from 'node:path';
-import { call, connect, startServer } from '../helpers/server';
-import { closeRigs, journalRow, readAll, realAgentServerEnv, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
+import { call } from '../helpers/server';
+import { closeRigs, follow, journalRow, readAll, restartRealServer, saveTranscript, sessionInfo, startRealRig, waitEnded } from '../support/agentEnv';
 
 afterEach(closeRigs);
 
@@ -20,7 +19,7 @@ test('CODEX_PROTOCOL=auto picks app-server: a message mid-turn is steered into i
   await rig.model.waitForRequests(1);
   const steer = await rig.call('session_send', { sessionId: s.sessionId, message: 'steer it' });
   expect(steer).toMatchObject({ delivered: true, queued: false, steered: true });
-  const ended = await waitEnded(rig.client, s.sessionId);
+  const { last: ended } = await follow(rig, s.sessionId);
   expect(ended).toMatchObject({ status: 'exited', exitCode: 0, completedSuccessfully: true, errorSummary: null });
   // One turn, not two: the steered message is in the model's next request of the same turn.
   expect(rig.model.requests).toHaveLength(2);
@@ -28,7 +27,7 @@ test('CODEX_PROTOCOL=auto picks app-server: a message mid-turn is steered into i
 
   const again = await rig.call('session_send', { sessionId: s.sessionId, message: 'and then?' });
   expect(again).toMatchObject({ delivered: true, resumed: true });
-  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true, agentSessionId: ended.agentSessionId });
+  expect((await follow(rig, s.sessionId, ended.nextOffset)).last).toMatchObject({ status: 'exited', completedSuccessfully: true, agentSessionId: ended.agentSessionId });
   expect(userSaid(rig.model.requests[2].body)).toEqual(['first task', 'steer it', 'and then?']);
 
   const { lines } = await readAll(rig.client, s.sessionId);
@@ -36,6 +35,7 @@ test('CODEX_PROTOCOL=auto picks app-server: a message mid-turn is steered into i
   expect(own).toEqual(['Took the steer.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /), 'Second turn.', expect.stringMatching(/^\[result\] success tokens in=10 out=5 /)]);
   expect(await sessionInfo(rig.client, s.sessionId)).toMatchObject({ status: 'exited', protocol: 'codex-app-server' });
   expect(journalRow(rig.dirs, s.sessionId)).toMatchObject({ protocol: 'codex-app-server' });
+  saveTranscript('codex-app-server-multi-turn', rig);
 });
 
 test('CODEX_PROTOCOL=exec keeps the terminal path: a mid-turn message is queued, not steered', async () => {
@@ -54,11 +54,7 @@ test('after a supervisor SIGKILL and restart, the running app-server session is 
   const s = await rig.call('session_start', { agent: 'codex', cwd: 'w', task: 'survive this' });
   await rig.model.waitForRequests(1);
   await rig.server.kill();
-  // The same state and agent configuration, as an operator restarting the service would have.
-  const base = rig.dirs.base;
-  const env = { ...realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') }), CODEX_PROTOCOL: 'auto', KILL_GRACE: '2000' };
-  const second = await startServer({ dirs: rig.dirs, env });
-  const client = await connect(second);
+  const { server: second, client } = await restartRealServer(rig, { CODEX_PROTOCOL: 'auto' });
   try {
     const ended = await waitEnded(client, s.sessionId);
     expect(ended).toMatchObject({ status: 'exited', completedSuccessfully: true });

@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Dirs, ROOT, type RunningServer, call, callError, connect, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
 import { ModelServer, type ScriptTurn } from './modelServer';
+import { isEnded } from '../../src/shared/sessionStatus';
 
 export const CLAUDE_REAL = path.join(ROOT, 'node_modules/.bin/claude');
 export const CODEX_REAL = path.join(ROOT, 'node_modules/.bin/codex');
@@ -170,7 +171,7 @@ export async function startRealRig(
       const c2 = await connect(server).catch(() => undefined);
       if (c2) {
         const { sessions } = await call(c2, 'session_list').catch(() => ({ sessions: [] as any[] }));
-        for (const s of sessions) if (s.status === 'running') await call(c2, 'session_kill', { sessionId: s.sessionId }).catch(() => undefined);
+        for (const s of sessions) if (!isEnded(s.status)) await call(c2, 'session_kill', { sessionId: s.sessionId }).catch(() => undefined);
         await c2.close().catch(() => undefined);
       }
       await server.stop();
@@ -235,11 +236,22 @@ export async function startRealRig(
 }
 
 /**
+ * A second supervisor on the rig's state dir and agent configuration, as an operator restarting
+ * the service would have it (after `rig.server.kill()`); the caller closes the client and stops it.
+ */
+export async function restartRealServer(rig: RealRig, env: Record<string, string> = {}): Promise<{ server: RunningServer; client: Client }> {
+  const base = rig.dirs.base;
+  const agents = realAgentServerEnv({ modelUrl: rig.model.url, home: path.join(base, 'home'), codexHome: path.join(base, 'codex-home'), tmpDir: path.join(base, 'tmp') });
+  const server = await startServer({ dirs: rig.dirs, env: { ...agents, KILL_GRACE: '2000', ...env } });
+  return { server, client: await connect(server) };
+}
+
+/**
  * A transcript as a client sees it, compact enough for a README: each call's arguments, and of
  * its result the fields a reader follows (status, lines, ids, outcome).
  */
 export function formatTranscript(entries: TranscriptEntry[]): string {
-  const keep = ['status', 'delivered', 'queued', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'silentForMs'];
+  const keep = ['status', 'delivered', 'queued', 'steered', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'usage', 'silentForMs', 'pendingApprovals', 'approval', 'alreadyDecided'];
   const out: string[] = [];
   for (const e of entries) {
     out.push(`> ${e.tool} ${JSON.stringify(e.args)}`);
@@ -321,8 +333,9 @@ export async function waitEnded(client: Client, sessionId: string, timeoutMs = 4
   let page: any;
   await until(
     async () => {
+      // While the agent waits on an approval session_wait answers at once: until() paces the loop.
       page = await call(client, 'session_wait', { sessionId, timeoutMs: 5_000, limit: 1 });
-      return !['running', 'killing'].includes(page.status);
+      return isEnded(page.status);
     },
     timeoutMs,
     `session ${sessionId} to end`,

@@ -45,7 +45,12 @@ export interface ScriptTurn {
    * (claudeEnv extra CLAUDE_CODE_MAX_RETRIES=0, codexArgs maxRetries: 0) to fail fast.
    */
   times?: number;
+  /** Tokens this response reports (default DEFAULT_USAGE): e.g. many, to push a session past its budget. */
+  usage?: { inputTokens: number; outputTokens: number };
 }
+
+/** What each response reports unless its turn says otherwise. */
+export const DEFAULT_USAGE = { inputTokens: 10, outputTokens: 5 } as const;
 
 export type Api = 'anthropic' | 'openai';
 
@@ -118,6 +123,18 @@ export class ModelServer {
   /** Turns not consumed yet. */
   get remaining(): number {
     return this.script.length;
+  }
+
+  /** Tokens the answered main requests reported, added up: what an agent's usage should come to. */
+  reportedUsage(): { inputTokens: number; outputTokens: number } {
+    const sum = { inputTokens: 0, outputTokens: 0 };
+    for (const r of this.requests) {
+      if (r.turn?.httpStatus) continue;
+      const u = r.turn?.usage ?? DEFAULT_USAGE;
+      sum.inputTokens += u.inputTokens;
+      sum.outputTokens += u.outputTokens;
+    }
+    return sum;
   }
 
   /** Resolves once at least `n` main requests have arrived (a test's sync point). */
@@ -204,13 +221,14 @@ export class ModelServer {
       content.push({ type: 'tool_use', id: `toolu_${String(n).padStart(4, '0')}_${i}`, name: c.name, input: typeof c.input === 'string' ? { input: c.input } : c.input }),
     );
     const stopReason = calls.length ? 'tool_use' : 'end_turn';
-    const usage = { input_tokens: 10, output_tokens: 5 };
+    const { inputTokens, outputTokens } = turn.usage ?? DEFAULT_USAGE;
+    const usage = { input_tokens: inputTokens, output_tokens: outputTokens };
     const message = { id: `msg_${n}`, type: 'message', role: 'assistant', model: body?.model ?? 'claude-test', content, stop_reason: stopReason, stop_sequence: null, usage };
     if (!body?.stream) return sendJson(res, 200, message);
 
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const ev = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
-    ev('message_start', { message: { ...message, content: [], stop_reason: null, usage: { input_tokens: 10, output_tokens: 0 } } });
+    ev('message_start', { message: { ...message, content: [], stop_reason: null, usage: { input_tokens: inputTokens, output_tokens: 0 } } });
     content.forEach((block, index) => {
       if (block.type === 'text') {
         ev('content_block_start', { index, content_block: { type: 'text', text: '' } });
@@ -221,7 +239,7 @@ export class ModelServer {
       }
       ev('content_block_stop', { index });
     });
-    ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: 5 } });
+    ev('message_delta', { delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
     ev('message_stop', {});
     res.end();
   }
@@ -239,7 +257,8 @@ export class ModelServer {
     calls.forEach((c, i) => output.push(openAiToolItem(c, tools, `${n}_${i}`)));
 
     const responseId = `resp_${n}`;
-    const usage = { input_tokens: 10, input_tokens_details: { cached_tokens: 0 }, output_tokens: 5, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 15 };
+    const { inputTokens, outputTokens } = turn.usage ?? DEFAULT_USAGE;
+    const usage = { input_tokens: inputTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: inputTokens + outputTokens };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const ev = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
     ev('response.created', { response: { id: responseId, object: 'response', status: 'in_progress', model: body?.model, output: [] } });
@@ -384,4 +403,22 @@ export function codexArgs(url: string, opts: { maxRetries?: number } = {}): stri
     '-c', 'analytics.enabled=false',
     '--disable', 'plugins',
   ];
+}
+
+// ---- Scripted tool use (issue 15: the agent asks before it runs a command) ----
+
+/** A model turn that runs one shell command, as each CLI's tool takes it: claude's `Bash`, codex's `exec_command`. */
+export function shellCall(api: Api, command: string): ToolCall {
+  return api === 'anthropic' ? { name: 'Bash', input: { command, description: 'scripted command' } } : { name: 'exec_command', input: { cmd: command } };
+}
+
+/** The tool results an agent sent back in a main request, as text (`isError` where the API says). */
+export function toolResults(rec: RecordedRequest): Array<{ text: string; isError: boolean }> {
+  const text = (c: unknown): string => (typeof c === 'string' ? c : Array.isArray(c) ? c.map((x: any) => x?.text ?? x?.output ?? '').join('') : JSON.stringify(c ?? ''));
+  if (rec.api === 'anthropic') {
+    const messages: any[] = rec.body?.messages ?? [];
+    return messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b?.type === 'tool_result').map((b: any) => ({ text: text(b.content), isError: b.is_error === true }));
+  }
+  const input: any[] = Array.isArray(rec.body?.input) ? rec.body.input : [];
+  return input.filter((i) => i?.type === 'function_call_output' || i?.type === 'custom_tool_call_output').map((i) => ({ text: text(i.output), isError: false }));
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AgentCatalog, detectCapabilities } from '../../src/supervisor/agentCapabilities';
-import { CODEX_REAL } from '../support/agentEnv';
+import { CLAUDE_REAL, CODEX_REAL } from '../support/agentEnv';
 
 let dir: string;
 beforeAll(() => {
@@ -46,4 +46,16 @@ test('CODEX_PROTOCOL: auto follows detection (and waits for it), app-server is r
   await without.detect({ 'claude-code': undefined, codex: fakeCli('lacks', 'Commands:\n  exec  Run') });
   await expect(without.codexProtocol('auto')).resolves.toEqual({ ok: true, protocol: 'exec' });
   await expect(without.codexProtocol('app-server')).resolves.toEqual({ ok: false, error: expect.stringMatching(/^CODEX_PROTOCOL=app-server, but codex 9\.9\.9 at .*lacks.* has no app-server command/) });
+});
+
+test('mode ask is advertised where the installed CLI can relay permission requests: the real claude and codex; a claude without stream-json input or a codex without app-server cannot', async () => {
+  expect((await detectCapabilities('claude-code', CLAUDE_REAL)).modes).toEqual(['full', 'edit', 'plan', 'ask']);
+  expect((await detectCapabilities('codex', CODEX_REAL)).modes).toEqual(['full', 'edit', 'plan', 'ask']);
+  const oldClaude = await detectCapabilities('claude-code', fakeCli('old-claude', '  --permission-mode <mode>  (choices: "acceptEdits", "plan")'));
+  expect(oldClaude.modes).toEqual(['full', 'edit', 'plan']);
+  const oldCodex = await detectCapabilities('codex', fakeCli('exec-codex', '  --sandbox <MODE>\nCommands:\n  exec  Run'));
+  expect(oldCodex.modes).toEqual(['full', 'edit', 'plan']);
+  const catalog = new AgentCatalog();
+  await catalog.detect({ 'claude-code': undefined, codex: fakeCli('exec-codex2', '  --sandbox <MODE>\nCommands:\n  exec  Run') });
+  expect(catalog.refusal('codex', 'ask', null)).toMatch(/does not support mode "ask".*supported: full, edit, plan/);
 });

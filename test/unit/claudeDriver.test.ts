@@ -2,12 +2,12 @@
  * The Claude driver on its own: what it writes to Claude's stdin, how it reads stream-json events
  * (echoes, results, usage), when it closes input, and its verdict at exit.
  */
-import type { WorkerSpec } from '../../src/shared/protocol';
+import { NO_LIMITS, type WorkerSpec } from '../../src/shared/protocol';
 import { ClaudeDriver, claudeUsageDelta } from '../../src/worker/drivers/claude';
 import type { DriverEvent } from '../../src/worker/drivers/driver';
 import { FakeAgentProcess } from '../support/fakeAgentProcess';
 
-const spec = { agent: 'claude-code', model: 'opus', mode: 'edit' } as WorkerSpec;
+const spec = { agent: 'claude-code', model: 'opus', mode: 'edit', limits: NO_LIMITS } as WorkerSpec;
 const json = (o: unknown) => JSON.stringify(o);
 const result = (extra: Record<string, unknown> = {}) =>
   json({ type: 'result', subtype: 'success', is_error: false, result: 'Done.', session_id: 'S1', num_turns: 1, duration_ms: 10, ...extra });
@@ -28,6 +28,17 @@ test('argv: stream-json both ways, the mode and model, --resume when continuing;
   expect(args).toEqual(expect.arrayContaining(['--input-format', 'stream-json', '--permission-mode', 'acceptEdits', '--model', 'opus', '--resume', 'S0']));
   expect(args.join(' ')).not.toContain('secret task');
   expect(driver.command(['x'], null)).not.toContain('--resume');
+});
+
+test('maxCostUsd: Claude also gets --max-budget-usd, what is left after the previous workers and this worker\'s processes', () => {
+  const limited = { ...spec, limits: { ...NO_LIMITS, maxCostUsd: 1 }, spent: { usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, costUsd: 0.25, turns: 1 }, runMs: 0 } };
+  const driver = new ClaudeDriver({ spec: limited, emit: () => undefined });
+  const budget = (args: string[]) => args[args.indexOf('--max-budget-usd') + 1];
+  expect(budget(driver.command(['x'], 'S0'))).toBe('0.75');
+  driver.begin(new FakeAgentProcess(), ['x'], 'S0');
+  driver.stdoutLine(result({ usage: { input_tokens: 1, output_tokens: 1 }, total_cost_usd: 0.5 }));
+  expect(budget(driver.command(['y'], 'S0'))).toBe('0.25');
+  expect(setup().driver.command(['x'], null)).not.toContain('--max-budget-usd');
 });
 
 test('every message is written with a uuid; once each is echoed and a result follows, stdin is closed', () => {
@@ -111,7 +122,7 @@ test('hostile usage values count as nothing, never as NaN or negative', () => {
   expect(events.find((e) => e.type === 'usage')).toEqual({ type: 'usage', delta: { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costUsd: null } });
 });
 
-test('interrupt: the stream-json interrupt request while stdin is open, SIGINT after; raw input goes to stdin as is; approvals are not relayed yet', () => {
+test('interrupt: the stream-json interrupt request while stdin is open, SIGINT after; raw input goes to stdin as is; an answer to no request is refused', () => {
   const { driver, proc } = setup();
   driver.begin(proc, ['one'], null);
   driver.interrupt();
@@ -121,7 +132,7 @@ test('interrupt: the stream-json interrupt request while stdin is open, SIGINT a
   driver.stdoutLine(result());
   driver.interrupt();
   expect(proc.signals).toEqual(['SIGINT']);
-  expect(driver.answerApproval()).toMatchObject({ ok: false });
+  expect(driver.answerApproval('ap_unknown', { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
 });
 
 test('an api_retry naming a known cause is reported as an error the session may keep', () => {
@@ -129,4 +140,56 @@ test('an api_retry naming a known cause is reported as an error the session may 
   driver.begin(proc, ['one'], null);
   driver.stdoutLine(json({ type: 'system', subtype: 'api_retry', attempt: 1, max_retries: 10, error_status: 401, error: 'authentication_error' }));
   expect(events.find((e) => e.type === 'error')).toEqual({ type: 'error', text: expect.stringMatching(/^\[api retry\] attempt 1\/10 HTTP 401/), onlyIfRecognised: true });
+});
+
+describe('mode ask: permission requests', () => {
+  const askReq = (id: string) => json({ type: 'control_request', request_id: id, request: { subtype: 'can_use_tool', tool_name: 'Bash', input: { command: 'ls' } } });
+  function askSetup() {
+    const events: DriverEvent[] = [];
+    const driver = new ClaudeDriver({ spec: { ...spec, mode: 'ask' }, emit: (e) => events.push(e) });
+    const proc = new FakeAgentProcess();
+    const pendingIds = () => events.flatMap((e) => (e.type === 'approvalPending' ? [e.approval.approvalId] : []));
+    return { events, driver, proc, pendingIds };
+  }
+
+  test('argv asks Claude for stdio permission prompts', () => {
+    expect(askSetup().driver.command(['x'], null)).toEqual(expect.arrayContaining(['--permission-mode', 'default', '--permission-prompt-tool', 'stdio']));
+  });
+
+  test('a request is reported pending; stdin stays open past a result while it waits; the answer is written once', () => {
+    const { driver, proc, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    expect(pendingIds()).toHaveLength(1);
+    driver.stdoutLine(result());
+    expect(proc.inputClosed).toBe(false);
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'deny', message: 'no' })).toEqual({ ok: true });
+    expect(JSON.parse(proc.writes.at(-1)!)).toEqual({ type: 'control_response', response: { subtype: 'success', request_id: 'R1', response: { behavior: 'deny', message: 'no' } } });
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
+    driver.stdoutLine(result());
+    expect(proc.inputClosed).toBe(true);
+  });
+
+  test('a cancel withdraws it; other control requests, and any request outside mode ask, get an error at once', () => {
+    const { driver, proc, events, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    driver.stdoutLine(json({ type: 'control_cancel_request', request_id: 'R1' }));
+    expect(events.filter((e) => e.type === 'approvalResolved')).toEqual([{ type: 'approvalResolved', approvalId: pendingIds()[0] }]);
+    driver.stdoutLine(json({ type: 'control_request', request_id: 'R2', request: { subtype: 'hook_callback' } }));
+    expect(JSON.parse(proc.writes.at(-1)!).response).toMatchObject({ subtype: 'error', request_id: 'R2' });
+    const plain = setup();
+    plain.driver.begin(plain.proc, ['one'], null);
+    plain.driver.stdoutLine(askReq('R3'));
+    expect(JSON.parse(plain.proc.writes.at(-1)!).response).toMatchObject({ subtype: 'error', request_id: 'R3' });
+    expect(plain.events.some((e) => e.type === 'approvalPending')).toBe(false);
+  });
+
+  test('the process ending drops what it asked: a late answer is refused', () => {
+    const { driver, proc, pendingIds } = askSetup();
+    driver.begin(proc, ['one'], null);
+    driver.stdoutLine(askReq('R1'));
+    driver.processExited({ exitCode: 1, signal: null });
+    expect(driver.answerApproval(pendingIds()[0], { decision: 'allow' })).toEqual({ ok: false, error: 'Claude is not waiting for it' });
+  });
 });

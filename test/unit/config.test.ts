@@ -67,6 +67,13 @@ describe('loadConfig', () => {
     expect(c.ALLOWED_HOSTS).toEqual(['a.example', 'b.example']);
   });
 
+  test('budget defaults: none unless set, numbers when set', () => {
+    expect(loadConfig({}, emptyDir)).toMatchObject({ DEFAULT_MAX_COST_USD: undefined, DEFAULT_MAX_TOKENS: undefined, DEFAULT_MAX_TURNS: undefined, DEFAULT_MAX_DURATION_MS: undefined });
+    expect(loadConfig({ DEFAULT_MAX_COST_USD: '0.25', DEFAULT_MAX_TOKENS: '1000', DEFAULT_MAX_TURNS: '3', DEFAULT_MAX_DURATION_MS: '60000' }, emptyDir)).toMatchObject({
+      DEFAULT_MAX_COST_USD: 0.25, DEFAULT_MAX_TOKENS: 1000, DEFAULT_MAX_TURNS: 3, DEFAULT_MAX_DURATION_MS: 60_000,
+    });
+  });
+
   test('an empty value means the default', () => {
     expect(loadConfig({ PORT: '', MAX_SESSIONS: '' }, emptyDir)).toMatchObject({ PORT: 3500, MAX_SESSIONS: 20 });
   });
@@ -80,6 +87,11 @@ describe('loadConfig', () => {
     ['MAX_SESSIONS', 'many'],
     ['LOG_LEVEL', 'loud'],
     ['IDLE_TIMEOUT', '0'],
+    ['DEFAULT_MAX_COST_USD', '0'],
+    ['DEFAULT_MAX_COST_USD', 'cheap'],
+    ['DEFAULT_MAX_TOKENS', '1.5'],
+    ['DEFAULT_MAX_TURNS', '-3'],
+    ['DEFAULT_MAX_DURATION_MS', '0'],
   ])('invalid %s=%j throws a ConfigError naming the variable', (name, value) => {
     const err = configError({ [name]: value });
     expect(err.message).toContain(name);

@@ -57,11 +57,40 @@ const V1 = `CREATE TABLE sessions (
 const V2 = `${V1}
 ALTER TABLE sessions ADD COLUMN git_base_tree TEXT;`;
 
-/** Version 3: version 2 plus the protocol the worker spoke to the agent (issue 14). */
+/** Version 3 as it shipped: version 2 plus the protocol the worker spoke to the agent (issue 14). */
 const V3 = `${V2}
 ALTER TABLE sessions ADD COLUMN protocol TEXT;`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3 };
+/** Version 4 as it shipped: version 3 plus the approvals of mode ask (issue 15). */
+const V4 = `${V3}
+CREATE TABLE approvals (
+  session_id  TEXT NOT NULL,
+  approval_id TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  summary     TEXT NOT NULL,
+  request     TEXT NOT NULL,
+  decisions   TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  decided_at  TEXT,
+  decision    TEXT,
+  message     TEXT,
+  decided_by  TEXT,
+  state       TEXT NOT NULL,
+  PRIMARY KEY (session_id, approval_id)
+);
+CREATE INDEX approvals_state ON approvals(state, session_id);`;
+
+/** Version 5 as it shipped: version 4 plus usage and budgets (issues 14 and 18). */
+const V5 = `${V4}
+ALTER TABLE sessions ADD COLUMN input_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN cached_input_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN output_tokens INTEGER;
+ALTER TABLE sessions ADD COLUMN cost_usd REAL;
+ALTER TABLE sessions ADD COLUMN turns INTEGER;
+ALTER TABLE sessions ADD COLUMN run_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN limits TEXT;`;
+
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4, 5: V5 };
 
 let dir: string;
 beforeEach(() => {
@@ -138,6 +167,7 @@ test('a journal at each older version migrates to the current schema and keeps i
       // Columns a later version added read as their default on an old row.
       expect(journal.get('old')!.git_base_tree).toBeNull();
       expect(journal.get('old')!.protocol).toBeNull();
+      expect(journal.get('old')).toMatchObject({ input_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null });
       expect(journal.events('old').map((e) => e.kind)).toEqual(['started']);
     } finally {
       journal.close();

@@ -8,14 +8,10 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import winston from 'winston';
-import { loadConfig } from '../../src/supervisor/config';
-import { Journal } from '../../src/supervisor/journal';
-import { SessionManager } from '../../src/supervisor/sessionManager';
-import { type FakeWorker, fakeLauncher } from './support/fakeWorker';
-
-const FAKE_CLAUDE = path.resolve(__dirname, '../fixtures/fake-claude.js');
-const silentLog = winston.createLogger({ silent: true });
+import type { Journal } from '../../src/supervisor/journal';
+import type { SessionManager } from '../../src/supervisor/sessionManager';
+import { disposeCore, makeCore } from './support/coreRig';
+import type { FakeWorker } from './support/fakeWorker';
 
 let dir: string;
 let journal: Journal;
@@ -23,15 +19,7 @@ let workers: FakeWorker[];
 let core: SessionManager;
 
 function build(greeting: string[] = ['hello from the agent']): void {
-  const config = loadConfig(
-    { STATE_DIR: path.join(dir, 'state'), WORKSPACE_DIR: path.join(dir, 'ws'), CLAUDE_BIN: FAKE_CLAUDE, START_OUTPUT_WAIT: '2000', KILL_GRACE: '500' },
-    dir,
-  );
-  journal = new Journal(path.join(dir, 'journal.db'));
-  core = new SessionManager(config, journal, silentLog, undefined, {
-    launch: fakeLauncher(workers, greeting),
-    timeouts: { heartbeatIntervalMs: 20, heartbeatGraceMs: 150, reconnectDelayMs: 10 },
-  });
+  ({ journal, core } = makeCore(dir, workers, greeting));
 }
 
 beforeEach(() => {
@@ -41,12 +29,7 @@ beforeEach(() => {
   build();
 });
 
-afterEach(async () => {
-  await core.close({ killSessions: false });
-  await Promise.all(workers.map((w) => w.dispose()));
-  journal.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+afterEach(() => disposeCore(core, workers, journal, dir));
 
 const start = () => core.start({ agent: 'claude-code', cwd: path.join(dir, 'ws'), task: 'do it', mode: 'edit' });
 

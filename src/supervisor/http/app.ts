@@ -19,6 +19,8 @@ import { Connections } from './connections';
 import { InFlightRequests, requestIdsOf } from './inFlightRequests';
 import { guardOrigin, type OriginPolicy } from './originGuard';
 import { BoundedMemoryStore } from './rateLimitStore';
+import { createUi } from '../ui/uiRouter';
+import type { UiFeeds } from '../ui/uiFeed';
 
 /** JSON-RPC bodies larger than this are refused (413): no tool argument needs more. */
 export const MAX_BODY = '1mb';
@@ -101,7 +103,7 @@ function isJsonContentType(req: Request): boolean {
   return req.is('application/json') === 'application/json';
 }
 
-export function createHttpApp(deps: HttpDeps): { app: express.Express; connections: Connections } {
+export function createHttpApp(deps: HttpDeps): { app: express.Express; connections: Connections; uiFeeds: UiFeeds } {
   const { log } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -279,13 +281,18 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
       ? () => {
           rotateToken();
           void connections.closeOthers(deps.tokenDigest());
+          ui.feeds.closeStale();
         }
       : null,
   };
   app.use('/admin', guard, auth, limiter, json, createAdminRouter(admin));
 
+  // The dashboard: its own login (a cookie bound to the token), behind the same Host/Origin guard.
+  const ui = createUi({ ctx: deps.ctx, tokenDigest: deps.tokenDigest, originPolicy: deps.originPolicy, limiter });
+  app.use('/ui', guard, ui.router);
+
   app.use((_req, res) => {
-    res.status(404).json({ error: 'not_found', message: 'endpoints: GET /sse, POST /messages, POST|GET|DELETE /mcp, GET /health' });
+    res.status(404).json({ error: 'not_found', message: 'endpoints: GET /sse, POST /messages, POST|GET|DELETE /mcp, GET /health, GET /ui (the dashboard)' });
   });
 
   // Body-parser and everything else: a clear error, never a stack trace, and the server keeps serving.
@@ -297,5 +304,5 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
     jsonRpcError(res, 500, -32603, 'internal error');
   });
 
-  return { app, connections };
+  return { app, connections, uiFeeds: ui.feeds };
 }

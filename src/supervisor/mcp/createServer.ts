@@ -17,7 +17,7 @@ export function createMcpServer(ctx: ToolContext, version: string): McpServer {
       capabilities: { logging: {} },
       instructions:
         'agentvisor runs coding agents (Claude Code, Codex) on its host. Start one with session_start, follow it with session_wait ' +
-        '(or subscribe to its output resource), steer it with session_send, end it with session_kill. read_file and list_directory look inside the workspace.',
+        '(or subscribe to its output resource), steer it with session_send, end it with session_kill; in mode "ask" answer its permission requests with session_approve. read_file and list_directory look inside the workspace.',
     },
   );
   registerTools(server, ctx);
@@ -32,9 +32,17 @@ export function createMcpServer(ctx: ToolContext, version: string): McpServer {
     server.sendResourceListChanged();
   };
   ctx.sessions.on('lifecycle', onLifecycle);
+  // Mode ask: a request pending (or resolved) is told to every client as it happens, already journalled.
+  const onApproval = (sessionId: string, detail: Record<string, unknown>) => {
+    if (!server.isConnected()) return;
+    const level = detail.event === 'approval_pending' ? 'warning' : 'info';
+    server.sendLoggingMessage({ level, logger: 'agentvisor', data: { sessionId, ...detail } }, server.server.transport?.sessionId).catch(() => undefined);
+  };
+  ctx.sessions.on('approval', onApproval);
   const previous = server.server.onclose;
   server.server.onclose = () => {
     ctx.sessions.off('lifecycle', onLifecycle);
+    ctx.sessions.off('approval', onApproval);
     disposeResources();
     previous?.();
   };

@@ -22,6 +22,7 @@ import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
 import { confinementFor } from '../sandbox/confinement';
 import type { SandboxDecision } from '../sandbox/probe';
+import { type LimitsArg, defaultLimits, limitsJson, resumeRefusal, spentOf, withLimits } from '../sessionBudget';
 import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
 import type { CoreBase, Launch, StartRequest } from './sessionTypes';
@@ -62,7 +63,7 @@ export class SessionLauncher {
       throw new SessionError(
         'Claude Code refuses full-permission mode (--dangerously-skip-permissions) when run as root. ' +
           'If this host is a container or sandbox, start agentvisor with CHILD_ENV_IS_SANDBOX=1; ' +
-          'otherwise run agentvisor as a normal user, or use mode "edit" or "plan", which work as root.',
+          'otherwise run agentvisor as a normal user, or use mode "edit", "plan" or "ask", which work as root.',
       );
     }
     const pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
@@ -73,6 +74,10 @@ export class SessionLauncher {
     if (refusal) throw new SessionError(refusal);
     const codex = req.agent === 'codex' && this.d.catalog ? await this.d.catalog.codexProtocol(config.CODEX_PROTOCOL) : ({ ok: true, protocol: 'exec' } as const);
     if (!codex.ok) throw new SessionError(codex.error);
+    if (req.agent === 'codex' && mode === 'ask' && codex.protocol === 'exec') {
+      // Codex exec under a terminal has no way to hand its approval prompts to us: only app-server does.
+      throw new SessionError('mode "ask" needs Codex over app-server, and this server runs Codex with `codex exec` (CODEX_PROTOCOL=exec, or a Codex without app-server). Set CODEX_PROTOCOL=auto or app-server, or use mode "full", "edit" or "plan".');
+    }
     const noTerminal = req.agent === 'codex' && codex.protocol === 'exec' ? ptyRefusal(`Codex over exec (CODEX_PROTOCOL=${config.CODEX_PROTOCOL})`) : null;
     if (noTerminal) throw new SessionError(noTerminal);
     // Before the agent can touch anything: the state session_diff compares against.
@@ -98,8 +103,9 @@ export class SessionLauncher {
       secret: crypto.randomBytes(32).toString('hex'),
       resume: null,
       instructions: req.instructions ?? null,
-      approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 15 * 60_000 },
-      limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
+      approvals: { allowTools: req.approve?.allowTools ?? [], allowCommandPrefixes: req.approve?.allowCommandPrefixes ?? [], timeoutMs: config.APPROVAL_TIMEOUT },
+      limits: withLimits(defaultLimits(config), req.limits),
+      spent: null,
       sandbox: this.d.sandbox.kind,
       confinement:
         this.d.sandbox.kind === 'bwrap'
@@ -125,6 +131,7 @@ export class SessionLauncher {
       model: spec.model,
       mode,
       protocol: sessionProtocol(spec),
+      limits: limitsJson(spec.limits),
       sandbox: spec.sandbox,
       socket_path: spec.socketPath,
       session_dir: sessionDir,
@@ -163,7 +170,7 @@ export class SessionLauncher {
    * lines already on disk. Resolves once the worker is ready; a failure to
    * launch is the caller's to record (it also covers the connect after).
    */
-  async resume(row: SessionRow, message: string, idempotencyKey?: string): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
+  async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
     if (!row.agent_session_id) {
       throw new SessionError(
         `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
@@ -181,6 +188,11 @@ export class SessionLauncher {
       const why = err instanceof SyntaxError || !(err as NodeJS.ErrnoException).code ? (err as Error).message.split('\n')[0] : (err as NodeJS.ErrnoException).code;
       throw new SessionError(`session ${row.id} cannot be continued: its launch spec ${specPath} is unreadable (${why}); start a new session.`);
     }
+    // Issue 18: a session at a limit stays ended unless this call raises it; the new worker counts on from what the others spent.
+    spec.limits = withLimits(spec.limits, limits);
+    const overBudget = resumeRefusal(row, spec.limits);
+    if (overBudget) throw new SessionError(overBudget);
+    spec.spent = spentOf(row);
     const noTerminal = sessionProtocol(spec) === 'codex-exec' ? ptyRefusal(`session ${row.id} runs Codex over exec, so continuing it`) : null;
     if (noTerminal) throw new SessionError(noTerminal);
     spec.resume = { agentSessionId: row.agent_session_id, message };
@@ -188,6 +200,7 @@ export class SessionLauncher {
     // The previous outcome must not be mistaken for this run's if the new worker dies.
     fs.rmSync(path.join(row.session_dir, FINAL_STATE_FILE), { force: true });
     const inputId = newInputId();
+    if (limits) this.d.journalGuard.mustWrite(() => this.d.journal.setLimits(row.id, limitsJson(spec.limits)));
     this.d.journalGuard.mustWrite(() => this.d.journal.markResumed(row.id, { agentSessionId: row.agent_session_id, chars: message.length, ...inputRecord(inputId, idempotencyKey) }));
     return { spec, inputId, launched: this.launch(specPath, row.session_dir) };
   }

@@ -6,7 +6,7 @@
  */
 import { WorkerTimeouts } from '../../shared/constants';
 import { isSameProcess } from '../../shared/procInfo';
-import type { WorkerState } from '../../shared/protocol';
+import type { ApprovalOutcome, PendingApproval, WorkerState } from '../../shared/protocol';
 import type { SessionRow } from '../journal';
 import type { WorkerClient } from '../workerClient';
 import { RECENT_LINES, type SessionCoreTimeouts } from './coreTimeouts';
@@ -23,6 +23,13 @@ export interface LiveWorkersDeps extends CoreBase {
   emit: Emit;
   /** Ends the record of a session whose worker is gone (recovery.ts). */
   reconcileDead(row: SessionRow): unknown;
+  /** Mode ask's requests (approvals.ts): each hook journals before it returns, so a wake after it tells no one early. */
+  approvals: {
+    attached(id: string, state: WorkerState): void;
+    pending(id: string, live: LiveWorker, approval: PendingApproval): void;
+    resolved(id: string, live: LiveWorker, outcome: ApprovalOutcome): void;
+    ended(id: string, status: string): void;
+  };
 }
 
 export class LiveWorkers {
@@ -61,6 +68,8 @@ export class LiveWorkers {
     const live: LiveWorker = { client, state, waiters, reconnecting: false, unresponsiveSince: null, recent };
     this.live.set(id, live);
     this.d.journalGuard.write(() => this.d.journal.applyWorkerState(state, kind, { workerPid: state.workerPid, agentPid: state.agentPid }));
+    this.d.approvals.attached(id, state);
+    if (isEnded(state.status)) this.d.approvals.ended(id, state.status);
     this.d.emit('lifecycle', id, state.status, { event: kind });
     this.wire(id, live, client);
     if (isEnded(state.status)) await this.onEnded(id, live, state);
@@ -83,8 +92,17 @@ export class LiveWorkers {
       const kind = prev.status !== state.status ? state.status : prev.agentSessionId !== state.agentSessionId ? 'agent_session' : undefined;
       const journalled = live.state;
       this.d.journalGuard.write(() => this.d.journal.applyWorkerState(journalled, kind, kind ? { endReason: state.endReason, exitCode: state.exitCode, signal: state.signal } : undefined));
+      if (isEnded(state.status) && !isEnded(prev.status)) this.d.approvals.ended(id, state.status);
       if (kind && kind !== 'agent_session') this.d.emit('lifecycle', id, state.status, { endReason: state.endReason, exitCode: state.exitCode });
       if (isEnded(state.status) && !isEnded(prev.status)) void this.onEnded(id, live, state);
+      this.wake(id, live);
+    });
+    client.on('approvalPending', (approval) => {
+      this.d.approvals.pending(id, live, approval);
+      this.wake(id, live);
+    });
+    client.on('approvalResolved', (outcome) => {
+      this.d.approvals.resolved(id, live, outcome);
       this.wake(id, live);
     });
     client.on('close', () => {
@@ -167,6 +185,7 @@ export class LiveWorkers {
         live.reconnecting = false;
         live.unresponsiveSince = null;
         this.d.journalGuard.write(() => this.d.journal.applyWorkerState(state, 're_attached', { after: 'connection drop' }));
+        this.d.approvals.attached(id, state);
         this.wire(id, live, client);
         if (isEnded(state.status)) await this.onEnded(id, live, state);
         return;

@@ -24,10 +24,11 @@ import type { Connect, CoreBase, Emit } from './sessionTypes';
  * not live on without supervision.
  */
 /** Returns the status it decided: the journal may only record it later (a full disk keeps the write). */
-export function reconcileDead(d: CoreBase & { emit: Emit }, row: SessionRow): SessionStatus {
+export function reconcileDead(d: CoreBase & { emit: Emit; endApprovals(id: string, status: SessionStatus): void }, row: SessionRow): SessionStatus {
   const final = readFinalState(row.session_dir);
   if (final?.ok) {
     d.journalGuard.write(() => d.journal.applyWorkerState(final.state, final.state.status, { recoveredFrom: 'final record' }));
+    d.endApprovals(row.id, final.state.status);
     d.emit('lifecycle', row.id, final.state.status, { endReason: final.state.endReason });
     return final.state.status;
   }
@@ -41,6 +42,7 @@ export function reconcileDead(d: CoreBase & { emit: Emit }, row: SessionRow): Se
       : (final ? `worker process ${row.worker_pid} died and its ${final.error}` : `worker process ${row.worker_pid} died without recording an outcome`) +
           (killedAgent ? '; its agent was killed' : ''),
   ));
+  d.endApprovals(row.id, 'lost');
   d.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
   d.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
   return 'lost';

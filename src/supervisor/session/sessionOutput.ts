@@ -8,6 +8,7 @@ import { type EndedOutput, loadEndedOutput } from '../endedOutput';
 import { readFinalState } from '../finalState';
 import type { ReadResult } from '../../shared/ringBuffer';
 import type { SessionRow } from '../journal';
+import { usageOf } from '../sessionBudget';
 import { ENDED_RING_CACHE, FIRST_PAGE } from './coreTimeouts';
 import { type CoreBase, type LiveWorker, type OutputPage, type WaitPage, isEnded, sessionEnded } from './sessionTypes';
 
@@ -66,6 +67,7 @@ export class SessionOutput {
       completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
       agentSessionId: row.agent_session_id,
       errorSummary: row.error_summary,
+      usage: this.d.live(row.id)?.state.usage ?? usageOf(row),
     };
     if (filesNote) result.note = filesNote;
     else if (page.dropped > 0) {
@@ -101,17 +103,19 @@ export class SessionOutput {
   }
 
   /**
-   * Blocks until output past `since` exists or the session ends, then reads.
-   * Woken by the worker's output event: no polling.
+   * Blocks until output past `since` exists, the session ends, or its agent waits on an
+   * approval (mode ask: answered at once while one is pending that is not in `knownApprovals`,
+   * those the caller was already shown), then reads.
+   * Woken by the worker's events: no polling.
    */
-  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal): Promise<WaitPage> {
+  async wait(id: string, since: number | undefined, timeoutMs: number, limit: number, maxBytes: number, signal?: AbortSignal, knownApprovals?: ReadonlySet<string>): Promise<WaitPage> {
     const row = this.d.row(id);
     const live = this.d.live(id);
     const from = since ?? live?.state.nextOffset ?? row.output_lines;
     const ready = () => {
       const l = this.d.live(id);
       if (!l) return true; // ended or lost: read what there is
-      return l.state.nextOffset > from || isEnded(l.state.status);
+      return l.state.nextOffset > from || isEnded(l.state.status) || l.state.pendingApprovals.some((a) => !knownApprovals?.has(a.approvalId));
     };
     let timedOut = false;
     if (!isEnded(row.status) && !ready()) {
@@ -132,9 +136,12 @@ export class SessionOutput {
     return sessionEnded(this.d.journal, this.d.live(id), id);
   }
 
-  /** Resolves true once the session has ended, false on timeout or cancellation. */
-  async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    const ended = () => this.hasEnded(id);
+  /**
+   * Resolves true once the session has ended, false on timeout or cancellation;
+   * `orApproval`: also true once its agent waits on an approval (the caller tells which).
+   */
+  async waitEnded(id: string, timeoutMs: number, signal?: AbortSignal, orApproval = false): Promise<boolean> {
+    const ended = () => this.hasEnded(id) || (orApproval && (this.d.live(id)?.state.pendingApprovals.length ?? 0) > 0);
     if (ended()) return true;
     return this.waitForChange(id, ended, timeoutMs, signal);
   }

@@ -17,9 +17,11 @@
 import type { z } from 'zod';
 import type { Logger } from 'winston';
 import type { AgentKind, AgentMode, SessionStatus, WorkerState } from '../../shared/protocol';
-import { isEnded } from '../../shared/sessionStatus';
+import { isEnded, publicStatus } from '../../shared/sessionStatus';
+import type { ApprovalInfo } from '../approvalStore';
 import type { Journal, SessionRow } from '../journal';
 import type { JournalGuard } from '../journalGuard';
+import { type LimitsArg, limitsOf, usageOf } from '../sessionBudget';
 import type { OutputPageSchema, SessionInfoSchema } from '../tools/schemas';
 import type { WorkerClient } from '../workerClient';
 import type { LaunchOptions, WorkerReady } from '../workerLauncher';
@@ -41,8 +43,12 @@ export interface StartRequest {
   model?: string | null;
   mode?: AgentMode;
   env?: Record<string, string>;
+  /** Budget limits named by the client; the others are the server's defaults (issue 18). */
+  limits?: LimitsArg;
   /** Developer instructions for the agent (bounded by the tool's schema). */
   instructions?: string | null;
+  /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
+  approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
   /** Directories inside WORKSPACE_DIR (absolute, checked like cwd) a confined agent may also read, or read and write. */
   readOnlyPaths?: string[];
   writablePaths?: string[];
@@ -66,6 +72,8 @@ export interface ManagerEvents {
   changed: [sessionId: string];
   /** A session started, ended, was lost or continued (drives client log notifications). */
   lifecycle: [sessionId: string, status: SessionStatus, detail: Record<string, unknown>];
+  /** Mode ask: a permission request became pending or was resolved, already journalled (drives log notifications, elicitation). */
+  approval: [sessionId: string, detail: { event: 'approval_pending' | 'approval_resolved'; approvalId: string } & Record<string, unknown>];
 }
 
 /** Crosses a process boundary: injected so the core can be run against an in-process worker. */
@@ -86,7 +94,13 @@ export function sessionEnded(journal: Journal, live: LiveWorker | undefined, id:
   return isEnded(journal.get(id)?.status ?? 'lost');
 }
 
-export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionInfo {
+/** What a client is shown of a pending approval (the journal's record, less its outcome fields). */
+export function pendingView(a: ApprovalInfo): { approvalId: string; kind: string; summary: string; request: unknown; decisions: string[]; createdAt: string } {
+  return { approvalId: a.approvalId, kind: a.kind, summary: a.summary, request: a.request, decisions: a.decisions, createdAt: a.createdAt };
+}
+
+/** `pending`: the session's pending approvals from the journal (what makes it awaiting_approval). */
+export function toInfo(row: SessionRow, live: LiveWorker | undefined, pending: readonly ApprovalInfo[] = []): SessionInfo {
   const s = live?.state;
   const lastOutputAt = s?.lastOutputAt ?? row.last_output_at;
   // With no output yet, count from the row's last activity: the start, or for a session continued
@@ -100,7 +114,7 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     protocol: row.protocol,
     sandbox: row.sandbox === 'bwrap' ? 'bwrap' : 'none',
     cwd: row.cwd,
-    status: row.status,
+    status: publicStatus(row.status, pending.length),
     pid: s?.agentPid ?? row.agent_pid,
     startedAt: row.created_at,
     endedAt,
@@ -113,6 +127,11 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined): SessionIn
     completedSuccessfully: row.completed_successfully === null ? null : row.completed_successfully === 1,
     agentSessionId: row.agent_session_id,
     errorSummary: row.error_summary,
+    // The worker's view is the fresher (it is journalled, but a full disk may hold the write back).
+    usage: s?.usage ?? usageOf(row),
+    runMs: Math.max(s?.runMs ?? 0, row.run_ms ?? 0),
+    limits: limitsOf(row),
     ...(live?.unresponsiveSince ? { workerUnresponsive: true } : {}),
+    ...(pending.length > 0 ? { pendingApprovals: pending.map(pendingView) } : {}),
   };
 }

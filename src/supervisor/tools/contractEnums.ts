@@ -5,10 +5,14 @@
  */
 import { z } from 'zod';
 import * as contract from '../../shared/protocol';
+import { PUBLIC_STATUSES } from '../../shared/sessionStatus';
 
 export const AgentKind = z.enum(contract.AgentKind.values);
 export const AgentMode = z.enum(contract.AgentMode.values);
 export const SessionStatus = z.enum(contract.SessionStatus.values);
+/** What clients see: the worker's statuses and the supervisor's own `awaiting_approval` (shared/sessionStatus.ts). */
+export const PublicStatus = z.enum(PUBLIC_STATUSES);
 export type AgentKind = contract.AgentKind;
 export type AgentMode = contract.AgentMode;
 export type SessionStatus = contract.SessionStatus;
+export type PublicStatus = z.infer<typeof PublicStatus>;

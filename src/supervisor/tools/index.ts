@@ -3,6 +3,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ToolContext } from './context';
 import { registerListDirectoryTool } from './listDirectory';
 import { registerReadFileTool } from './readFile';
+import { registerSessionApproveTool } from './sessionApprove';
 import { registerSessionDiffTool } from './sessionDiff';
 import { registerSessionKillTool } from './sessionKill';
 import { registerSessionListTool } from './sessionList';
@@ -19,6 +20,7 @@ export function registerTools(server: McpServer, ctx: ToolContext): void {
   registerSessionListTool(server, ctx);
   registerSessionKillTool(server, ctx);
   registerSessionDiffTool(server, ctx);
+  registerSessionApproveTool(server, ctx);
   registerReadFileTool(server, ctx);
   registerListDirectoryTool(server, ctx);
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, SessionStatus } from './contractEnums';
+import { AgentKind, PublicStatus } from './contractEnums';
 
 export const sessionIdArg = z
   .string()
@@ -35,13 +35,60 @@ export const maxBytesArg = z
   .optional()
   .describe(`Byte budget of the page (default ${Limits.outputPageBytes}, sized for MCP clients' result caps)`);
 
+/** A permission request an agent waits on (mode ask): what session_approve names and a person decides on. */
+export const PendingApprovalSchema = z.object({
+  approvalId: z.string(),
+  kind: z.string().describe('command | file_change | tool | permissions'),
+  summary: z.string().describe('one line, e.g. "Bash: npm test"'),
+  request: z.unknown().describe("the agent's request itself (bounded)"),
+  decisions: z.array(z.string()).describe('what session_approve may answer: allow, allow_for_session, deny'),
+  createdAt: z.string(),
+});
+
+/** An approval as journalled, decided or not (session_approve's answer). */
+export const ApprovalSchema = PendingApprovalSchema.extend({
+  sessionId: z.string(),
+  state: z.enum(['pending', 'decided', 'withdrawn', 'lost']),
+  decision: z.string().nullable(),
+  message: z.string().nullable(),
+  decidedBy: z.string().nullable().describe('connection:<id>, cli, ui, rule, timeout or agent'),
+  decidedAt: z.string().nullable(),
+});
+/** The agent's reported work so far, across the session's continuations (issue 14); null until it reports any. */
+export const UsageSchema = z
+  .object({
+    inputTokens: z.number(),
+    cachedInputTokens: z.number(),
+    outputTokens: z.number(),
+    costUsd: z.number().nullable().describe('null where the agent does not report cost (Codex)'),
+    turns: z.number(),
+  })
+  .nullable();
+
+export const LimitsSchema = z.object({
+  maxCostUsd: z.number().nullable(),
+  maxTokens: z.number().nullable(),
+  maxTurns: z.number().nullable(),
+  maxDurationMs: z.number().nullable(),
+});
+
+/** A budget named in session_start or a continuing session_send (issue 18); each omitted limit keeps its value. */
+export const LimitsArg = z
+  .object({
+    maxCostUsd: z.number().positive('maxCostUsd must be more than 0').max(1_000_000).optional().describe('US dollars, as the agent reports cost (Claude does; Codex does not)'),
+    maxTokens: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('input + output tokens'),
+    maxTurns: z.number().int().min(1).max(1_000_000).optional().describe('agent turns; a turn past it is not started'),
+    maxDurationMs: z.number().int().min(1).max(365 * 24 * 3600_000).optional().describe('wall time the agent runs, across continuations'),
+  })
+  .strict();
+
 export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
   protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
   sandbox: z.enum(['bwrap', 'none']).describe('how the agent is confined: bwrap (bubblewrap: its cwd writable, agentvisor\'s state and other sessions invisible) or none'),
   cwd: z.string(),
-  status: SessionStatus,
+  status: PublicStatus,
   pid: z.number().nullable(),
   startedAt: z.string(),
   endedAt: z.string().nullable(),
@@ -54,14 +101,19 @@ export const SessionInfoSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  usage: UsageSchema,
+  runMs: z.number().describe('wall time the agent has run, across the session\'s continuations (what maxDurationMs limits)'),
+  limits: LimitsSchema.nullable().describe('the session\'s budget; null: none'),
   /** Present while the session's worker is connected but does not answer the heartbeat (stopped, starved). */
   workerUnresponsive: z.boolean().optional(),
+  /** Mode ask: the requests the agent waits on (status awaiting_approval while there are any). */
+  pendingApprovals: z.array(PendingApprovalSchema).optional(),
   note: z.string().optional(),
 });
 
 export const OutputPageSchema = z.object({
   sessionId: z.string(),
-  status: SessionStatus,
+  status: PublicStatus,
   lines: z.array(z.string()),
   offset: z.number(),
   nextOffset: z.number(),
@@ -71,6 +123,8 @@ export const OutputPageSchema = z.object({
   completedSuccessfully: z.boolean().nullable(),
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
+  pendingApprovals: z.array(PendingApprovalSchema).optional(),
+  usage: UsageSchema,
   note: z.string().optional(),
 });
 
@@ -117,3 +171,11 @@ export const SessionEnvArg = z
     }
   })
   .refine((m) => Object.keys(m).length <= 32, { message: 'env may set at most 32 variables' });
+
+/** Mode ask's auto-allow rules (spec.approvals): bounded lists of plain names and prefixes. */
+export const ApproveRulesArg = z
+  .object({
+    allowTools: z.array(z.string().min(1).max(200)).max(100, 'allowTools may name at most 100 tools').optional(),
+    allowCommandPrefixes: z.array(z.string().min(1).max(1_000)).max(100, 'allowCommandPrefixes may hold at most 100 prefixes').optional(),
+  })
+  .strict();

@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
-import { AgentKind, SessionStatus } from './contractEnums';
+import { AgentKind, PublicStatus } from './contractEnums';
 import { CursorError, StatusFilter } from '../sessionListing';
 import { type ToolContext, guarded, ok, toolError } from './context';
 import { SessionInfoSchema } from './schemas';
@@ -12,7 +12,7 @@ export function registerSessionListTool(server: McpServer, ctx: ToolContext): vo
     {
       title: 'List sessions',
       description:
-        'List sessions with their status (running, killing, exited, killed, failed, lost), agent, cwd, timestamps, pid and exit code: ' +
+        'List sessions with their status (running, awaiting_approval, killing, exited, killed, failed, lost), agent, cwd, timestamps, pid and exit code: ' +
         'running sessions first (newest first), then ended ones (most recently ended first), one page at a time. ' +
         `By default every status, ${Limits.sessionListPage} sessions a page; pass nextCursor back as cursor, with the same filters, for the next page. ` +
         'counts gives how many sessions of each status are kept (the oldest ended ones are forgotten past ENDED_SESSIONS_KEPT). ' +
@@ -20,7 +20,7 @@ export function registerSessionListTool(server: McpServer, ctx: ToolContext): vo
         'agents lists each agent CLI found on this host with its version and the modes it supports.',
       inputSchema: z
         .object({
-          status: StatusFilter.optional().describe('Only sessions with this status; "active" = running or killing, "ended" = the rest, "all" (default) = every status'),
+          status: StatusFilter.optional().describe('Only sessions with this status; "awaiting_approval" = running sessions whose agent waits on a permission request (mode ask; "running" then means the others), "active" = running, awaiting_approval or killing, "ended" = the rest, "all" (default) = every status'),
           agent: AgentKind.optional().describe('Only sessions of this agent'),
           limit: z
             .number()
@@ -35,7 +35,7 @@ export function registerSessionListTool(server: McpServer, ctx: ToolContext): vo
       outputSchema: z.object({
         sessions: z.array(SessionInfoSchema),
         nextCursor: z.string().nullable(),
-        counts: z.partialRecord(SessionStatus, z.number()),
+        counts: z.partialRecord(PublicStatus, z.number()),
         agents: z.array(
           z.object({
             agent: z.string(),

@@ -2,7 +2,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { Limits } from '../../shared/constants';
 import { type ToolContext, guarded, ok } from './context';
-import { SendReplySchema, sessionIdArg } from './schemas';
+import { LimitsArg, SendReplySchema, sessionIdArg } from './schemas';
 import { ContextArg, withContext } from './attachedContext';
 
 export function registerSessionSendTool(server: McpServer, ctx: ToolContext): void {
@@ -40,6 +40,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             .boolean()
             .optional()
             .describe('Stop the agent\'s current turn first (the session and its conversation are kept); with a message, redirect it'),
+          limits: LimitsArg.optional().describe('Only when continuing an ended session: new budget limits (the others are kept); needed to continue one that ended budget_exceeded'),
         })
         .strict()
         .superRefine((a, issue) => {
@@ -65,7 +66,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             return ok({ sessionId: args.sessionId, delivered: false, queued: false, interrupted: true, note: interruptNote });
           }
         }
-        const result = await ctx.sessions.send(args.sessionId, message!, args.raw ?? false, args.idempotencyKey);
+        const result = await ctx.sessions.send(args.sessionId, message!, args.raw ?? false, args.idempotencyKey, args.limits);
         return ok({ sessionId: args.sessionId, ...result, ...(args.interrupt ? { interrupted: true } : {}) });
       }),
   );

@@ -6,9 +6,10 @@ import { resolveCwd } from '../fs/pathGuard';
 import { SESSION_ENV_ALLOWED, SESSION_ENV_ALLOWED_PREFIXES } from '../sessionEnvPolicy';
 import { SessionError } from '../sessionManager';
 import { type ToolContext, guarded, ok } from './context';
+import { elicitPending } from './approvalRelay';
 import { waitUntilEnded } from './waiting';
 import { ContextArg, withContext } from './attachedContext';
-import { ExtraPathsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
+import { ApproveRulesArg, ExtraPathsArg, LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -19,7 +20,10 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
         'Start a coding agent (Claude Code or Codex) on a task in a directory on this host. Returns the session id and the first output as soon as the agent prints (at most ~1.5 s). ' +
         'Then follow it with session_wait (blocks until new output) or session_output, steer it with session_send, and end it with session_kill. ' +
         'For a one-shot question, pass waitMs: the call then blocks until the agent has finished and returns its finalAnswer. ' +
-        'mode "plan" only reads and answers; "edit" may edit files in cwd; "full" (default) runs with full permissions.',
+        'mode "plan" only reads and answers; "edit" may edit files in cwd; "full" (default) runs with full permissions; ' +
+        '"ask" relays each permission request of the agent for a decision: the session shows status awaiting_approval with pendingApprovals, ' +
+        'session_wait returns at once with them, and session_approve answers (clients with elicitation are asked directly while they wait). ' +
+        'Unanswered requests are denied after APPROVAL_TIMEOUT.',
       inputSchema: z
         .object({
           agent: AgentKind.describe('"claude-code" or "codex"'),
@@ -35,7 +39,11 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .describe('What the agent should do, as you would type it to the agent'),
           model: ModelArg.optional().describe('Model name passed to the agent\'s --model flag, e.g. "sonnet" or "gpt-5.1-codex"'),
           mode: AgentMode.optional().describe(
-            '"full" (default): no approvals, no sandbox. "edit": may edit files in its cwd, no arbitrary escapes. "plan": reads and answers, changes nothing',
+            '"full" (default): no approvals, no sandbox. "edit": may edit files in its cwd, no arbitrary escapes. "plan": reads and answers, changes nothing. ' +
+              '"ask": every permission request (a command, a file change, a tool) waits for a decision by session_approve, elicitation, the CLI or the dashboard; denied after APPROVAL_TIMEOUT',
+          ),
+          approve: ApproveRulesArg.optional().describe(
+            'Mode "ask" only: requests these rules allow without asking (decided by "rule"). allowTools: tool names, e.g. ["Read", "Grep"]; allowCommandPrefixes: command prefixes, e.g. ["npm test", "git status"]',
           ),
           waitMs: z
             .number()
@@ -54,12 +62,16 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           readOnlyPaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it'),
           writablePaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also write'),
           env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
+          limits: LimitsArg.optional().describe(
+            'Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"',
+          ),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({
         initialOutput: OutputPageSchema,
         finalAnswer: z.string().nullable().optional(),
         timedOut: z.boolean().optional(),
+        awaitingApproval: z.boolean().optional().describe('waitMs returned early: the agent waits on the pendingApprovals (answer with session_approve)'),
       }),
       annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
     },
@@ -67,6 +79,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
       guarded(ctx, 'session_start', async () => {
         const cwd = await resolveCwd(args.cwd, ctx.config.WORKSPACE_DIR);
         if (!cwd.ok) throw new SessionError(cwd.error);
+        if (args.approve && args.mode !== 'ask') throw new SessionError('approve applies only to mode "ask": pass mode "ask" with it, or leave it out');
         const resolvePaths = async (paths: string[] | undefined) => {
           const out: string[] = [];
           for (const p of paths ?? []) {
@@ -83,15 +96,18 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           model: args.model ?? null,
           mode: args.mode ?? 'full',
           env: args.env,
+          limits: args.limits,
           instructions: args.instructions ?? null,
+          approve: args.approve,
           readOnlyPaths: await resolvePaths(args.readOnlyPaths),
           writablePaths: await resolvePaths(args.writablePaths),
         });
         if (args.waitMs === undefined) return ok({ ...info, initialOutput });
         // The one-call ask: block (with progress, honouring cancellation) until the session ends.
-        const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra);
+        const relay = async (leftMs: number) => (await elicitPending(ctx, server, extra, info.sessionId, leftMs)).length > 0;
+        const waited = await waitUntilEnded(ctx, info.sessionId, Math.min(args.waitMs, ctx.config.WAIT_MAX), extra, relay);
         const final = ctx.sessions.info(info.sessionId);
-        return ok({ ...final, initialOutput, finalAnswer: waited.finalAnswer, timedOut: waited.timedOut });
+        return ok({ ...final, initialOutput, ...waited });
       }),
   );
 }

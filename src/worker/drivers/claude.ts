@@ -9,8 +9,9 @@ import { claudeUserMessage, turnCommand } from '../../shared/agentCommands';
 import { terminalText } from '../../shared/sanitize';
 import type { AgentExit, AgentProcess } from '../agentProcess';
 import { type ClaudeUsage, formatClaudeLine } from '../claudeFormatter';
-import type { AgentDriver, ApprovalResult, Delivery, DriverContext, UsageDelta } from './driver';
-import { NO_APPROVALS, reportStderrLine } from './shared';
+import { claudeControlError, claudePermissionResponse, parseClaudeControl } from './claudeApprovals';
+import type { AgentDriver, ApprovalAnswer, ApprovalResult, Delivery, DriverContext, UsageDelta } from './driver';
+import { newApprovalId, reportStderrLine } from './shared';
 
 /** One Claude process and what it has been told. */
 interface Run {
@@ -27,6 +28,15 @@ interface Run {
   inputClosed: boolean;
   /** Claude's `total_cost_usd` so far: it counts per process, from 0 again after a resume. */
   costSoFar: number;
+  /** Permission requests of this process not answered yet: its input stays open meanwhile (closed, Claude fails the tool call). */
+  asking: number;
+}
+
+/** A permission request Claude waits on (mode ask): where and how to answer it. */
+interface Ask {
+  run: Run;
+  requestId: string;
+  input: Record<string, unknown>;
 }
 
 /**
@@ -57,22 +67,29 @@ export class ClaudeDriver implements AgentDriver {
   readonly transport = 'pipes' as const;
   readonly messagesPerProcess = Infinity;
   private run: Run | undefined;
+  private readonly asks = new Map<string, Ask>();
+  /** What this worker's Claude processes have cost (each counts from 0): what is left of the budget for the next. */
+  private costThisWorker = 0;
 
   constructor(private readonly ctx: DriverContext) {}
 
   command(_messages: string[], resumeId: string | null): string[] {
     // The messages travel on stdin as stream-json, not in argv.
-    return turnCommand('claude-code', this.ctx.spec, '', resumeId).args;
+    const { limits, spent } = this.ctx.spec;
+    const left = limits.maxCostUsd === null ? null : limits.maxCostUsd - (spent?.usage?.costUsd ?? 0) - this.costThisWorker;
+    return turnCommand('claude-code', { ...this.ctx.spec, maxBudgetUsd: left !== null && left > 0 ? left : null }, '', resumeId).args;
   }
 
   begin(proc: AgentProcess, messages: string[], _resumeId: string | null): void {
-    const run: Run = { proc, messagesSent: 0, resultsSeen: 0, notEchoed: new Set(), echoes: 0, echoesSinceResult: 0, lastResultError: null, inputClosed: false, costSoFar: 0 };
+    const run: Run = { proc, messagesSent: 0, resultsSeen: 0, notEchoed: new Set(), echoes: 0, echoesSinceResult: 0, lastResultError: null, inputClosed: false, costSoFar: 0, asking: 0 };
     this.run = run;
     for (const m of messages) this.write(run, m);
   }
 
   stdoutLine(line: string): void {
     const emit = this.ctx.emit;
+    const control = parseClaudeControl(line, this.ctx.spec.cwd);
+    if (control) return this.control(control);
     const ev = formatClaudeLine(line);
     if (ev.sessionId) emit({ type: 'agentSessionId', id: ev.sessionId });
     if (ev.turnStart) emit({ type: 'turnStarted' });
@@ -89,13 +106,15 @@ export class ClaudeDriver implements AgentDriver {
       if (ev.result.isError && ev.result.text) emit({ type: 'error', text: ev.result.text });
       if (ev.result.text) emit({ type: 'finalAnswer', text: terminalText(ev.result.text) });
       if (ev.usage) {
-        emit({ type: 'usage', delta: claudeUsageDelta(ev.usage, run.costSoFar) });
+        const delta = claudeUsageDelta(ev.usage, run.costSoFar);
+        this.costThisWorker += delta.costUsd ?? 0;
+        emit({ type: 'usage', delta });
         if (ev.usage.totalCostUsd !== null) run.costSoFar = ev.usage.totalCostUsd;
       }
       emit({ type: 'turnEnded', ok: !ev.result.isError });
       // Every message sent has its answer: end of input lets Claude exit, ending the
       // session (or, if messages arrive meanwhile, continuing it in a new process).
-      if (allAnswered(run) && !run.inputClosed) {
+      if (allAnswered(run) && !run.inputClosed && run.asking === 0) {
         run.inputClosed = true;
         run.proc.closeInput();
       }
@@ -132,8 +151,13 @@ export class ClaudeDriver implements AgentDriver {
     }
   }
 
-  answerApproval(): ApprovalResult {
-    return NO_APPROVALS;
+  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
+    const ask = this.asks.get(approvalId);
+    if (!ask) return { ok: false, error: 'Claude is not waiting for it' };
+    if (ask.run !== this.run || ask.run.inputClosed) return { ok: false, error: "the Claude process that asked has ended" };
+    this.settle(approvalId, ask);
+    ask.run.proc.write(claudePermissionResponse(ask.requestId, ask.input, answer));
+    return { ok: true };
   }
 
   stop(): void {
@@ -142,11 +166,43 @@ export class ClaudeDriver implements AgentDriver {
 
   processExited(_exit: AgentExit): { completedSuccessfully: boolean } {
     const run = this.run;
+    // What it asked lapses with it (the session withdraws those approvals).
+    for (const [id, ask] of this.asks) if (ask.run === run) this.settle(id, ask);
     return { completedSuccessfully: !!run && run.resultsSeen > 0 && run.lastResultError === false && allAnswered(run) };
   }
 
   dispose(): void {
     this.run = undefined;
+    this.asks.clear();
+  }
+
+  /** A control message from Claude: a permission request is relayed (mode ask); any other request is refused at once. */
+  private control(c: NonNullable<ReturnType<typeof parseClaudeControl>>): void {
+    const run = this.run;
+    if (!run) return;
+    if (c.type === 'cancel') {
+      for (const [id, ask] of this.asks) if (ask.run === run && ask.requestId === c.requestId) this.withdraw(id, ask);
+      return;
+    }
+    if (c.type === 'otherRequest' || this.ctx.spec.mode !== 'ask') {
+      // Only mode ask starts Claude with the stdio prompt tool; anything else asking is answered, never left hanging.
+      run.proc.write(claudeControlError(c.requestId, c.type === 'otherRequest' ? c.subtype : 'can_use_tool'));
+      return;
+    }
+    const approvalId = newApprovalId();
+    run.asking++;
+    this.asks.set(approvalId, { run, requestId: c.requestId, input: c.input });
+    this.ctx.emit({ type: 'approvalPending', approval: { approvalId, ...c.approval } });
+  }
+
+  private withdraw(approvalId: string, ask: Ask): void {
+    this.settle(approvalId, ask);
+    this.ctx.emit({ type: 'approvalResolved', approvalId });
+  }
+
+  private settle(approvalId: string, ask: Ask): void {
+    this.asks.delete(approvalId);
+    ask.run.asking--;
   }
 
   private write(run: Run, text: string): void {

@@ -25,6 +25,7 @@
  * - `turn/interrupt {threadId, turnId}` → `{}`; the turn completes `interrupted`.
  * - With approval policy `never` no approval request comes; a write in a read-only sandbox
  *   fails inside the tool and the model sees "writing is blocked by read-only sandbox".
+ *   With `untrusted` (mode ask) Codex asks before commands and patches: codexApprovals.ts.
  * - End of stdin ends the process (exit 0), which is how a finished process is let go.
  *
  * One process lives while there is work: it ends (input closed) when a turn completes with
@@ -34,7 +35,7 @@
 import type { AgentMode } from '../../shared/protocol';
 import { inlineField, sanitize, terminalText } from '../../shared/sanitize';
 import type { AgentExit, AgentProcess } from '../agentProcess';
-import { type ServerRequestAnswerer, modeAnswerer } from './codexApprovals';
+import { CodexApprovalRelay } from './codexApprovals';
 import { CodexItemFormatter, type FormattedNotification } from './codexItems';
 import type { AgentDriver, ApprovalAnswer, ApprovalResult, Delivery, DriverContext } from './driver';
 import { JsonRpcLineClient, RpcError } from './jsonRpcLines';
@@ -99,14 +100,14 @@ export class CodexAppServerDriver implements AgentDriver {
   readonly messagesPerProcess = Infinity;
   private run: Run | null = null;
   private readonly timeouts: CodexAppServerTimeouts;
-  private readonly answerer: ServerRequestAnswerer;
+  private readonly approvals: CodexApprovalRelay;
 
   constructor(
     private readonly ctx: DriverContext,
     timeouts: Partial<CodexAppServerTimeouts> = {},
   ) {
     this.timeouts = { ...CodexAppServerTimeouts, ...timeouts };
-    this.answerer = modeAnswerer(ctx.spec.mode);
+    this.approvals = new CodexApprovalRelay(ctx, (text) => this.steerNote(text));
   }
 
   /** Messages and the thread to resume travel over JSON-RPC, not in argv. */
@@ -119,7 +120,7 @@ export class CodexAppServerDriver implements AgentDriver {
     const rpc = new JsonRpcLineClient((line) => proc.write(line), {
       // `run` is set below, before begin() returns and so before any line can arrive.
       notification: (method, params) => this.notification(run, method, params),
-      request: (method, params) => this.serverRequest(method, params),
+      request: (method, params, id) => this.serverRequest(method, params, id),
       problem: (what) => this.ctx.emit({ type: 'line', text: `[agentvisor] codex app-server sent ${inlineField(what)}` }),
     });
     const run: Run = {
@@ -201,8 +202,8 @@ export class CodexAppServerDriver implements AgentDriver {
     });
   }
 
-  answerApproval(_approvalId: string, _answer: ApprovalAnswer): ApprovalResult {
-    return { ok: false, error: 'Codex approval requests are answered by the session mode; relaying them to the client is issue 15' };
+  answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
+    return this.approvals.answer(approvalId, answer);
   }
 
   stop(): void {
@@ -213,6 +214,7 @@ export class CodexAppServerDriver implements AgentDriver {
     const run = this.run;
     if (!run) return { completedSuccessfully: false };
     run.inputClosed = true;
+    this.approvals.clear();
     run.rpc.close(`the app-server exited (${exit.signal ?? `code ${exit.exitCode}`})`);
     return { completedSuccessfully: run.lastTurnOk === true && !run.unanswered && exit.exitCode === 0 };
   }
@@ -250,6 +252,7 @@ export class CodexAppServerDriver implements AgentDriver {
   }
 
   private notification(run: Run, method: string, params: unknown): void {
+    this.approvals.notification(method, params);
     const f: FormattedNotification = run.items.notification(method, params);
     if (f.turnStarted) {
       run.turnId = f.turnStarted;
@@ -269,12 +272,19 @@ export class CodexAppServerDriver implements AgentDriver {
     this.letGoIfDone(run);
   }
 
-  private serverRequest(method: string, params: unknown): unknown {
+  /** A deny's message, told to the model in the turn that asked (a decline carries none). */
+  private async steerNote(text: string): Promise<void> {
+    const run = this.run;
+    if (!run || run.inputClosed || run.turnId === null || run.threadId === null) return;
+    const input = { threadId: run.threadId, expectedTurnId: run.turnId, input: textInput([text]) };
+    await run.rpc.request('turn/steer', input, { timeoutMs: this.timeouts.turnRequestMs, what: 'turn/steer' }).catch(() => {
+      // The turn ended meanwhile: the decline alone tells the model, which is what matters (fail closed).
+    });
+  }
+
+  private serverRequest(method: string, params: unknown, id: number | string): unknown {
     try {
-      const answer = this.answerer(method, params);
-      const decision = field(answer, 'decision') ?? (field(answer, 'permissions') ? 'granted' : '?');
-      this.ctx.emit({ type: 'line', text: `[approval] ${inlineField(method)} → ${inlineField(String(decision))} (mode ${this.ctx.spec.mode})` });
-      return answer;
+      return this.approvals.request(method, params, id);
     } catch (err) {
       this.ctx.emit({ type: 'line', text: `[agentvisor] refused codex's request ${inlineField(method)}` });
       throw err;

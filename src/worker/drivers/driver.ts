@@ -46,6 +46,16 @@ export interface ApprovalRequest {
   request: unknown;
   /** The decisions this request may be answered with. */
   decisions: ApprovalDecision[];
+  /** The tool as the agent names it (`Bash`, `Write`, Codex's `commandExecution`): what the spec's allowTools match. */
+  tool?: string;
+  /** The shell command, for a command request: what allowCommandPrefixes match. */
+  command?: string;
+  /**
+   * What an `allow_for_session` answer covers when the worker must remember it (later requests of
+   * this tool, and of this command prefix unless null). Unset when the agent remembers such a
+   * grant itself (Codex's acceptForSession).
+   */
+  sessionScope?: { tool: string; commandPrefix: string | null };
 }
 
 export interface ApprovalAnswer {

@@ -33,8 +33,8 @@ export class RpcUnanswered extends Error {}
 
 export interface RpcHandlers {
   notification(method: string, params: unknown): void;
-  /** A server→client request; the value (or the promise's) is the result, an RpcError the error answer. */
-  request(method: string, params: unknown): unknown;
+  /** A server→client request; the value (or the promise's) is the result, an RpcError the error answer. `id`: the peer's, as a later notification may name it. */
+  request(method: string, params: unknown, id: number | string): unknown;
   /** Input that was not a message we can act on; the line is dropped. */
   problem(what: string): void;
 }
@@ -163,6 +163,6 @@ export class JsonRpcLineClient {
       reply({ error: { code: e.code, message: e.message, ...(e.data === undefined ? {} : { data: e.data }) } });
     };
     // Inside a promise, a handler that throws is answered like one that rejects, and in the same order.
-    new Promise((resolve) => resolve(this.handlers.request(method, params))).then((result) => reply({ result: result ?? null }), fail);
+    new Promise((resolve) => resolve(this.handlers.request(method, params, id))).then((result) => reply({ result: result ?? null }), fail);
   }
 }

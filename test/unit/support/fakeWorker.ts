@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { FrameReader, PROTOCOL_VERSION, encodeFrame } from '../../../src/shared/framing';
 import { processStartTime } from '../../../src/shared/procInfo';
-import type { EndReason, SessionStatus, WorkerSpec, WorkerState } from '../../../src/shared/protocol';
+import type { ApprovalOutcome, EndReason, PendingApproval, SessionStatus, WorkerSpec, WorkerState } from '../../../src/shared/protocol';
 import { RingBuffer } from '../../../src/shared/ringBuffer';
 import { isEnded } from '../../../src/shared/sessionStatus';
 import type { LaunchOptions, WorkerReady } from '../../../src/supervisor/workerLauncher';
@@ -65,6 +65,26 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
   end(status: SessionStatus = 'exited', endReason: EndReason = 'exited'): void {
     this.state = { ...this.state, status, endReason, endedAt: new Date().toISOString(), exitCode: status === 'exited' ? 0 : null, completedSuccessfully: status === 'exited', finalAnswer: 'done' };
     this.event({ event: 'state', state: this.state });
+  }
+
+  /** Outcomes of the approvals this worker held, as a real one remembers them (its answer to a repeated `approve`). */
+  readonly outcomes = new Map<string, ApprovalOutcome>();
+
+  /** The agent asks (mode ask): held until answered, as a real worker holds it. */
+  ask(approvalId: string, summary = 'Bash: npm test', request: unknown = { command: 'npm test' }): PendingApproval {
+    const approval: PendingApproval = { approvalId, kind: 'command', summary, request, decisions: ['allow', 'allow_for_session', 'deny'], createdAt: new Date().toISOString() };
+    this.state = { ...this.state, pendingApprovals: [...this.state.pendingApprovals, approval] };
+    this.event({ event: 'approvalPending', approval });
+    return approval;
+  }
+
+  /** A pending request ends on the worker's side (its timeout, a rule, the agent withdrawing it). */
+  resolve(approvalId: string, decision: ApprovalOutcome['decision'], decidedBy: string, message: string | null = null): ApprovalOutcome {
+    const outcome: ApprovalOutcome = { approvalId, decision, decidedBy, message, decidedAt: new Date().toISOString() };
+    this.outcomes.set(approvalId, outcome);
+    this.state = { ...this.state, pendingApprovals: this.state.pendingApprovals.filter((a) => a.approvalId !== approvalId) };
+    this.event({ event: 'approvalResolved', outcome });
+    return outcome;
   }
 
   /** Stops answering (a SIGSTOPped worker: the socket stays open, requests wait). */
@@ -151,6 +171,13 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
         return { id: f.id, result: this.state };
       case 'ackExit':
         return { id: f.id, result: {} };
+      case 'approve': {
+        const p = f.params as { approvalId: string; decision: 'allow' | 'allow_for_session' | 'deny'; message?: string; decidedBy: string };
+        const before = this.outcomes.get(p.approvalId);
+        if (before) return { id: f.id, result: { outcome: before, alreadyDecided: true } };
+        if (!this.state.pendingApprovals.some((a) => a.approvalId === p.approvalId)) return { id: f.id, error: { code: 'bad_request', message: `unknown approval ${p.approvalId}` } };
+        return { id: f.id, result: { outcome: this.resolve(p.approvalId, p.decision, p.decidedBy, p.message ?? null), alreadyDecided: false } };
+      }
       default: // hello, state, interrupt
         return { id: f.id, result: this.state };
     }

@@ -1,0 +1,57 @@
+// The page's calls to /ui/api: JSON in and out, the login cookie sent by the
+// browser (never a token), and the live feed as an EventSource.
+export class Unauthorized extends Error {}
+
+async function call(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: {} };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const res = await fetch(`/ui/api${path}`, init);
+  if (res.status === 401) throw new Unauthorized('log in again');
+  if (res.status === 204) return null;
+  let data = null;
+  try {
+    data = await res.json();
+  } catch {
+    // not JSON: reported below by status
+  }
+  if (!res.ok) throw new Error((data && data.message) || `${method} ${path}: HTTP ${res.status}`);
+  return data;
+}
+
+export const api = {
+  login: (token) => call('POST', '/login', { token }),
+  logout: () => call('POST', '/logout', {}),
+  sessions: () => call('GET', '/sessions'),
+  info: (id) => call('GET', `/sessions/${encodeURIComponent(id)}`),
+  output: (id, since, limit) => call('GET', `/sessions/${encodeURIComponent(id)}/output?since=${since}&limit=${limit}`),
+  diff: (id) => call('GET', `/sessions/${encodeURIComponent(id)}/diff`),
+  start: (body) => call('POST', '/sessions', body),
+  send: (id, body) => call('POST', `/sessions/${encodeURIComponent(id)}/send`, body),
+  approve: (id, approvalId, body) => call('POST', `/sessions/${encodeURIComponent(id)}/approvals/${encodeURIComponent(approvalId)}`, body),
+  kill: (id) => call('POST', `/sessions/${encodeURIComponent(id)}/kill`, {}),
+};
+
+/**
+ * The live feed: calls onChanged(ids) for each batch of changed sessions,
+ * onLogout when the server ends the stream because the token was rotated.
+ * EventSource reconnects by itself after a network drop.
+ */
+export function openFeed(onChanged, onLogout) {
+  const es = new EventSource('/ui/api/events');
+  es.addEventListener('changed', (e) => {
+    try {
+      onChanged(JSON.parse(e.data));
+    } catch {
+      // a malformed event is skipped; the next one carries the state anew
+    }
+  });
+  es.addEventListener('logout', () => {
+    es.close();
+    onLogout();
+  });
+  es.addEventListener('hello', () => onChanged(null));
+  return () => es.close();
+}

@@ -52,14 +52,16 @@ function agentState(agent: AgentKind, env: Record<string, string>): string[] {
   }
   const cache = env.XDG_CACHE_HOME ?? (home ? path.join(home, '.cache') : undefined);
   if (cache) dirs.push(cache);
-  for (const d of dirs) {
+  // A relative value names nothing the agent could be given (and must not be created here, in our cwd).
+  const absolute = (p: string) => path.isAbsolute(p);
+  for (const d of dirs.filter(absolute)) {
     try {
       fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     } catch {
       // Not ours to create (a read-only home): bound if it exists, else the agent runs without it.
     }
   }
-  for (const f of files) {
+  for (const f of files.filter(absolute)) {
     try {
       // An empty configuration, as Claude Code starts one; 'wx': an existing file is never touched.
       fs.writeFileSync(f, '{}\n', { flag: 'wx', mode: 0o600 });
@@ -67,7 +69,7 @@ function agentState(agent: AgentKind, env: Record<string, string>): string[] {
       // It exists (the usual case), or cannot be made: as for the directories.
     }
   }
-  return [...dirs, ...files].filter((p) => path.isAbsolute(p)).map(real);
+  return [...dirs, ...files].filter(absolute).map(real);
 }
 
 /**

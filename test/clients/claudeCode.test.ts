@@ -12,10 +12,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ROOT, TEST_TOKEN, call, connect } from '../helpers/server';
 import { type ClientRig, runClient, startClientRig } from '../support/mcpClients';
 import { ModelServer, type ScriptTurn, claudeEnv } from '../support/modelServer';
+import { TOOL_NAMES } from '../support/toolNames';
 
 const CLAUDE = path.join(ROOT, 'node_modules/.bin/claude');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const AGENTVISOR_TOOLS = ['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'].map(
+const AGENTVISOR_TOOLS = TOOL_NAMES.map(
   (t) => `mcp__agentvisor__${t}`,
 );
 

@@ -26,10 +26,11 @@ import { ROOT, TEST_TOKEN, call, connect, until } from '../helpers/server';
 import { codexConfigToml } from '../support/agentEnv';
 import { type ClientRig, type ClientRun, NamespacingProxy, runClient, startClientRig } from '../support/mcpClients';
 import { ModelServer, type ScriptTurn, codexEnv } from '../support/modelServer';
+import { TOOL_NAMES } from '../support/toolNames';
 
 const CODEX = path.join(ROOT, 'node_modules/.bin/codex');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const TOOLS = ['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'];
+const TOOLS = TOOL_NAMES;
 
 let rig: ClientRig;
 let sdk: Client;

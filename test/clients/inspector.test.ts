@@ -7,9 +7,10 @@
 import path from 'node:path';
 import { ROOT, TEST_TOKEN } from '../helpers/server';
 import { type ClientRig, type ClientRun, runClient, startClientRig } from '../support/mcpClients';
+import { TOOL_NAMES } from '../support/toolNames';
 
 const INSPECTOR = path.join(ROOT, 'node_modules/.bin/mcp-inspector');
-const TOOLS = ['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'];
+const TOOLS = TOOL_NAMES;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type Transport = 'sse' | 'http';

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningServer, call, connect, startServer, until, reapLeftovers } from '../helpers/server';
+import { TOOL_NAMES } from '../support/toolNames';
 
 /** A one-line fake session ends within milliseconds; this is only the bound on a stuck one. */
 const SESSION_END_MS = 5_000;
@@ -35,7 +36,7 @@ test('both transports list the same tools, each with an output schema and honest
   const b = (await http.listTools()).tools;
   expect(a.map((t) => t.name).sort()).toEqual(b.map((t) => t.name).sort());
   expect(a.map((t) => t.name).sort()).toEqual(
-    ['list_directory', 'read_file', 'session_approve', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait'],
+    TOOL_NAMES,
   );
   for (const t of a) {
     expect(t.outputSchema?.type).toBe('object');

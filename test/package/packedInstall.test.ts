@@ -10,6 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type Dirs, type RunningServer, FAKE_CODEX, ROOT, call, connect, leftovers, makeDirs, reapLeftovers, startServer, until } from '../helpers/server';
+import { TOOL_NAMES } from '../support/toolNames';
 
 const run = promisify(execFile);
 
@@ -131,7 +132,7 @@ describe('the installed agentvisor serve', () => {
     client = await connect(server, 'http');
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(
-      expect.arrayContaining(['list_directory', 'read_file', 'session_diff', 'session_kill', 'session_list', 'session_output', 'session_send', 'session_start', 'session_wait']),
+      expect.arrayContaining(TOOL_NAMES),
     );
     // A session needs the shipped worker (dist/src/worker), node-pty (Codex runs in a terminal) and
     // the journal (better-sqlite3): the parts a packaging mistake would break.

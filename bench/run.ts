@@ -5,7 +5,7 @@
  * JSON (argv[2], default bench/results.json). Targets are reported, not
  * asserted. Everything it starts is stopped and its temp dir removed at the end.
  *
- *   node dist/bench/run.js [results.json] [--only=start,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui]
+ *   node dist/bench/run.js [results.json] [--only=start,unconfined,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,7 +37,7 @@ const ENDED = new Set(['exited', 'killed', 'failed', 'lost']);
 
 const args = process.argv.slice(2);
 const RESULTS = path.resolve(args.find((a) => !a.startsWith('--')) ?? path.join(ROOT, 'bench/results.json'));
-const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui').split(','));
+const ONLY = new Set((args.find((a) => a.startsWith('--only='))?.slice(7) ?? 'start,unconfined,wait,ingest,appserver,memory,reattach,scale,files,stdio,approvals,ui').split(','));
 
 const P = {
   startReps: 20, // alternating agents; these sessions then serve the memory and re-attach runs
@@ -209,6 +209,33 @@ async function benchStart(): Promise<Record<string, unknown>> {
     byAgent: { 'claude-code': sum(summarize(byAgent['claude-code'])), codex: sum(summarize(byAgent.codex)) },
     initialOutputPresent: `${withOutput}/${P.startReps}`,
   };
+}
+
+// ---- 1b. session_start unconfined: what confinement costs (issue 16) -------------
+
+/** The same starts on a second server with SANDBOX=none (the main one runs the default, auto: bwrap where it works). */
+async function benchStartUnconfined(): Promise<Record<string, unknown>> {
+  const confined = (await health(server.url)).sandbox;
+  log(`session_start with SANDBOX=none: ${P.startReps} sessions on a second server (the first runs sandbox=${confined})`);
+  // Inside the bench's temp dir, so cleanup() finds whatever this leaves.
+  const d: Dirs = { base: dirs.base, stateDir: path.join(dirs.base, 'state-unconfined'), workspace: path.join(dirs.base, 'ws-unconfined') };
+  fs.mkdirSync(d.workspace, { recursive: true });
+  const other = await startServer(d, { SANDBOX: 'none' });
+  try {
+    const c = await connect(other.url);
+    const all: number[] = [];
+    const ids: string[] = [];
+    for (let i = 0; i < P.startReps; i++) {
+      const s = await startSession(c, AGENTS[i % 2], 'idle', `idle-${i}`);
+      all.push(s.ms);
+      ids.push(s.id);
+    }
+    await killSessions(c, ids);
+    await c.close().catch(() => undefined);
+    return { ms: sum(summarize(all)), mainServerSandbox: confined };
+  } finally {
+    await other.stop();
+  }
 }
 
 // ---- 3b. Codex over app-server (issue 14): its own server, CODEX_PROTOCOL=app-server ----------
@@ -706,6 +733,7 @@ function printTable(results: Record<string, any>): void {
   const s = results.scenarios;
   const d = (x: Summary | undefined) => (x ? `p50 ${x.p50} / p95 ${x.p95} / max ${x.max} ms (n=${x.n})` : 'n/a');
   if (s.start) lines.push(`session_start:        ${d(s.start.ms)}; claude ${d(s.start.byAgent['claude-code'])}; codex ${d(s.start.byAgent.codex)}`);
+  if (s.unconfined) lines.push(`start, SANDBOX=none:  ${d(s.unconfined.ms)} (the row above: sandbox=${s.unconfined.mainServerSandbox})`);
   if (s.wait) lines.push(`session_wait wake-up: ${d(s.wait.delayMs)}`);
   if (s.approvals) lines.push(`approval relay:       ask → wait ${d(s.approvals.askToWaitMs)}; approve → agent ${d(s.approvals.approveToAgentMs)}`);
   if (s.ingest?.pipe) lines.push(`ingest pipe:          ${s.ingest.pipe.runs.map((r: any) => r.linesPerSec).join(', ')} lines/s; correct=${s.ingest.pipe.allCorrect}`);
@@ -783,10 +811,11 @@ async function main(): Promise<void> {
       sc[name] = await fn();
       sc[name].scenarioSeconds = round((performance.now() - t) / 1000);
     };
-    const needIdle = ONLY.has('start') || ONLY.has('memory') || ONLY.has('reattach');
+    const needIdle = ONLY.has('start') || ONLY.has('unconfined') || ONLY.has('memory') || ONLY.has('reattach');
     if (needIdle) {
       if (!ONLY.has('start')) ONLY.add('start');
       await run('start', benchStart);
+      await run('unconfined', benchStartUnconfined);
       await run('memory', benchMemory);
       await run('reattach', benchReattach);
       const c = await client();

@@ -10,6 +10,7 @@ import { agentCheck, credentialsCheck, userCheck } from './doctor/agents';
 import type { Check } from './doctor/check';
 import { portCheck, pm2Check, workspaceCheck } from './doctor/deployment';
 import { nodeCheck, ptyCheck, sqliteCheck } from './doctor/runtime';
+import { sandboxCheck } from './doctor/sandbox';
 import { journalCheck, stateDirCheck, tokenCheck, tolerantConfig } from './doctor/state';
 import { printJson } from './format';
 
@@ -51,6 +52,7 @@ export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<C
     codex.check,
     ...[claude, codex].filter((a) => a.path).map((a) => credentialsCheck(a.agent, childEnv)),
     userCheck(claude.path !== null, childEnv),
+    sandboxCheck(config, env),
     state.check,
     tokenCheck(config, state.usable),
     journalCheck(config, state.usable),

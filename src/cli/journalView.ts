@@ -52,6 +52,8 @@ export interface SessionView {
   /** Where `status` comes from: the server, the journal, or (server down) the worker's final record or its absence. */
   statusFrom: 'server' | 'journal' | 'final record' | 'worker gone';
   mode: string;
+  /** How the agent was confined: bwrap | none. */
+  sandbox: string;
   model: string | null;
   cwd: string;
   startedAt: string;
@@ -87,6 +89,7 @@ export function sessionView(row: SessionRow, serverUp: boolean): SessionView {
     status: row.status,
     statusFrom: 'journal',
     mode: row.mode,
+    sandbox: row.sandbox === 'bwrap' ? 'bwrap' : 'none',
     model: row.model,
     cwd: row.cwd,
     startedAt: row.created_at,

@@ -50,6 +50,7 @@ export async function run(argv: string[]): Promise<void> {
       ['id', v.sessionId],
       ['agent', v.agent + (v.model ? ` (model ${v.model})` : '')],
       ['mode', v.mode],
+      ['sandbox', v.sandbox],
       ['status', v.status + (outcome ? ` — ${outcome}` : '') + (v.statusFrom === 'journal' || v.statusFrom === 'server' ? '' : ` [from the ${v.statusFrom === 'final record' ? "worker's final record" : 'worker being gone'}; the server is not running]`)],
       ['cwd', v.cwd],
       ['task', task],

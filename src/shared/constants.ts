@@ -96,6 +96,8 @@ export const Limits = {
   maxContextItems: 20,
   maxContextChars: 200_000,
   maxPathChars: 4_096,
+  /** readOnlyPaths / writablePaths of one session (issue 16): a monorepo's siblings, a worktree's git dirs; each is a bind mount. */
+  maxExtraPaths: 16,
   /** A client's idempotency key: room for a UUID or a hash with a prefix, no more. */
   maxIdempotencyKeyChars: 200,
   /** Idempotency keys a worker remembers: far more than a client retries at once, bounded so a flood of keys cannot grow it. */

@@ -244,6 +244,28 @@ export const AgentMode = oneOf(['full', 'edit', 'plan', 'ask']);
 export type AgentMode = Infer<typeof AgentMode>;
 
 const decimal = str({ pattern: /^\d+$/ });
+const dirIdentity = obj({ dev: decimal, ino: decimal });
+
+/**
+ * The bubblewrap sandbox of a session (issue 16), every path absolute. The worker binds the cwd
+ * and `extraPaths` by the directories it opened and checked against their identity (never by
+ * a path looked up again); `agentState` by path (the agents' own files, outside any workspace).
+ */
+export const Confinement = obj({
+  /** Absolute path of the bwrap binary the supervisor's trial run used. */
+  bwrapBin: str({ min: 1 }),
+  /** Made invisible and read-only (an empty tmpfs over each): STATE_DIR, WORKSPACE_DIR. */
+  hidePaths: arrayOf(str({ min: 1 })),
+  /** An empty writable tmpfs of the agent's own over each (its TMPDIR), like its /tmp. */
+  privateDirs: withDefault(arrayOf(str({ min: 1 })), []),
+  /** Bound read-write when they exist: the agents' own state and caches (~/.claude, $CODEX_HOME …). */
+  agentState: arrayOf(str({ min: 1 })),
+  /** Bound read-only back inside a hidden path: the agent's own installation when it lies in one. */
+  readOnlyBinds: withDefault(arrayOf(str({ min: 1 })), []),
+  /** Per session, inside WORKSPACE_DIR, checked like the cwd (a monorepo's sibling, a worktree's git dirs). */
+  extraPaths: withDefault(arrayOf(obj({ path: str({ min: 1 }), writable: bool(), identity: dirIdentity })), []),
+});
+export type Confinement = Infer<typeof Confinement>;
 const positiveInt = int({ min: 1 });
 
 /** A session's spend limits (issue 18 item 2); each null = none. */
@@ -268,7 +290,7 @@ export const WorkerSpec = obj({
   agentBin: str(),
   cwd: str(),
   /** The cwd's device + inode as checked by the supervisor; the worker starts agents only in that directory (null: spec from before it was recorded). */
-  cwdIdentity: withDefault(nullable(obj({ dev: decimal, ino: decimal })), null),
+  cwdIdentity: withDefault(nullable(dirIdentity), null),
   task: str(),
   model: nullable(str()),
   mode: AgentMode,
@@ -302,6 +324,8 @@ export const WorkerSpec = obj({
     oneOf(['none', 'bwrap']),
     'none',
   ),
+  /** What the agent may see besides `/` read-only, its cwd and a private /tmp; set exactly when sandbox is `bwrap` (null: `none`, or a spec from before). */
+  confinement: withDefault(nullable(Confinement), null),
   /** Set when an ended session is continued: resume this agent conversation with this message. */
   resume: nullable(obj({ agentSessionId: str(), message: str() })),
   idleTimeoutMs: positiveInt,

@@ -54,6 +54,10 @@ export const CONFIG_VARS = {
   DEFAULT_MAX_TOKENS: { schema: int(1, Number.MAX_SAFE_INTEGER).optional(), help: 'a session\'s limit of input + output tokens when session_start names none (default: none)' },
   DEFAULT_MAX_TURNS: { schema: int(1, 1_000_000).optional(), help: 'a session\'s limit of agent turns when session_start names none (default: none)' },
   DEFAULT_MAX_DURATION_MS: { schema: ms(365 * 24 * 3600_000).optional(), help: 'a session\'s limit of agent wall time in ms when session_start names none (default: none)' },
+  SANDBOX: {
+    schema: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+    help: 'how agents are confined: bwrap (bubblewrap; start-up fails if it cannot run), none, or auto (bwrap when a trial run works, else none with a warning)',
+  },
   CLAUDE_BIN: { schema: z.string().min(1).optional(), help: 'path of the claude CLI (default: found on PATH)' },
   CODEX_BIN: { schema: z.string().min(1).optional(), help: 'path of the codex CLI (default: found on PATH)' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS).default('info'), help: 'error | warn | info | debug' },

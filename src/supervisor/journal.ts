@@ -25,6 +25,8 @@ export interface SessionRow {
   mode: AgentMode;
   /** claude | codex-app-server | codex-exec (null: journalled before it was recorded). */
   protocol: string | null;
+  /** bwrap | none (null: journalled before it was recorded, so unconfined). */
+  sandbox: string | null;
   status: SessionStatus;
   worker_pid: number | null;
   worker_start_time: string | null;
@@ -76,7 +78,7 @@ export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 export type NewSession = Pick<
   SessionRow,
   'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
-> & { protocol?: string | null; limits?: string | null };
+> & { protocol?: string | null; limits?: string | null; sandbox?: string | null };
 
 const now = () => new Date().toISOString();
 
@@ -144,10 +146,10 @@ export class Journal {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, status, socket_path, session_dir, secret, created_at, last_activity_at)
-           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @limits, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
+          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
+           VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @limits, @sandbox, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
         )
-        .run({ protocol: null, limits: null, ...s, at });
+        .run({ protocol: null, limits: null, sandbox: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }

@@ -71,7 +71,9 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE sessions ADD COLUMN turns INTEGER;
    ALTER TABLE sessions ADD COLUMN run_ms INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE sessions ADD COLUMN limits TEXT;`,
-  // 6: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
+  // 6: how the agent was confined (issue 16): bwrap | none; null for sessions from before (unconfined).
+  `ALTER TABLE sessions ADD COLUMN sandbox TEXT;`,
+  // 7: git worktrees made for sessions (issue 18). Their own table: the worktree outlives the
   // session's row (retention forgets rows; the work on the branch is the user's).
   `CREATE TABLE worktrees (
      session_id  TEXT PRIMARY KEY,
@@ -83,7 +85,7 @@ export const MIGRATIONS: string[] = [
      created_at  TEXT NOT NULL,
      removed_at  TEXT
    );`,
-  // 7: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
+  // 8: notifications not yet delivered to NOTIFY_URL (issue 18): a restart retries them.
   `CREATE TABLE notifications (
      id          INTEGER PRIMARY KEY AUTOINCREMENT,
      dedupe_key  TEXT UNIQUE,

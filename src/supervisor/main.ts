@@ -19,6 +19,7 @@ import { originPolicy } from './http/originGuard';
 import { JournalFileWatch, openJournal } from './journalFile';
 import { installLastResort } from './lastResort';
 import { ServerInfoFile } from './serverInfo';
+import { decideSandbox } from './sandbox/probe';
 import { Notifier } from './notifier';
 import { SessionManager } from './sessionManager';
 import { loadOrCreateToken, tokenFile, writeNewToken } from './token';
@@ -94,7 +95,10 @@ export async function serve(config: Config): Promise<void> {
     if (logEnded) return;
     log.info('agents detected', { agents: agents.all().map((a) => ({ agent: a.agent, version: a.version, modes: a.modes, error: a.error })) });
   });
-  const sessions = new SessionManager(config, journal, log, agents);
+  // Before any session exists: SANDBOX=bwrap on a host where bwrap cannot run stops here.
+  const sandbox = decideSandbox(config.SANDBOX);
+  if (sandbox.kind === 'none' && sandbox.warning) log.warn(sandbox.warning);
+  const sessions = new SessionManager(config, journal, log, agents, { sandbox });
   sessions.journalGuard.write(() => journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION }));
   // Before the re-attach: sessions found ended or lost at start-up are notified too.
   const notifier = config.NOTIFY_URL
@@ -147,6 +151,8 @@ export async function serve(config: Config): Promise<void> {
       return {
         version: VERSION,
         uptimeMs: Date.now() - started,
+        sandbox: sandbox.kind,
+        ...(sandbox.kind === 'none' && sandbox.warning ? { sandboxWarning: sandbox.warning } : {}),
         sessions: byStatus,
         workers: (byStatus.running ?? 0) + (byStatus.killing ?? 0),
         journal: sessions.journalGuard.unwritable ? `unwritable: ${sessions.journalGuard.unwritable}` : journal.db.open ? 'ok' : 'closed',
@@ -228,6 +234,10 @@ export async function main(): Promise<void> {
   try {
     await serve(config);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`agentvisor: ${err.message}\n`);
+      process.exit(1);
+    }
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'EADDRINUSE' ? `port ${config.PORT} on ${config.HOST} is already in use (set PORT to another)` : e.message;
     process.stderr.write(`agentvisor: could not start: ${why}\n`);

@@ -11,6 +11,7 @@
  * Launching a worker and connecting to one cross a process boundary and are
  * injected (`io`), so the core runs in-process against a fake worker in tests.
  */
+import type { SandboxDecision } from './sandbox/probe';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +63,8 @@ export interface SessionCoreIo {
   launch?: Launch;
   connect?: Connect;
   timeouts?: Partial<SessionCoreTimeouts>;
+  /** How agents are confined (decided at start; default: unconfined). */
+  sandbox?: SandboxDecision;
 }
 
 export class SessionManager extends EventEmitter<ManagerEvents> {
@@ -107,7 +110,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
     this.approvals = new SessionApprovals({ ...base, emit, live: (id) => this.workers.get(id) });
     this.reconcileDead = (row) => reconcileDead({ ...base, emit, endApprovals: (id, status) => this.approvals.ended(id, status) }, row);
-    this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sessionsRoot: this.sessionsRoot, socketsRoot });
+    this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sandbox: io.sandbox ?? { kind: 'none', warning: null }, sessionsRoot: this.sessionsRoot, socketsRoot });
     this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead, approvals: this.approvals });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }

@@ -6,7 +6,7 @@
  * Either way it starts in the worker's cwd, which agentCwd set to the checked
  * directory by handle: no cwd path is looked up again at spawn time.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import { StringDecoder } from 'node:string_decoder';
@@ -14,7 +14,9 @@ import type { IPty } from 'node-pty';
 import { WorkerTimeouts } from '../shared/constants';
 import type { DirIdentity } from '../shared/dirHandle';
 import { loadPty, ptyRefusal } from '../shared/ptyLoader';
+import type { Confinement } from '../shared/protocol';
 import { enterAgentCwd } from './agentCwd';
+import { bwrapArgs, confinedExit, signalConfined } from './sandbox';
 
 export interface AgentExit {
   exitCode: number | null;
@@ -28,6 +30,8 @@ export interface AgentLaunch {
   /** The cwd's device + inode as the supervisor checked it (null: not recorded). */
   cwdIdentity: DirIdentity | null;
   env: Record<string, string>;
+  /** Run inside bubblewrap as this says (issue 16); absent or null: unconfined. */
+  confinement?: Confinement | null;
 }
 
 export interface AgentProcess {
@@ -40,6 +44,16 @@ export interface AgentProcess {
   onStdout(cb: (text: string) => void): void;
   onStderr(cb: (text: string) => void): void;
   onExit(cb: (exit: AgentExit) => void): void;
+}
+
+/** What is executed: the agent itself, or bwrap running it (the worker already stands in the cwd). */
+function commandOf(
+  launch: AgentLaunch,
+  passFds = false,
+): { command: string; args: string[]; fds: number[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
+  const c = launch.confinement;
+  if (!c) return { command: launch.command, args: launch.args, fds: [], signal: signalGroup, exit: (e) => e };
+  return { command: c.bwrapBin, ...bwrapArgs(c, launch.cwd, launch.command, launch.args, passFds), signal: signalConfined, exit: confinedExit };
 }
 
 function signalGroup(pid: number, sig: NodeJS.Signals): void {
@@ -56,12 +70,14 @@ function signalGroup(pid: number, sig: NodeJS.Signals): void {
  */
 export function spawnPiped(launch: AgentLaunch): AgentProcess {
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
-  const child = spawn(launch.command, launch.args, {
+  const run = commandOf(launch, true);
+  const child = spawn(run.command, run.args, {
     // No cwd: the child inherits the worker's, which is the checked directory itself.
     env: launch.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
+    // A confined agent's cwd and extra directories go to bwrap from fd 3 on; it closes them once bound.
+    stdio: ['pipe', 'pipe', 'pipe', ...run.fds],
     detached: true, // own process group; we never unref: the worker waits for it
-  });
+  }) as ChildProcessWithoutNullStreams; // 0-2 are pipes whatever follows them
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8');
   // EPIPE when the agent dies with input pending: the exit handler reports the death.
@@ -76,7 +92,7 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
   const report = (code: number | null, sig: NodeJS.Signals | null) => {
     if (exited) return;
     clearTimeout(drainTimer);
-    exited = { exitCode: spawnError && code === null ? 127 : code, signal: sig };
+    exited = run.exit({ exitCode: spawnError && code === null ? 127 : code, signal: sig });
     exitCb?.(exited);
   };
   // 'close' (not 'exit') so every byte of stdout/stderr has been delivered first; but a
@@ -99,7 +115,7 @@ export function spawnPiped(launch: AgentLaunch): AgentProcess {
     },
     closeInput: () => child.stdin.end(),
     signal: (sig) => {
-      if (child.pid) signalGroup(child.pid, sig);
+      if (child.pid) run.signal(child.pid, sig);
     },
     onStdout: (cb) => child.stdout.on('data', cb),
     onStderr: (cb) => child.stderr.on('data', cb),
@@ -119,7 +135,8 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
   // The supervisor refuses a new session that would need it; this is a continued one on a host that lost it.
   if (!pty.ok) throw new Error(ptyRefusal('continuing this session (its agent runs in a terminal)') ?? pty.error);
   enterAgentCwd(launch.cwd, launch.cwdIdentity);
-  const term = pty.pty.spawn(launch.command, launch.args, {
+  const run = commandOf(launch);
+  const term = pty.pty.spawn(run.command, run.args, {
     name: 'xterm-256color',
     cols,
     rows,
@@ -143,12 +160,12 @@ export function spawnPty(launch: AgentLaunch, cols = 200, rows = 50): AgentProce
       }
     },
     closeInput: () => undefined,
-    signal: (sig) => signalGroup(term.pid, sig),
+    signal: (sig) => run.signal(term.pid, sig),
     onStdout: (cb) => stdoutCbs.push(cb),
     onStderr: () => undefined, // a PTY merges stderr into the terminal stream
     onExit: (cb) =>
       term.onExit(({ exitCode, signal }) => {
-        cb({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null });
+        cb(run.exit({ exitCode: signal ? null : exitCode, signal: signal ? signalName(signal) : null }));
       }),
   };
 }

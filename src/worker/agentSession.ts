@@ -150,7 +150,7 @@ export class AgentSession {
 
   /** Starts an agent process for `messages`, continuing the conversation `resumeId` if set. */
   private startProcess(messages: string[], resumeId: string | null): void {
-    const launch = { command: this.spec.agentBin, args: this.driver.command(messages, resumeId), cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env) };
+    const launch = { command: this.spec.agentBin, args: this.driver.command(messages, resumeId), cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env), confinement: this.spec.confinement };
     let proc: AgentProcess;
     try {
       proc = this.deps.spawn(launch, this.driver.transport);

@@ -16,6 +16,7 @@ export interface ProcRef {
 
 interface ProcStat extends ProcRef {
   ppid: number;
+  pgid: number;
 }
 
 function readStat(pid: number): ProcStat | null {
@@ -24,7 +25,7 @@ function readStat(pid: number): ProcStat | null {
     // The command name (field 2) may hold spaces and parentheses; the fields after it are positional.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (rest[0] === 'Z') return null; // a zombie is dead already
-    return { pid, ppid: Number(rest[1]), startTime: rest[19] };
+    return { pid, ppid: Number(rest[1]), pgid: Number(rest[2]), startTime: rest[19] };
   } catch {
     return null; // exited while we looked, or not ours to read
   }
@@ -135,4 +136,15 @@ export function markedWith(entry: string): ProcRef[] {
     if (ref) out.push(ref);
   }
   return out;
+}
+
+/** The live pids of process group `pgid` (Linux /proc; empty elsewhere). */
+export function groupMembers(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => /^\d+$/.test(e) && readStat(Number(e))?.pgid === pgid).map(Number);
 }

@@ -54,7 +54,7 @@ test('a good setup: every check OK (or WARN), exit 0, the running server recogni
   const checks = parse(r.stdout);
   expect(Object.keys(checks)).toEqual([
     'config', 'node', 'better-sqlite3', 'node-pty', 'claude', 'codex', 'claude credentials', 'codex credentials',
-    'user', 'state dir', 'token', 'journal', 'server', 'workspace', 'pm2',
+    'user', 'sandbox', 'state dir', 'token', 'journal', 'server', 'workspace', 'pm2',
   ]);
   for (const [name, c] of Object.entries(checks)) {
     // pm2 depends on the host (a WARN explains it); everything else is set up right here.
@@ -64,6 +64,7 @@ test('a good setup: every check OK (or WARN), exit 0, the running server recogni
   expect(checks.claude.message).toMatch(/^claude .*fake-claude\.js\)$/);
   expect(checks['claude credentials'].message).toBe('ANTHROPIC_API_KEY set for the agents (value not shown)');
   expect(checks['state dir'].message).toBe(`STATE_DIR ${server.dirs.stateDir} is writable, mode 0700`);
+  expect(checks.sandbox.message).toMatch(/^agents run confined by bubblewrap \(\/\S+\/bwrap\)$/);
   expect(checks.token.message).toMatch(/^AUTH_TOKEN is set \(\d+ characters\)/);
   expect(checks.journal.message).toMatch(/passes integrity_check \(schema v\d+, 0 sessions\)$/);
   expect(checks.server.message).toMatch(new RegExp(`^agentvisor \\S+ \\(pid ${server.proc.pid}\\) serves ${server.url}: up \\S+, no sessions, journal ok`));
@@ -73,7 +74,7 @@ test('a good setup: every check OK (or WARN), exit 0, the running server recogni
   const json = await runCli(['doctor', '--json'], env, server.dirs.base);
   const report = JSON.parse(json.stdout);
   expect(report.ok).toBe(true);
-  expect(report.checks).toHaveLength(15);
+  expect(report.checks).toHaveLength(16);
   expect(report.checks[0]).toEqual({ check: 'config', status: 'OK', message: expect.any(String) });
   console.log(`doctor (good setup): ${r.ms} ms`);
 });
@@ -98,6 +99,17 @@ test('a missing agent and a STATE_DIR that is a regular file: FAIL lines with th
   });
   expect(checks.claude.status).toBe('OK');
   expect(r.stdout).toMatch(/^2 FAIL, /m);
+});
+
+test('no bubblewrap on PATH: a WARN under SANDBOX=auto, a FAIL under SANDBOX=bwrap, each with the fix', async () => {
+  const d = makeDirs();
+  broken.push(d);
+  const noBwrap = { PATH: path.join(d.base, 'empty-bin'), PORT: '0' };
+  const auto = parse((await runCli(['doctor'], cliEnv(d, noBwrap), d.base)).stdout).sandbox;
+  expect(auto).toMatchObject({ status: 'WARN', message: expect.stringMatching(/^agents run UNCONFINED \(SANDBOX=auto\): bwrap \(bubblewrap\) is not on PATH/), fix: expect.stringContaining('apt-get install bubblewrap') });
+  const r = await runCli(['doctor'], cliEnv(d, { ...noBwrap, SANDBOX: 'bwrap' }), d.base);
+  expect(r.code).toBe(1);
+  expect(parse(r.stdout).sandbox).toMatchObject({ status: 'FAIL', message: expect.stringMatching(/^SANDBOX=bwrap but agents cannot be confined/), fix: expect.stringContaining('apt-get install bubblewrap') });
 });
 
 test('a permissive STATE_DIR and token file, a damaged journal, a taken port, a bad variable: each a FAIL with its fix', async () => {

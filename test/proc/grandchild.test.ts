@@ -36,7 +36,25 @@ afterEach(async () => {
 async function grandchildPid(cwd: string): Promise<number> {
   const file = path.join(dirs.workspace, cwd, 'grandchild.pid');
   await until(() => fs.existsSync(file), 15_000, 'the grandchild to start');
-  return Number(fs.readFileSync(file, 'utf8'));
+  return hostPid(Number(fs.readFileSync(file, 'utf8')), path.join(dirs.workspace, cwd));
+}
+
+/**
+ * The host's pid of a process that wrote its own: a confined agent (issue 16) runs in a pid
+ * namespace, where its descendants see other numbers (`NSpid:` lists them outermost first).
+ * 0 when none is alive any more: confined, the namespace (and the grandchild in it) ends with
+ * the agent, which may be before the lookup.
+ */
+function hostPid(ownPid: number, cwd: string): number {
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const nspid = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+      if (Number(nspid.at(-1)) === ownPid && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) return Number(entry);
+    } catch {
+      // exited while we looked
+    }
+  }
+  return 0;
 }
 
 test.each(['claude-code', 'codex'])(

@@ -3,6 +3,10 @@
  * nothing else. With the supervisor up, the session is marked lost at once;
  * with the supervisor down, the next supervisor finds it dead. Either way the
  * agent it left behind is killed and the output up to the crash stays readable.
+ *
+ * An agent outlives its worker only unconfined (SANDBOX=none, or no bubblewrap): confined, the
+ * sandbox dies with the worker (--die-with-parent), which the last test shows. The first two run
+ * unconfined, since the supervisor's clean-up is what they test.
  */
 import { call, leftovers, until } from '../helpers/server';
 import {
@@ -16,6 +20,7 @@ import {
   pendingSignals,
   readAll,
   restartRig,
+  type Started,
   startTick,
   tickNumbers,
   waitEnded,
@@ -31,7 +36,7 @@ const rig = restartRig('agentvisor-wcrash-');
 
 test('SIGKILL of one worker: supervisor and the other session carry on; the session is lost, its agent killed, its output readable', async () => {
   // The victim runs an agent that survives its terminal hanging up, so only the supervisor's clean-up can end it.
-  const { server, client } = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
+  const { server, client } = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs), SANDBOX: 'none' });
   const victim = await startTick(client, 100_000, 5, 'victim');
   const other = await startTick(client, 100_000, 5, 'other');
   await until(async () => (await lineCount(client, victim.sessionId)) > 100 && (await lineCount(client, other.sessionId)) > 100, 15_000, 'output');
@@ -77,7 +82,7 @@ test('SIGKILL of one worker: supervisor and the other session carry on; the sess
 });
 
 test('SIGKILL of a worker while the supervisor is down: the next one marks it lost and kills its agent; one that ended meanwhile is read from its final record', async () => {
-  const first = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
+  const first = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs), SANDBOX: 'none' });
   const doomed = await startTick(first.client, 100_000, 5, 'doomed');
   const finishing = await startTick(first.client, 300, 5, 'finishing');
   await until(async () => (await lineCount(first.client, doomed.sessionId)) > 50, 10_000, 'output');
@@ -98,7 +103,7 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   // Meanwhile the other session ends on its own; its worker writes final.json and exits.
   await until(() => !alive(finRow.worker_pid), 20_000, 'the finishing session to end without a supervisor');
 
-  const second = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
+  const second = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs), SANDBOX: 'none' });
   await until(() => !alive(row.agent_pid), 5_000, 'the orphaned agent to be killed at start-up');
 
   const lost = await call(second.client, 'session_output', { sessionId: doomed.sessionId, since: 0 });
@@ -119,4 +124,29 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   expect(await second.server.stop()).toBe(0);
   await until(() => leftovers(rig.dirs).length === 0, 5_000, 'no process left').catch(() => undefined);
   expect(leftovers(rig.dirs)).toEqual([]);
+});
+
+test('confined (issue 16): a worker SIGKILLed while the supervisor is down takes its agent\'s whole sandbox along at once', async () => {
+  const first = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
+  const doomed = await startTick(first.client, 100_000, 5, 'doomed');
+  await until(async () => (await lineCount(first.client, doomed.sessionId)) > 20, 10_000, 'output');
+  expect((doomed as Started & { sandbox: string }).sandbox).toBe('bwrap');
+  await first.server.kill();
+  await closeQuietly(first.client);
+
+  const row = journalRow(rig.dirs, doomed.sessionId);
+  // The agent's pid is bubblewrap's; the hardy agent itself runs below it, in the namespace.
+  const sandbox = leftovers(rig.dirs).filter((p) => p !== row.worker_pid);
+  expect(sandbox).toContain(row.agent_pid);
+  expect(sandbox.length).toBeGreaterThanOrEqual(3);
+  process.kill(row.worker_pid!, 'SIGKILL');
+  // No supervisor runs: nothing but the sandbox itself can end them.
+  await until(() => sandbox.every((p) => !alive(p)), 5_000, 'every process of the sandbox to die with the worker');
+  expect(leftovers(rig.dirs)).toEqual([]);
+
+  const second = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
+  const lost = await call(second.client, 'session_output', { sessionId: doomed.sessionId, since: 0 });
+  expect(lost).toMatchObject({ status: 'lost', errorSummary: expect.stringMatching(/died without recording an outcome/) });
+  await closeQuietly(second.client);
+  expect(await second.server.stop()).toBe(0);
 });

@@ -269,6 +269,13 @@ function fdsOf(pid: number): Record<string, string> {
 }
 
 /**
+ * The agent's terminal. Confined (issue 16), it is the same PTY under two names: bubblewrap's
+ * minimal /dev binds it at /dev/console so that ttyname works inside, and the kernel names an
+ * open descriptor of it by either.
+ */
+const TERMINAL = /^\/dev\/(pts\/\d+|console)$/;
+
+/**
  * Descriptors 3 and up that the agent did not open itself: Node's own are anon inodes
  * (epoll, eventfd), /dev/null, pipes it holds both ends of, and its terminal reopened
  * (libuv reopens a TTY stdin). Anything else — a socket, a file, a lone pipe end, a
@@ -278,13 +285,13 @@ function inheritedFds(agent: Record<string, string>, worker: Record<string, stri
   const high = Object.entries(agent).filter(([fd]) => Number(fd) > 2);
   const count = (t: string) => high.filter(([, x]) => x === t).length;
   const workerShared = new Set(Object.values(worker).filter((t) => /^(socket|pipe):/.test(t)));
-  const ownTerminal = /^\/dev\/pts\/\d+$/.test(agent['0'] ?? '') ? agent['0'] : null;
+  const ownTerminal = TERMINAL.test(agent['0'] ?? '') ? agent['0'] : null;
   return high
     .filter(
       ([, t]) =>
         !t.startsWith('anon_inode:') &&
         t !== '/dev/null' &&
-        t !== ownTerminal &&
+        !(ownTerminal && TERMINAL.test(t)) &&
         !(t.startsWith('pipe:') && count(t) >= 2 && !workerShared.has(t)),
     )
     .map(([fd, t]) => `${fd} -> ${t}`);
@@ -312,9 +319,9 @@ async function expectNoInheritedFds(srv: RunningServer, client: Client, marker: 
     return lines.some((l) => l.startsWith('{"fds":'));
   }, 10_000, 'the fds listing');
   const seen = printedJson(lines, 'fds').fds as Record<string, string>;
-  expect(seen['0']).toMatch(/^\/dev\/pts\/\d+$/);
-  expect(seen['1']).toBe(seen['0']);
-  expect(seen['2']).toBe(seen['0']);
+  expect(seen['0']).toMatch(TERMINAL);
+  expect(seen['1']).toMatch(TERMINAL);
+  expect(seen['2']).toMatch(TERMINAL);
   const codexWorker = fdsOf(journalRow(codex.sessionId).worker_pid);
   expect(Object.values(codexWorker).some((t) => t.startsWith('socket:'))).toBe(true); // the worker does hold sockets …
   expect(inheritedFds(seen, codexWorker)).toEqual([]); // … and none of them reached its agent

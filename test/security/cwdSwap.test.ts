@@ -74,7 +74,9 @@ async function agentCwdOf(sessionId: string): Promise<{ cwd: string | null; stat
   const claude = lines.find((l) => l.startsWith('[session] ') && l.includes(' cwd='));
   const codex = lines.find((l) => l.includes('{"cwd":'));
   const cwd = claude ? claude.slice(claude.indexOf(' cwd=') + 5) : codex ? (JSON.parse(codex.slice(codex.indexOf('{"cwd":'))) as { cwd: string }).cwd : null;
-  return { cwd, status: page.status, errorSummary: page.errorSummary };
+  // A confined Codex over exec (a PTY) gets its cwd by path; bubblewrap refusing a swapped one says why itself.
+  const bwrap = lines.find((l) => l.startsWith('bwrap: '));
+  return { cwd, status: page.status, errorSummary: page.errorSummary ?? bwrap ?? null };
 }
 
 test('sessions started while their cwd is swapped with a symlink to / never run the agent outside the workspace', async () => {
@@ -109,7 +111,7 @@ test('sessions started while their cwd is swapped with a symlink to / never run 
   // A start that lost the race says why: refused up front, or failed before the agent ran.
   for (const o of outcomes) {
     if ('refused' in o) expect(o.refused).toMatch(/outside WORKSPACE_DIR|changed while it was being checked|could not create cwd|was replaced|no longer exists/);
-    else if (o.cwd === null) expect(o.errorSummary ?? '').toMatch(/replaced|changed|no such file/);
+    else if (o.cwd === null) expect(o.errorSummary ?? JSON.stringify(o)).toMatch(/replaced|changed|no such file/i);
   }
 });
 

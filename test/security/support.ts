@@ -10,13 +10,13 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type RunningServer, call, leftovers, reapLeftovers, startServer, until } from '../helpers/server';
+import { type Dirs, type RunningServer, call, leftovers, reapLeftovers, startServer, until } from '../helpers/server';
 
 export const PROTOCOL_VERSION = '2025-06-18';
 
 /** Started like every test server, plus: sessions end with the server (so no test leaves a worker behind). */
-export function startSecurityServer(env: Record<string, string> = {}, extraStdio?: Array<'ignore' | number>): Promise<RunningServer> {
-  return startServer({ env: { AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1', KILL_GRACE: '1000', ...env }, extraStdio });
+export function startSecurityServer(env: Record<string, string> = {}, extraStdio?: Array<'ignore' | number>, dirs?: Dirs): Promise<RunningServer> {
+  return startServer({ env: { AGENTVISOR_KILL_SESSIONS_ON_EXIT: '1', KILL_GRACE: '1000', ...env }, extraStdio, dirs });
 }
 
 /**

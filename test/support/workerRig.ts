@@ -91,6 +91,7 @@ export class WorkerRig {
       approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 0, ...o.approvals },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: 'none',
+      confinement: null,
       resume: null,
       idleTimeoutMs: o.idleTimeoutMs ?? 10 * 60_000,
       killGraceMs: 2_000,

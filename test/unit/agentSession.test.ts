@@ -124,6 +124,7 @@ function rig(over: Partial<WorkerSpec> = {}, spawnError?: Error): Rig {
     approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 0 },
     limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
     sandbox: 'none',
+    confinement: null,
     idleTimeoutMs: 60_000,
     killGraceMs: 5_000,
     orphanTimeoutMs: 60_000,

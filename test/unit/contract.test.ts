@@ -90,6 +90,7 @@ describe('WorkerSpec', () => {
       approvals: { allowTools: [], allowCommandPrefixes: [], timeoutMs: 900_000 },
       limits: { maxCostUsd: null, maxTokens: null, maxTurns: null, maxDurationMs: null },
       sandbox: 'none',
+      confinement: null,
     };
     expect(WorkerSpec.parse(raw, 'invalid worker spec')).toEqual({ cwdIdentity: null, ...later, ...raw });
   });

@@ -80,7 +80,7 @@ CREATE TABLE approvals (
 );
 CREATE INDEX approvals_state ON approvals(state, session_id);`;
 
-/** Version 5: usage and limits of each session (issues 14, 18). */
+/** Version 5 as it shipped: version 4 plus usage and budgets (issues 14 and 18). */
 const V5 = `${V4}
 ALTER TABLE sessions ADD COLUMN input_tokens INTEGER;
 ALTER TABLE sessions ADD COLUMN cached_input_tokens INTEGER;
@@ -89,8 +89,11 @@ ALTER TABLE sessions ADD COLUMN cost_usd REAL;
 ALTER TABLE sessions ADD COLUMN turns INTEGER;
 ALTER TABLE sessions ADD COLUMN run_ms INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN limits TEXT;`;
-/** Version 6: the sessions' git worktrees (issue 18). */
+/** Version 6: how each session's agent was confined (issue 16). */
 const V6 = `${V5}
+ALTER TABLE sessions ADD COLUMN sandbox TEXT;`;
+/** Version 7: the sessions' git worktrees (issue 18). */
+const V7 = `${V6}
 CREATE TABLE worktrees (
      session_id  TEXT PRIMARY KEY,
      repo        TEXT NOT NULL,
@@ -102,7 +105,7 @@ CREATE TABLE worktrees (
      removed_at  TEXT
    );`;
 
-const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6 };
+const OLDER: Record<number, string> = { 1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7 };
 
 let dir: string;
 beforeEach(() => {

@@ -26,7 +26,7 @@ const row = (): SessionRow => ({
   socket_path: '/nowhere.sock', session_dir: dir, secret: 's', created_at: '2024-01-01T00:00:00.000Z', last_activity_at: '2024-01-01T00:00:00.000Z',
   last_output_at: null, ended_at: null, exit_code: null, signal: null, end_reason: null, completed_successfully: null,
   agent_session_id: null, error_summary: null, output_lines: 3, git_base_tree: null, protocol: null,
-  input_tokens: null, cached_input_tokens: null, output_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null,
+  input_tokens: null, cached_input_tokens: null, output_tokens: null, cost_usd: null, turns: null, run_ms: 0, limits: null, sandbox: null,
 });
 
 const final: WorkerState = {

@@ -20,6 +20,8 @@ import { prepareCwd } from '../fs/cwdPin';
 import { snapshotTree } from '../gitDiff';
 import { inputRecord, newInputId } from '../inputDelivery';
 import type { SessionRow } from '../journal';
+import { confinementFor } from '../sandbox/confinement';
+import type { SandboxDecision } from '../sandbox/probe';
 import { type LimitsArg, defaultLimits, limitsJson, resumeRefusal, spentOf, withLimits } from '../sessionBudget';
 import { createSessionDir, readSpec } from '../sessionDir';
 import { SessionError } from '../sessionError';
@@ -31,6 +33,7 @@ export interface LauncherDeps extends CoreBase {
   config: Config;
   catalog: AgentCatalog | undefined;
   launch: Launch;
+  sandbox: SandboxDecision;
   sessionsRoot: string;
   socketsRoot: string;
 }
@@ -67,6 +70,7 @@ export class SessionLauncher {
     }
     let pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
     if (!pinned.ok) throw new SessionError(pinned.error);
+    const extraPaths = this.pinExtraPaths(req);
 
     const refusal = this.d.catalog?.refusal(req.agent, mode, req.model ?? null);
     if (refusal) throw new SessionError(refusal);
@@ -121,7 +125,11 @@ export class SessionLauncher {
       approvals: { allowTools: req.approve?.allowTools ?? [], allowCommandPrefixes: req.approve?.allowCommandPrefixes ?? [], timeoutMs: config.APPROVAL_TIMEOUT },
       limits: withLimits(defaultLimits(config), req.limits),
       spent: null,
-      sandbox: 'none',
+      sandbox: this.d.sandbox.kind,
+      confinement:
+        this.d.sandbox.kind === 'bwrap'
+          ? confinementFor({ bwrapBin: this.d.sandbox.bin, stateDir: config.STATE_DIR, workspaceDir: config.WORKSPACE_DIR, agent: req.agent, agentBin: bin.path, env, extraPaths })
+          : null,
       idleTimeoutMs: config.IDLE_TIMEOUT,
       killGraceMs: config.KILL_GRACE,
       orphanTimeoutMs: config.ORPHAN_TIMEOUT,
@@ -143,6 +151,7 @@ export class SessionLauncher {
       mode,
       protocol: sessionProtocol(spec),
       limits: limitsJson(spec.limits),
+      sandbox: spec.sandbox,
       socket_path: spec.socketPath,
       session_dir: sessionDir,
       secret: spec.secret,
@@ -158,6 +167,16 @@ export class SessionLauncher {
       throw new SessionError(`could not start the session's worker: ${(err as Error).message}`);
     }
     return spec;
+  }
+
+  /** The session's readOnlyPaths / writablePaths, pinned like its cwd: the worker binds exactly these directories. */
+  private pinExtraPaths(req: StartRequest): NonNullable<WorkerSpec['confinement']>['extraPaths'] {
+    const asked = [...(req.readOnlyPaths ?? []).map((p) => ({ path: p, writable: false })), ...(req.writablePaths ?? []).map((p) => ({ path: p, writable: true }))];
+    return asked.map(({ path: p, writable }) => {
+      const pinned = prepareCwd(p, this.d.config.WORKSPACE_DIR);
+      if (!pinned.ok) throw new SessionError(pinned.error.replace(/^cwd /, writable ? 'writable path ' : 'read-only path '));
+      return { path: p, writable, identity: pinned.identity };
+    });
   }
 
   private launch(specPath: string, sessionDir: string) {

@@ -49,6 +49,9 @@ export interface StartRequest {
   instructions?: string | null;
   /** Mode ask: requests these rules answer `allow` without asking (spec.approvals). */
   approve?: { allowTools?: string[]; allowCommandPrefixes?: string[] };
+  /** Directories inside WORKSPACE_DIR (absolute, checked like cwd) a confined agent may also read, or read and write. */
+  readOnlyPaths?: string[];
+  writablePaths?: string[];
   /** Run in a new git worktree of cwd's repository: true names the branch agentvisor/<id>, a string names it. */
   worktree?: boolean | string;
 }
@@ -111,6 +114,7 @@ export function toInfo(row: SessionRow, live: LiveWorker | undefined, pending: r
     sessionId: row.id,
     agent: row.agent,
     protocol: row.protocol,
+    sandbox: row.sandbox === 'bwrap' ? 'bwrap' : 'none',
     cwd: row.cwd,
     status: publicStatus(row.status, pending.length),
     pid: s?.agentPid ?? row.agent_pid,

@@ -86,6 +86,7 @@ export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
   protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
+  sandbox: z.enum(['bwrap', 'none']).describe('how the agent is confined: bwrap (bubblewrap: its cwd writable, agentvisor\'s state and other sessions invisible) or none'),
   cwd: z.string(),
   status: PublicStatus,
   pid: z.number().nullable(),
@@ -158,6 +159,9 @@ const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
  * key schema: zod reports a failed record key only as "Invalid key in record",
  * without the reason.
  */
+/** A session's extra directories (issue 16): few, each a path like cwd. */
+export const ExtraPathsArg = z.array(z.string().min(1).max(Limits.maxPathChars)).max(Limits.maxExtraPaths, `at most ${Limits.maxExtraPaths} extra paths`);
+
 export const SessionEnvArg = z
   .record(z.string(), z.string().max(4_096, 'env values must be at most 4096 characters'))
   .superRefine((m, ctx) => {

@@ -9,7 +9,7 @@ import { type ToolContext, guarded, ok } from './context';
 import { elicitPending } from './approvalRelay';
 import { waitUntilEnded } from './waiting';
 import { ContextArg, withContext } from './attachedContext';
-import { ApproveRulesArg, LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
+import { ApproveRulesArg, ExtraPathsArg, LimitsArg, ModelArg, OutputPageSchema, SessionEnvArg, SessionInfoSchema, WorktreeSchema } from './schemas';
 
 export function registerSessionStartTool(server: McpServer, ctx: ToolContext): void {
   server.registerTool(
@@ -59,6 +59,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .optional()
             .describe("Developer instructions for the agent, kept for the whole session (also when it is continued): Claude's appended system prompt, Codex's developer instructions. Added to agentvisor's own"),
           context: ContextArg.optional(),
+          readOnlyPaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it'),
+          writablePaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also write'),
           worktree: z
             .union([z.boolean(), z.string().min(1, 'worktree branch must not be empty').max(200, 'worktree branch must be at most 200 characters')])
             .optional()
@@ -86,6 +88,15 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
         const cwd = await resolveCwd(args.cwd, ctx.config.WORKSPACE_DIR);
         if (!cwd.ok) throw new SessionError(cwd.error);
         if (args.approve && args.mode !== 'ask') throw new SessionError('approve applies only to mode "ask": pass mode "ask" with it, or leave it out');
+        const resolvePaths = async (paths: string[] | undefined) => {
+          const out: string[] = [];
+          for (const p of paths ?? []) {
+            const r = await resolveCwd(p, ctx.config.WORKSPACE_DIR);
+            if (!r.ok) throw new SessionError(r.error);
+            out.push(r.path);
+          }
+          return out;
+        };
         const { info, initialOutput } = await ctx.sessions.start({
           agent: args.agent,
           cwd: cwd.path,
@@ -96,6 +107,8 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
           limits: args.limits,
           instructions: args.instructions ?? null,
           approve: args.approve,
+          readOnlyPaths: await resolvePaths(args.readOnlyPaths),
+          writablePaths: await resolvePaths(args.writablePaths),
           worktree: args.worktree,
         });
         const wt = ctx.sessions.worktree(info.sessionId);

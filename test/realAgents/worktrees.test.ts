@@ -55,3 +55,23 @@ test('two Claude sessions, one repository, the same file name: two branches, two
   expect(branches(repo)).toEqual([`agentvisor/${a.sessionId.slice(0, 8)}`, 'main']);
   expect(fs.readFileSync(path.join(repo, 'same.txt'), 'utf8')).toBe("the user's line\n");
 });
+
+test('confined (SANDBOX=auto), Claude commits in its worktree: the commit is on the session branch, the user checkout untouched', async () => {
+  const commit = "git add same.txt && git -c user.name=agent -c user.email=agent@example.com commit -qm 'agent work' && git log --oneline -1";
+  const rig = await startRealRig([
+    { text: 'Committing.', toolCalls: [{ name: 'Bash', input: { command: `printf 'committed\\n' > same.txt && ${commit}`, description: 'commit' } }] },
+    { text: 'Committed.' },
+  ]);
+  const repo = path.join(rig.dirs.workspace, 'repo');
+  const base = makeRepo(repo, { 'same.txt': "the user's line\n" });
+  const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'repo', task: 'commit your work', worktree: true });
+  expect(s.sandbox).toBe('bwrap');
+  expect(await waitEnded(rig.client, s.sessionId)).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  const branch = s.worktree.branch;
+  expect(git(repo, 'log', '--format=%s', `${base}..${branch}`).trim()).toBe('agent work');
+  expect(git(repo, 'show', `${branch}:same.txt`)).toBe('committed\n');
+  expect(git(repo, 'status', '--porcelain')).toBe('');
+  expect(git(repo, 'rev-parse', 'HEAD').trim()).toBe(base);
+  // Committed, so nothing is uncommitted: cleanup needs no force.
+  expect(await rig.call('session_cleanup', { sessionId: s.sessionId })).toMatchObject({ worktreeRemoved: true, branchDeleted: false });
+});

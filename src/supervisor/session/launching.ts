@@ -96,6 +96,13 @@ export class SessionLauncher {
       if (!pinned.ok) throw new SessionError(pinned.error);
       // A fresh checkout of the base commit: no snapshot to take (hashing every file of a big tree costs seconds).
       base = wt.record.baseCommit;
+      // Confined, the agent sees its worktree but not the repository's git directory (in the hidden
+      // WORKSPACE_DIR), which even git status reads and a commit writes: bound in writable, pinned like a cwd.
+      if (this.d.sandbox.kind === 'bwrap') {
+        const gitDir = prepareCwd(wt.record.gitDir, config.WORKSPACE_DIR);
+        if (!gitDir.ok) throw new SessionError(`worktree: the repository's git directory cannot be given to the confined agent: ${gitDir.error.replace(/^cwd /, '')}`);
+        extraPaths.push({ path: wt.record.gitDir, writable: true, identity: gitDir.identity });
+      }
     }
     // Before the agent can touch anything: the state session_diff compares against.
     if (base === null) {

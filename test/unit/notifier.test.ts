@@ -156,8 +156,10 @@ test('a 500 is retried with backoff until delivered; the log names the host, nev
   await until(() => receiver.delivered().length === 1, UNTIL_MS, 'delivered after two failures');
   expect(receiver.received.map((r) => r.status)).toEqual([500, 503, 200]);
   expect(receiver.received.every((r) => r.body.sessionId === id)).toBe(true);
-  const row = journal.db.prepare('SELECT attempts, outcome, last_error FROM notifications').get();
-  expect(row).toEqual({ attempts: 3, outcome: 'delivered', last_error: 'HTTP 503' });
+  // The receiver answers before the notifier records the answer: wait for the record.
+  const row = () => journal.db.prepare('SELECT attempts, outcome, last_error FROM notifications').get() as { outcome: string | null };
+  await until(() => row().outcome === 'delivered', UNTIL_MS, 'the delivery recorded');
+  expect(row()).toEqual({ attempts: 3, outcome: 'delivered', last_error: 'HTTP 503' });
   expect(logged.some((l) => l.includes('retrying') && l.includes('HTTP 500'))).toBe(true);
   expect(logged.join('\n')).not.toContain('topic-SECRET');
 });

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type Dirs, type RunningServer, type Transport, ROOT, connect as connectTo, makeDirs as makeTempDirs, startSupervisor} from '../harness/server';
+import { type Dirs, type RunningServer, type Transport, ROOT, connect as connectTo, makeDirs as makeTempDirs, startSupervisor } from '../harness/server';
 
 export { CLI, type Dirs, ROOT, call, killPids, leftovers, sleep } from '../harness/server';
 export type Server = RunningServer;

@@ -12,20 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import {
-  type Dirs,
-  ROOT,
-  type Server,
-  call,
-  connect,
-  health,
-  killPids,
-  leftovers,
-  makeDirs,
-  pool,
-  sleep,
-  startServer,
-} from './harness';
+import { type Dirs, ROOT, type Server, call, connect, health, killPids, leftovers, makeDirs, pool, sleep, startServer } from './harness';
 import { benchStdio } from './stdio';
 import { benchUi } from './ui';
 import { relayLatency } from './approvals';
@@ -378,9 +365,15 @@ async function benchWait(): Promise<Record<string, unknown>> {
     AGENTS.map(async (agent) => {
       const s = await startSession(c, agent, `ticks ${P.waitTicks} ${P.waitTickMs}`, `wait-${agent}`);
       let seen = tickDelays(s.initial, now(), []); // lines already in the start reply are not wake-ups
-      await follow(c, s.id, s.initial.nextOffset, (page, at) => {
-        seen += tickDelays(page, at, byAgent[agent]);
-      }, { stop: () => seen >= P.waitTicks });
+      await follow(
+        c,
+        s.id,
+        s.initial.nextOffset,
+        (page, at) => {
+          seen += tickDelays(page, at, byAgent[agent]);
+        },
+        { stop: () => seen >= P.waitTicks },
+      );
     }),
   );
   await closeClient(c);
@@ -447,12 +440,18 @@ async function ingestOnce(c: Client, agent: Agent, n: number, trailer = agent ==
   let gaps = 0;
   let expectNext = s.initial.nextOffset;
   checkNumbering(s.initial.lines, s.initial.offset, follower);
-  const last = await follow(c, s.id, s.initial.nextOffset, (page) => {
-    if (page.offset !== expectNext + page.dropped && page.lines.length > 0) gaps++;
-    dropped += page.dropped;
-    checkNumbering(page.lines, page.offset, follower);
-    expectNext = page.nextOffset;
-  }, { limit: 10_000, maxBytes: 1_000_000, timeoutMs: 30_000 });
+  const last = await follow(
+    c,
+    s.id,
+    s.initial.nextOffset,
+    (page) => {
+      if (page.offset !== expectNext + page.dropped && page.lines.length > 0) gaps++;
+      dropped += page.dropped;
+      checkNumbering(page.lines, page.offset, follower);
+      expectNext = page.nextOffset;
+    },
+    { limit: 10_000, maxBytes: 1_000_000, timeoutMs: 30_000 },
+  );
   const seconds = (performance.now() - t0) / 1000;
   const cpu = watch.stop();
   const benchCpu = process.cpuUsage(cpu0);
@@ -498,7 +497,8 @@ async function benchIngest(): Promise<Record<string, unknown>> {
     }
     const rate = median(runs.map((r) => r.linesPerSec as number));
     const allOk = runs.every((r) => r.ok);
-    if (agent === 'claude-code') target('ingest.pipe', 'ingest over pipe (claude stream-json), median', rate, 'lines/s', '>=', 100_000, allOk, allOk ? 'every line numbered right' : 'LINES LOST/MISNUMBERED');
+    if (agent === 'claude-code')
+      target('ingest.pipe', 'ingest over pipe (claude stream-json), median', rate, 'lines/s', '>=', 100_000, allOk, allOk ? 'every line numbered right' : 'LINES LOST/MISNUMBERED');
     else target('ingest.pty', 'ingest over PTY (codex text), median', rate, 'lines/s', '>=', 50_000, allOk, allOk ? 'every line numbered right' : 'LINES LOST/MISNUMBERED');
     out[agent === 'codex' ? 'pty' : 'pipe'] = { medianLinesPerSec: rate, allCorrect: allOk, runs };
   }
@@ -512,8 +512,10 @@ async function benchScale(row: (typeof P.scaleRows)[number], name: string): Prom
   log(`${name}: ${row.sessions} sessions printing a line every ${P.scaleTickMs} ms, ${P.scaleClients} clients in session_wait loops`);
   const starter = await client();
   const t0 = performance.now();
-  const sessions = await pool(Array.from({ length: row.sessions }, (_, i) => i), 4, (i) =>
-    startSession(starter, AGENTS[i % 2], `ticks 0 ${P.scaleTickMs}`, `scale-${i}`),
+  const sessions = await pool(
+    Array.from({ length: row.sessions }, (_, i) => i),
+    4,
+    (i) => startSession(starter, AGENTS[i % 2], `ticks 0 ${P.scaleTickMs}`, `scale-${i}`),
   );
   const startAllMs = performance.now() - t0;
   log(`  ${sessions.length} sessions started in ${(startAllMs / 1000).toFixed(1)} s`);
@@ -530,10 +532,16 @@ async function benchScale(row: (typeof P.scaleRows)[number], name: string): Prom
     let first = true;
     try {
       const info: OutputPage = await call(c, 'session_output', { sessionId: s.id, since: 1e12 });
-      await follow(c, s.id, info.nextOffset, (page, at) => {
-        if (!first && measuring) tickDelays(page, at, delays);
-        first = false;
-      }, { stop: () => !measuring });
+      await follow(
+        c,
+        s.id,
+        info.nextOffset,
+        (page, at) => {
+          if (!first && measuring) tickDelays(page, at, delays);
+          first = false;
+        },
+        { stop: () => !measuring },
+      );
     } catch (err) {
       errors++;
       log(`  follower ${k} failed: ${(err as Error).message}`);
@@ -545,7 +553,7 @@ async function benchScale(row: (typeof P.scaleRows)[number], name: string): Prom
   const groupCpu = () => ({
     supervisor: cpuSeconds(server.proc.pid!) ?? 0,
     workers: sessions.reduce((a, s) => a + (cpuSeconds(wpids.get(s.id) ?? -1) ?? 0), 0),
-    agents: sessions.reduce((a, s) => a + (s.pid ? cpuSeconds(s.pid) ?? 0 : 0), 0),
+    agents: sessions.reduce((a, s) => a + (s.pid ? (cpuSeconds(s.pid) ?? 0) : 0), 0),
   });
   const g0 = groupCpu();
   await sleep(P.scaleMeasureMs);
@@ -558,7 +566,10 @@ async function benchScale(row: (typeof P.scaleRows)[number], name: string): Prom
   await Promise.all(loops);
   log(`  measured ${delays.length} wake-ups; killing ${sessions.length} sessions`);
   const tk = performance.now();
-  await killSessions(starter, sessions.map((s) => s.id));
+  await killSessions(
+    starter,
+    sessions.map((s) => s.id),
+  );
   const killAllMs = performance.now() - tk;
   await Promise.all(followers.map((c) => closeClient(c)));
   await closeClient(starter);
@@ -725,9 +736,18 @@ function printTable(results: Record<string, any>): void {
   const rows = targets.map((t) => [t.what, `${t.figure} ${t.unit}`, `${t.op} ${t.limit} ${t.unit}`, t.pass ? 'PASS' : 'MISS', t.note ?? '']);
   const head = ['measure', 'result', 'target', '', ''];
   const w = head.map((_, i) => Math.max(head[i].length, ...rows.map((r) => r[i].length)));
-  const fmt = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(w[i]))
+      .join('  ')
+      .trimEnd();
   lines.push(fmt(head));
-  lines.push(w.map((n) => '-'.repeat(n)).join('  ').trimEnd());
+  lines.push(
+    w
+      .map((n) => '-'.repeat(n))
+      .join('  ')
+      .trimEnd(),
+  );
   for (const r of rows) lines.push(fmt(r));
   lines.push('');
   const s = results.scenarios;
@@ -756,7 +776,10 @@ function printTable(results: Record<string, any>): void {
         `CPU % of a core: supervisor ${c.supervisor}, workers ${c.allWorkers}, agents ${c.allAgents}, bench ${c.benchClients}`,
     );
   }
-  if (s.files) lines.push(`file tools:           loop p50 ${s.files.supervisorEventLoop.p50Ms} / p99 ${s.files.supervisorEventLoop.p99Ms} / max ${s.files.supervisorEventLoop.maxMs} ms; read page ${d(s.files.opMs.readPage)}; tick wake-up ${d(s.files.tickWakeupDuringLoadMs)}`);
+  if (s.files)
+    lines.push(
+      `file tools:           loop p50 ${s.files.supervisorEventLoop.p50Ms} / p99 ${s.files.supervisorEventLoop.p99Ms} / max ${s.files.supervisorEventLoop.maxMs} ms; read page ${d(s.files.opMs.readPage)}; tick wake-up ${d(s.files.tickWakeupDuringLoadMs)}`,
+    );
   lines.push(`leftover processes: ${results.leftoverProcesses.length}; temp dir removed: ${results.tempDirRemoved}`);
   process.stdout.write(lines.join('\n') + '\n');
 }
@@ -819,7 +842,10 @@ async function main(): Promise<void> {
       await run('memory', benchMemory);
       await run('reattach', benchReattach);
       const c = await client();
-      await killSessions(c, idleIds.map((s) => s.id));
+      await killSessions(
+        c,
+        idleIds.map((s) => s.id),
+      );
       await closeClient(c);
     }
     await run('wait', benchWait);
@@ -836,7 +862,16 @@ async function main(): Promise<void> {
     await run('ui', async () => {
       const r = await benchUi(log);
       // 100 ms: the longest a page may stall and still answer a click "at once" (RAIL's response budget).
-      target('ui.follow', 'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing', r.followLongestTaskMs, 'ms', '<=', 100, true, r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`);
+      target(
+        'ui.follow',
+        'dashboard: longest main-thread task, following a 200,000-line session (~175 lines/s) with 50 more printing',
+        r.followLongestTaskMs,
+        'ms',
+        '<=',
+        100,
+        true,
+        r.followLongTasks === 0 ? 'no task over 50 ms (0 = none)' : `${r.followLongTasks} tasks over 50 ms`,
+      );
       target('ui.latency', 'dashboard: a printed line on screen, p95', r.lineLatencyMs.p95, 'ms', '<=', 1000, r.lineLatencyMs.n > 0);
       return r;
     });

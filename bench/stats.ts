@@ -33,7 +33,11 @@ export function summarize(values: number[]): Summary {
   };
 }
 
-export const median = (values: number[]): number => rank([...values].sort((a, b) => a - b), 50);
+export const median = (values: number[]): number =>
+  rank(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 
 export function round(v: number, digits = 1): number {
   if (!Number.isFinite(v)) return v;
@@ -86,7 +90,10 @@ export class CpuWatch {
   private readonly first = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pids: Map<string, number>, intervalMs = 25) {
+  constructor(
+    private readonly pids: Map<string, number>,
+    intervalMs = 25,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
   }

@@ -9,7 +9,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ModelServer, claudeEnv, codexArgs, codexEnv, DONE_TEXT } from './support/modelServer';
 
- 
 const pty: typeof import('node-pty') = require('node-pty');
 
 const BIN = path.join(__dirname, '..', 'node_modules', '.bin');
@@ -17,7 +16,17 @@ const CLAUDE = path.join(BIN, 'claude');
 const CODEX = path.join(BIN, 'codex');
 
 // The flags agentvisor starts claude with (plus --resume for a restart).
-const CLAUDE_FLAGS = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json', '--dangerously-skip-permissions', '--append-system-prompt', 'AGENTVISOR-TEST-SYSTEM-PROMPT'];
+const CLAUDE_FLAGS = [
+  '--print',
+  '--verbose',
+  '--output-format',
+  'stream-json',
+  '--input-format',
+  'stream-json',
+  '--dangerously-skip-permissions',
+  '--append-system-prompt',
+  'AGENTVISOR-TEST-SYSTEM-PROMPT',
+];
 
 // ---- cleanup bookkeeping: every temp dir, server and child is released after each test ----
 const dirs: string[] = [];
@@ -298,10 +307,7 @@ describe('codex (real CLI) against ModelServer', () => {
     const cwd = tmp('codex-cwd');
     const home = tmp('codex-home');
     const codexHome = tmp('codex-codexhome');
-    const s = await server([
-      { text: 'Creating the file.', toolCalls: [{ name: 'exec_command', input: { cmd: 'printf "made by codex" > made.txt && echo WROTE-IT' } }] },
-      { text: 'File created.' },
-    ]);
+    const s = await server([{ text: 'Creating the file.', toolCalls: [{ name: 'exec_command', input: { cmd: 'printf "made by codex" > made.txt && echo WROTE-IT' } }] }, { text: 'File created.' }]);
 
     const { code, output } = await codexPty([...codexArgs(s.url), '--yolo', 'exec', '--skip-git-repo-check', 'Create made.txt'], cwd, codexEnv(home, codexHome));
     expect(code).toBe(0);
@@ -327,11 +333,7 @@ describe('codex (real CLI) against ModelServer', () => {
     const home = tmp('codex-home');
     const codexHome = tmp('codex-codexhome');
     const env = codexEnv(home, codexHome);
-    const s = await server([
-      { toolCalls: [{ name: 'exec_command', input: { cmd: 'echo FIRST-TOOL-RAN' } }] },
-      { text: 'FIRST-ANSWER' },
-      { text: 'SECOND-ANSWER' },
-    ]);
+    const s = await server([{ toolCalls: [{ name: 'exec_command', input: { cmd: 'echo FIRST-TOOL-RAN' } }] }, { text: 'FIRST-ANSWER' }, { text: 'SECOND-ANSWER' }]);
 
     const first = await codexPiped([...codexArgs(s.url), '--yolo', 'exec', '--skip-git-repo-check', 'FIRST-TASK'], cwd, env);
     expect(first.code).toBe(0);

@@ -17,7 +17,10 @@ export { VERSION };
 
 /** A failure the operator can act on: printed as one line, no stack. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
   }
 }
@@ -72,11 +75,7 @@ export function parseCommand(argv: string[], usage: string, options: Options, po
     const e = err as Error & { code?: string };
     const m = /'(-[^']*)'/.exec(e.message);
     throw usageError(
-      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && m
-        ? `unknown option ${m[1]}`
-        : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && m
-          ? `option ${m[1]} needs a value`
-          : e.message.split('\n')[0],
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && m ? `unknown option ${m[1]}` : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && m ? `option ${m[1]} needs a value` : e.message.split('\n')[0],
     );
   }
   if (parsed.values.help) {

@@ -32,12 +32,7 @@ options:
 export async function runChecks(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   const { config, checks } = tolerantConfig(env);
   const childEnv = agentEnv(env, config.childEnv);
-  const [pty, claude, codex, server] = await Promise.all([
-    ptyCheck(),
-    agentCheck('claude-code', config, env, childEnv),
-    agentCheck('codex', config, env, childEnv),
-    portCheck(config),
-  ]);
+  const [pty, claude, codex, server] = await Promise.all([ptyCheck(), agentCheck('claude-code', config, env, childEnv), agentCheck('codex', config, env, childEnv), portCheck(config)]);
   if (!claude.path && !codex.path) {
     for (const a of [claude, codex]) {
       if (a.check.status === 'WARN') a.check = { ...a.check, status: 'FAIL', message: `${a.check.message}, and neither agent is available` };

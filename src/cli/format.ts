@@ -5,20 +5,29 @@ import { terminalJson } from '../shared/sanitize';
 export function table(header: string[], rows: string[][]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all
-    .map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd())
-    .join('\n') + '\n';
+  return (
+    all
+      .map((r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i])))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `label  value` lines with the labels aligned. */
 export function fields(pairs: Array<[string, string]>): string {
   const width = Math.max(...pairs.map(([k]) => k.length));
-  return pairs
-    .map(([k, v]) => {
-      const [first, ...rest] = v.split('\n');
-      return [`${k.padEnd(width)}  ${first}`, ...rest.map((l) => ' '.repeat(width + 2) + l)].join('\n');
-    })
-    .join('\n') + '\n';
+  return (
+    pairs
+      .map(([k, v]) => {
+        const [first, ...rest] = v.split('\n');
+        return [`${k.padEnd(width)}  ${first}`, ...rest.map((l) => ' '.repeat(width + 2) + l)].join('\n');
+      })
+      .join('\n') + '\n'
+  );
 }
 
 /** A duration for people: 850ms, 12s, 4m, 3h, 2d. */

@@ -36,10 +36,15 @@ export const isEnded = (status: string) => status !== 'running' && status !== 'k
 export function findSession(journal: Journal, prefix: string): SessionRow {
   const p = prefix.trim().toLowerCase();
   if (!/^[0-9a-f-]{1,36}$/.test(p)) throw new CliError(`"${prefix}" is not a session id (ids look like 3f2a9c1d-…; see agentvisor sessions --all)`);
-  const rows = journal.db.prepare("SELECT * FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY created_at LIMIT 6").all(p.length, p) as SessionRow[];
+  const rows = journal.db.prepare('SELECT * FROM sessions WHERE substr(id, 1, ?) = ? ORDER BY created_at LIMIT 6').all(p.length, p) as SessionRow[];
   if (rows.length === 0) throw new CliError(`no session with an id starting "${prefix}" (see agentvisor sessions --all)`);
   if (rows.length > 1 && rows[0].id !== p) {
-    throw new CliError(`"${prefix}" matches ${rows.length > 5 ? 'more than 5' : rows.length} sessions (${rows.slice(0, 5).map((r) => r.id.slice(0, 13)).join(', ')}); give more of the id`);
+    throw new CliError(
+      `"${prefix}" matches ${rows.length > 5 ? 'more than 5' : rows.length} sessions (${rows
+        .slice(0, 5)
+        .map((r) => r.id.slice(0, 13))
+        .join(', ')}); give more of the id`,
+    );
   }
   return rows[0];
 }

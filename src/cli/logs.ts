@@ -64,9 +64,7 @@ export async function run(argv: string[]): Promise<void> {
     const row = findSession(journal, args.positionals[0]);
     const print: Print = (offset, lines) => {
       if (lines.length === 0) return;
-      const text = lines.map((line, i) =>
-        args.values.json ? terminalJson({ offset: offset + i, line }) : args.values.offsets ? `${offset + i}\t${line}` : line,
-      );
+      const text = lines.map((line, i) => (args.values.json ? terminalJson({ offset: offset + i, line }) : args.values.offsets ? `${offset + i}\t${line}` : line));
       out(text.join('\n') + '\n');
     };
     const server = await findServer(config.STATE_DIR);

@@ -102,8 +102,7 @@ export async function requireServer(config: Config): Promise<RunningServer> {
 /** A request the server refused for want of the right token, explained without the token. */
 export function unauthorized(source: string): CliError {
   return new CliError(
-    `the running server refused the token from ${source} (401): it was started with another token. ` +
-      'Use the AUTH_TOKEN the server was started with, or unset AUTH_TOKEN to use STATE_DIR/token.',
+    `the running server refused the token from ${source} (401): it was started with another token. ` + 'Use the AUTH_TOKEN the server was started with, or unset AUTH_TOKEN to use STATE_DIR/token.',
   );
 }
 

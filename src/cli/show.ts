@@ -38,11 +38,9 @@ export async function run(argv: string[]): Promise<void> {
   const now = Date.now();
   const when = (iso: string | null) => (iso ? `${iso} (${ago(iso, now)})` : '-');
   const outcome = isEnded(v.status)
-    ? [
-        `exit ${exitText(v)}`,
-        v.endReason ? `reason ${v.endReason}` : '',
-        v.completedSuccessfully === null ? '' : v.completedSuccessfully ? 'completed successfully' : 'not completed successfully',
-      ].filter(Boolean).join(', ')
+    ? [`exit ${exitText(v)}`, v.endReason ? `reason ${v.endReason}` : '', v.completedSuccessfully === null ? '' : v.completedSuccessfully ? 'completed successfully' : 'not completed successfully']
+        .filter(Boolean)
+        .join(', ')
     : '';
   const task = row.task.length > TASK_SHOWN_CHARS ? `${row.task.slice(0, TASK_SHOWN_CHARS)}… (${row.task.length} characters; --json shows all)` : row.task;
   out(
@@ -51,7 +49,12 @@ export async function run(argv: string[]): Promise<void> {
       ['agent', v.agent + (v.model ? ` (model ${v.model})` : '')],
       ['mode', v.mode],
       ['sandbox', v.sandbox],
-      ['status', v.status + (outcome ? ` — ${outcome}` : '') + (v.statusFrom === 'journal' || v.statusFrom === 'server' ? '' : ` [from the ${v.statusFrom === 'final record' ? "worker's final record" : 'worker being gone'}; the server is not running]`)],
+      [
+        'status',
+        v.status +
+          (outcome ? ` — ${outcome}` : '') +
+          (v.statusFrom === 'journal' || v.statusFrom === 'server' ? '' : ` [from the ${v.statusFrom === 'final record' ? "worker's final record" : 'worker being gone'}; the server is not running]`),
+      ],
       ['cwd', v.cwd],
       ['task', task],
       ['started', when(v.startedAt)],
@@ -62,14 +65,25 @@ export async function run(argv: string[]): Promise<void> {
       ['agent session', v.agentSessionId ?? '-'],
       ['error', v.errorSummary ?? '-'],
       ['usage', usageText(v)],
-      ['limits', v.limits ? Object.entries(v.limits).filter(([, n]) => n !== null).map(([k, n]) => `${k} ${n}`).join(', ') : 'none'],
+      [
+        'limits',
+        v.limits
+          ? Object.entries(v.limits)
+              .filter(([, n]) => n !== null)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ')
+          : 'none',
+      ],
     ]),
   );
   out('\nevents\n');
   out(
     evs.length === 0
       ? '(none)\n'
-      : table(['AT', 'KIND', 'DETAIL'], evs.map((e) => [e.at, e.kind, e.detail === null ? '' : JSON.stringify(e.detail)])),
+      : table(
+          ['AT', 'KIND', 'DETAIL'],
+          evs.map((e) => [e.at, e.kind, e.detail === null ? '' : JSON.stringify(e.detail)]),
+        ),
   );
 }
 

@@ -53,9 +53,6 @@ export async function run(argv: string[]): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, CliTimeouts.stopPollMs));
   }
-  out(
-    `stopped agentvisor (pid ${server.pid})` +
-      (killSessions ? '; every session was ended\n' : '; running sessions keep running and re-attach at the next start\n'),
-  );
+  out(`stopped agentvisor (pid ${server.pid})` + (killSessions ? '; every session was ended\n' : '; running sessions keep running and re-attach at the next start\n'));
   if (reply?.managedBy === 'pm2') note('the server runs under pm2, which may start it again: use pm2 stop to keep it stopped');
 }

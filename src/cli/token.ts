@@ -69,9 +69,7 @@ export async function run(argv: string[]): Promise<void> {
 
   if (args.values.json) return printJson({ url, sseUrl: `${url}/sse`, mcpUrl: `${url}/mcp`, token, source });
   if (args.values.rotate) {
-    out(
-      `The auth token was replaced${server ? ' and the running server uses it now' : ''}: clients with the old token are refused until reconfigured.\n`,
-    );
+    out(`The auth token was replaced${server ? ' and the running server uses it now' : ''}: clients with the old token are refused until reconfigured.\n`);
   }
   out(clientConfigText(url, token, false) + '\n');
 }

@@ -5,8 +5,7 @@
  */
 import type { AgentKind, AgentMode } from './protocol';
 
-export const CLAUDE_SYSTEM_PROMPT =
-  'You are running under agentvisor on behalf of an MCP client. Work only inside your current working directory; do not read or change files outside it.';
+export const CLAUDE_SYSTEM_PROMPT = 'You are running under agentvisor on behalf of an MCP client. Work only inside your current working directory; do not read or change files outside it.';
 
 export interface TurnCommand {
   args: string[];
@@ -77,9 +76,7 @@ function codexArgs(opts: CommandOptions, prompt: string, resumeId: string | null
  * stream-json, so it is not in argv; for Codex it is the final argv element.
  */
 export function turnCommand(agent: AgentKind, opts: CommandOptions, prompt: string, resumeId: string | null): TurnCommand {
-  return agent === 'claude-code'
-    ? { args: claudeArgs(opts, resumeId), pty: false }
-    : { args: codexArgs(opts, prompt, resumeId), pty: true };
+  return agent === 'claude-code' ? { args: claudeArgs(opts, resumeId), pty: false } : { args: codexArgs(opts, prompt, resumeId), pty: true };
 }
 
 /** One stream-json user message line for Claude's stdin; `uuid` comes back in Claude's echo of it. */

@@ -23,8 +23,7 @@ export const CWD_REFUSED_PREFIX = 'agentvisor worker refused the cwd: ';
 
 // O_NOFOLLOW refuses a symlink swapped in for the last component; O_DIRECTORY anything but a
 // directory; O_NONBLOCK keeps a FIFO swapped in at that moment from blocking the open.
-const DIR_OPEN_FLAGS =
-  fs.constants.O_RDONLY | (fs.constants.O_DIRECTORY ?? 0) | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
+const DIR_OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_DIRECTORY ?? 0) | (fs.constants.O_NOFOLLOW ?? 0) | (fs.constants.O_NONBLOCK ?? 0);
 
 export interface DirIdentity {
   dev: string;

@@ -21,7 +21,10 @@ export class FrameReader {
   private parts: string[] = [];
   private partsLength = 0;
 
-  constructor(private readonly onFrame: (raw: unknown) => void, private readonly onTooLarge: () => void) {}
+  constructor(
+    private readonly onFrame: (raw: unknown) => void,
+    private readonly onTooLarge: () => void,
+  ) {}
 
   push(chunk: string): void {
     let start = 0;

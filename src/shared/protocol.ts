@@ -320,10 +320,7 @@ export const WorkerSpec = obj({
    */
   spent: optional(nullable(obj({ usage: nullable(Usage), runMs: int({ min: 0 }) }))),
   /** How the agent is confined (issue 16): `none`, or bubblewrap with what it may see; the supervisor decides, the worker applies. */
-  sandbox: withDefault(
-    oneOf(['none', 'bwrap']),
-    'none',
-  ),
+  sandbox: withDefault(oneOf(['none', 'bwrap']), 'none'),
   /** What the agent may see besides `/` read-only, its cwd and a private /tmp; set exactly when sandbox is `bwrap` (null: `none`, or a spec from before). */
   confinement: withDefault(nullable(Confinement), null),
   /** Set when an ended session is continued: resume this agent conversation with this message. */

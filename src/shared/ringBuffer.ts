@@ -40,7 +40,10 @@ export class RingBuffer {
   private readonly slots: string[];
   private total = 0;
 
-  constructor(readonly capacity: number, private readonly startOffset = 0) {
+  constructor(
+    readonly capacity: number,
+    private readonly startOffset = 0,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
     this.slots = new Array<string>(capacity);
     this.total = startOffset;

@@ -150,7 +150,10 @@ export function cutLong(text: string, maxChars: number, onPiece: (piece: string)
 /** Text for a terminal: each line sanitised, line breaks kept. */
 export function terminalText(text: string): string {
   if (!HAS_CONTROL_BUT_LF.test(text)) return text;
-  return text.split('\n').map((l) => sanitize(l)).join('\n');
+  return text
+    .split('\n')
+    .map((l) => sanitize(l))
+    .join('\n');
 }
 
 // What JSON.stringify leaves raw that a terminal still obeys: DEL and the C1 controls (8-bit CSI, OSC…).

@@ -76,4 +76,3 @@ export function loadOutput(sessionDir: string, capacity: number, problems: strin
   }
   return ring;
 }
-

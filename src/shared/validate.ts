@@ -9,7 +9,11 @@
 
 /** What a value failed, and where: `params.limit: expected an integer >= 1`. */
 export class ContractError extends Error {
-  constructor(readonly field: string, readonly problem: string, what?: string) {
+  constructor(
+    readonly field: string,
+    readonly problem: string,
+    what?: string,
+  ) {
     super((what ? `${what}: ` : '') + (field ? `${field}: ${problem}` : problem));
   }
 }
@@ -87,8 +91,7 @@ export const num = (o: { min?: number } = {}) =>
 
 export const bool = () => make<boolean>((v, at) => (typeof v === 'boolean' ? v : fail(at, 'expected a boolean')));
 
-export const literal = <const L extends string | number | boolean>(value: L) =>
-  make<L>((v, at) => (v === value ? value : fail(at, `expected ${JSON.stringify(value)}`)));
+export const literal = <const L extends string | number | boolean>(value: L) => make<L>((v, at) => (v === value ? value : fail(at, `expected ${JSON.stringify(value)}`)));
 
 /** One of a fixed list of strings; `values` is the list (for the MCP edge's zod enums and for help texts). */
 export const oneOf = <const V extends readonly [string, ...string[]]>(values: V) =>
@@ -99,14 +102,12 @@ export const present = () => make<unknown>((v, at) => (v === undefined ? fail(at
 
 export const nullable = <T>(inner: Validator<T>) => make<T | null>((v, at) => (v === null ? null : inner.run(v, at)));
 
-export const optional = <T>(inner: Validator<T>): Optional<T> =>
-  make<T | undefined, { absentOk: true }>((v, at) => (v === undefined ? undefined : inner.run(v, at)), { absentOk: true });
+export const optional = <T>(inner: Validator<T>): Optional<T> => make<T | undefined, { absentOk: true }>((v, at) => (v === undefined ? undefined : inner.run(v, at)), { absentOk: true });
 
 /** Absent means `fallback`: a field an older peer did not send. */
 export const withDefault = <T>(inner: Validator<T>, fallback: T) => make<T>((v, at) => (v === undefined ? fallback : inner.run(v, at)));
 
-export const arrayOf = <T>(inner: Validator<T>) =>
-  make<T[]>((v, at) => (Array.isArray(v) ? v.map((x, i) => inner.run(x, `${at}[${i}]`)) : fail(at, 'expected an array')));
+export const arrayOf = <T>(inner: Validator<T>) => make<T[]>((v, at) => (Array.isArray(v) ? v.map((x, i) => inner.run(x, `${at}[${i}]`)) : fail(at, 'expected an array')));
 
 export const recordOf = <T>(inner: Validator<T>) =>
   make<Record<string, T>>((v, at) => {

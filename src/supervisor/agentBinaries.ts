@@ -18,9 +18,7 @@ export function resolveAgentBinary(agent: AgentKind, configured: string | undefi
   const b = AGENT_BINARY[agent];
   if (configured) {
     const p = path.resolve(configured);
-    return isExecutableFile(p)
-      ? { ok: true, path: p }
-      : { ok: false, error: `${b.envVar}=${configured} is not an executable file. Fix ${b.envVar} or unset it to search PATH.` };
+    return isExecutableFile(p) ? { ok: true, path: p } : { ok: false, error: `${b.envVar}=${configured} is not an executable file. Fix ${b.envVar} or unset it to search PATH.` };
   }
   const found = findOnPath(b.name, pathVar);
   if (found) return { ok: true, path: found };

@@ -36,9 +36,7 @@ const APP_SERVER_COMMAND = /^\s+app-server\s/m;
 function run(bin: string, args: string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     // No shell; stdin closed so a CLI that waits for input cannot hang detection.
-    const child = execFile(bin, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (_err, stdout, stderr) =>
-      resolve(`${stdout}\n${stderr}`),
-    );
+    const child = execFile(bin, args, { timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } }, (_err, stdout, stderr) => resolve(`${stdout}\n${stderr}`));
     child.stdin?.end();
   });
 }
@@ -98,7 +96,10 @@ export class AgentCatalog {
     // A binary not found is reported where it is resolved; only a found CLI without the command is refused here.
     const lacks = c !== undefined && c.found && !c.supportsAppServer;
     if (setting === 'app-server' && lacks) {
-      return { ok: false, error: `CODEX_PROTOCOL=app-server, but codex ${c.version ?? ''} at ${c.path} has no app-server command (its --help lacks it); upgrade Codex or set CODEX_PROTOCOL=auto or exec.` };
+      return {
+        ok: false,
+        error: `CODEX_PROTOCOL=app-server, but codex ${c.version ?? ''} at ${c.path} has no app-server command (its --help lacks it); upgrade Codex or set CODEX_PROTOCOL=auto or exec.`,
+      };
     }
     return { ok: true, protocol: lacks || (setting === 'auto' && !c?.found) ? 'exec' : 'app-server' };
   }

@@ -7,13 +7,38 @@
  */
 
 const EXACT = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR',
-  'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS',
-  'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy',
-  'XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'XDG_CONFIG_HOME',
+  'XDG_DATA_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_STATE_HOME',
+  'XDG_RUNTIME_DIR',
   // The agents' own credentials and endpoints: an operator who exports them expects agents to use them.
-  'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'CLAUDE_CONFIG_DIR',
-  'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'ANTHROPIC_MODEL',
+  'CLAUDE_CONFIG_DIR',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'CODEX_HOME',
 ]);
 const PREFIXES = ['LC_'];
 
@@ -23,11 +48,7 @@ export const NESTED_AGENT_VARS = new Set(['CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT'
 /** Never forwarded, whatever asks for it (also refused as per-session env names). */
 export const DENIED_VARS = new Set(['AUTH_TOKEN', ...NESTED_AGENT_VARS]);
 
-export function agentEnv(
-  parent: NodeJS.ProcessEnv,
-  childEnv: Record<string, string>,
-  sessionEnv: Record<string, string> = {},
-): Record<string, string> {
+export function agentEnv(parent: NodeJS.ProcessEnv, childEnv: Record<string, string>, sessionEnv: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) {
     if (v === undefined || DENIED_VARS.has(k)) continue;

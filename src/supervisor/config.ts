@@ -37,7 +37,7 @@ export const CONFIG_VARS = {
   WAIT_MAX: { schema: ms(3600_000).default(SessionTimeouts.waitMaxMs), help: 'cap of session_wait timeoutMs' },
   WAIT_PROGRESS_INTERVAL: { schema: ms(600_000).default(SessionTimeouts.waitProgressIntervalMs), help: 'ms between session_wait progress notifications' },
   WORKER_READY_TIMEOUT: { schema: ms(600_000).default(WorkerTimeouts.spawnReadyMs), help: 'ms a new worker has to report ready' },
-  HEARTBEAT_INTERVAL: { schema: ms(600_000).default(SessionCoreTimeouts.heartbeatIntervalMs), help: 'ms between the supervisor\'s pings of each live worker' },
+  HEARTBEAT_INTERVAL: { schema: ms(600_000).default(SessionCoreTimeouts.heartbeatIntervalMs), help: "ms between the supervisor's pings of each live worker" },
   HEARTBEAT_GRACE: { schema: ms(3600_000).default(SessionCoreTimeouts.heartbeatGraceMs), help: 'ms a ping may go unanswered before the worker is reported unresponsive' },
   MAX_SESSIONS: { schema: int(1, 10_000).default(20), help: 'running sessions at once' },
   MAX_SSE_CONNECTIONS: { schema: int(1, 100_000).default(50), help: 'open SSE/streamable client connections at once' },
@@ -50,10 +50,10 @@ export const CONFIG_VARS = {
     schema: z.enum(['auto', 'app-server', 'exec']).default('auto'),
     help: 'how Codex sessions run: app-server (JSON-RPC on pipes; messages steer the running turn), exec (a terminal per turn), auto (app-server when the CLI has it)',
   },
-  DEFAULT_MAX_COST_USD: { schema: z.coerce.number().positive().max(1_000_000).optional(), help: 'a session\'s spend limit in US dollars when session_start names none (default: none)' },
-  DEFAULT_MAX_TOKENS: { schema: int(1, Number.MAX_SAFE_INTEGER).optional(), help: 'a session\'s limit of input + output tokens when session_start names none (default: none)' },
-  DEFAULT_MAX_TURNS: { schema: int(1, 1_000_000).optional(), help: 'a session\'s limit of agent turns when session_start names none (default: none)' },
-  DEFAULT_MAX_DURATION_MS: { schema: ms(365 * 24 * 3600_000).optional(), help: 'a session\'s limit of agent wall time in ms when session_start names none (default: none)' },
+  DEFAULT_MAX_COST_USD: { schema: z.coerce.number().positive().max(1_000_000).optional(), help: "a session's spend limit in US dollars when session_start names none (default: none)" },
+  DEFAULT_MAX_TOKENS: { schema: int(1, Number.MAX_SAFE_INTEGER).optional(), help: "a session's limit of input + output tokens when session_start names none (default: none)" },
+  DEFAULT_MAX_TURNS: { schema: int(1, 1_000_000).optional(), help: "a session's limit of agent turns when session_start names none (default: none)" },
+  DEFAULT_MAX_DURATION_MS: { schema: ms(365 * 24 * 3600_000).optional(), help: "a session's limit of agent wall time in ms when session_start names none (default: none)" },
   SANDBOX: {
     schema: z.enum(['auto', 'bwrap', 'none']).default('auto'),
     help: 'how agents are confined: bwrap (bubblewrap; start-up fails if it cannot run), none, or auto (bwrap when a trial run works, else none with a warning)',
@@ -79,7 +79,7 @@ export const CONFIG_VARS = {
       .optional(),
     help: `which events NOTIFY_URL gets, comma-separated (default: all of ${NOTIFY_EVENTS.join(', ')})`,
   },
-  SESSION_ENV_ALLOW: { schema: z.string().optional(), help: 'comma-separated names (or PREFIX_*) a session\'s env may set beyond the built-in allow-list' },
+  SESSION_ENV_ALLOW: { schema: z.string().optional(), help: "comma-separated names (or PREFIX_*) a session's env may set beyond the built-in allow-list" },
 } as const;
 
 type Vars = typeof CONFIG_VARS;
@@ -115,7 +115,13 @@ export function readDotEnv(dir: string): Record<string, string> {
   return out;
 }
 
-const list = (v: string | undefined) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : []);
+const list = (v: string | undefined) =>
+  v
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [];
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const merged: Record<string, string | undefined> = { ...readDotEnv(cwd), ...env };

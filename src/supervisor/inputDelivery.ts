@@ -31,13 +31,7 @@ export function inputRecord(inputId: string, key: string | undefined): Record<st
  * `write` journals the input: the supervisor passes its JournalGuard's, so a full disk keeps the
  * record for later rather than turning a delivered message into an error (and a client's retry).
  */
-export async function deliverInput(
-  client: WorkerClient,
-  journal: Journal,
-  sessionId: string,
-  input: Input,
-  write: (fn: () => void) => void = (fn) => fn(),
-): Promise<SendReply> {
+export async function deliverInput(client: WorkerClient, journal: Journal, sessionId: string, input: Input, write: (fn: () => void) => void = (fn) => fn()): Promise<SendReply> {
   const key = input.idempotencyKey;
   const prior = priorDelivery(journal, sessionId, key);
   if (prior) return prior;

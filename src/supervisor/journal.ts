@@ -75,10 +75,11 @@ export interface ListPosition {
 
 export type ListedRow = SessionRow & { list_rank: 0 | 1; list_at: string };
 
-export type NewSession = Pick<
-  SessionRow,
-  'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'
-> & { protocol?: string | null; limits?: string | null; sandbox?: string | null };
+export type NewSession = Pick<SessionRow, 'id' | 'agent' | 'cwd' | 'task' | 'model' | 'mode' | 'socket_path' | 'session_dir' | 'secret'> & {
+  protocol?: string | null;
+  limits?: string | null;
+  sandbox?: string | null;
+};
 
 const now = () => new Date().toISOString();
 
@@ -113,10 +114,12 @@ export class Journal {
       throw new Error(`journal schema version ${version} is newer than this agentvisor understands (${MIGRATIONS.length}); upgrade agentvisor`);
     }
     for (let v = version; v < MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(MIGRATIONS[v]);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
 
@@ -138,18 +141,16 @@ export class Journal {
   }
 
   event(sessionId: string | null, kind: string, detail?: Record<string, unknown>): void {
-    this.stmt('INSERT INTO events (at, session_id, kind, detail) VALUES (?, ?, ?, ?)')
-      .run(now(), sessionId, kind, detail ? JSON.stringify(detail) : null);
+    this.stmt('INSERT INTO events (at, session_id, kind, detail) VALUES (?, ?, ?, ?)').run(now(), sessionId, kind, detail ? JSON.stringify(detail) : null);
   }
 
   insertSession(s: NewSession): void {
     this.tx(() => {
       const at = now();
       this.stmt(
-          `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
+        `INSERT INTO sessions (id, agent, cwd, task, model, mode, protocol, limits, sandbox, status, socket_path, session_dir, secret, created_at, last_activity_at)
            VALUES (@id, @agent, @cwd, @task, @model, @mode, @protocol, @limits, @sandbox, 'running', @socket_path, @session_dir, @secret, @at, @at)`,
-        )
-        .run({ protocol: null, limits: null, sandbox: null, ...s, at });
+      ).run({ protocol: null, limits: null, sandbox: null, ...s, at });
       this.event(s.id, 'created', { agent: s.agent, cwd: s.cwd });
     });
   }
@@ -159,7 +160,7 @@ export class Journal {
     this.tx(() => {
       const lastActivity = [state.lastOutputAt, state.lastInputAt].filter(Boolean).sort().pop() ?? null;
       this.stmt(
-          `UPDATE sessions SET status = @status, worker_pid = @workerPid, worker_start_time = @workerStartTime,
+        `UPDATE sessions SET status = @status, worker_pid = @workerPid, worker_start_time = @workerStartTime,
              agent_pid = @agentPid, agent_start_time = @agentStartTime, last_output_at = @lastOutputAt,
              last_activity_at = COALESCE(@lastActivity, last_activity_at), ended_at = @endedAt, exit_code = @exitCode,
              signal = @signal, end_reason = @endReason, completed_successfully = @completed,
@@ -169,20 +170,19 @@ export class Journal {
              output_tokens = COALESCE(@outputTokens, output_tokens), cost_usd = COALESCE(@costUsd, cost_usd),
              turns = COALESCE(@turns, turns), run_ms = MAX(run_ms, @runMs)
            WHERE id = @sessionId`,
-        )
-        .run({
-          ...state,
-          // A worker that reports none (an older one, or no report yet) keeps what the row has: a
-          // continued session's totals carry the previous workers' (spec.spent).
-          inputTokens: state.usage?.inputTokens ?? null,
-          cachedInputTokens: state.usage?.cachedInputTokens ?? null,
-          outputTokens: state.usage?.outputTokens ?? null,
-          costUsd: state.usage?.costUsd ?? null,
-          turns: state.usage?.turns ?? null,
-          runMs: state.runMs ?? 0,
-          lastActivity,
-          completed: state.completedSuccessfully === null ? null : state.completedSuccessfully ? 1 : 0,
-        });
+      ).run({
+        ...state,
+        // A worker that reports none (an older one, or no report yet) keeps what the row has: a
+        // continued session's totals carry the previous workers' (spec.spent).
+        inputTokens: state.usage?.inputTokens ?? null,
+        cachedInputTokens: state.usage?.cachedInputTokens ?? null,
+        outputTokens: state.usage?.outputTokens ?? null,
+        costUsd: state.usage?.costUsd ?? null,
+        turns: state.usage?.turns ?? null,
+        runMs: state.runMs ?? 0,
+        lastActivity,
+        completed: state.completedSuccessfully === null ? null : state.completedSuccessfully ? 1 : 0,
+      });
       if (eventKind) this.event(state.sessionId, eventKind, detail);
     });
   }
@@ -199,9 +199,7 @@ export class Journal {
   /** A session whose worker never came up. */
   markFailed(id: string, error: string): void {
     this.tx(() => {
-      this.stmt(
-        "UPDATE sessions SET status = 'failed', end_reason = 'spawn_failed', ended_at = ?, error_summary = ?, completed_successfully = 0 WHERE id = ?",
-      ).run(now(), error, id);
+      this.stmt("UPDATE sessions SET status = 'failed', end_reason = 'spawn_failed', ended_at = ?, error_summary = ?, completed_successfully = 0 WHERE id = ?").run(now(), error, id);
       this.event(id, 'failed', { error });
     });
   }
@@ -221,10 +219,9 @@ export class Journal {
   markLost(id: string, reason: string): void {
     this.tx(() => {
       this.stmt(
-          `UPDATE sessions SET status = 'lost', end_reason = 'worker_lost', ended_at = ?, completed_successfully = 0,
+        `UPDATE sessions SET status = 'lost', end_reason = 'worker_lost', ended_at = ?, completed_successfully = 0,
              error_summary = COALESCE(error_summary, ?) WHERE id = ?`,
-        )
-        .run(now(), reason, id);
+      ).run(now(), reason, id);
       this.event(id, 'worker_lost', { reason });
     });
   }
@@ -264,10 +261,9 @@ export class Journal {
   /** Ended sessions beyond the newest `keep`, oldest first: their output may be deleted. */
   endedBeyond(keep: number): SessionRow[] {
     return this.stmt(
-        `SELECT * FROM sessions WHERE status NOT IN ${ACTIVE_STATUSES_SQL}
+      `SELECT * FROM sessions WHERE status NOT IN ${ACTIVE_STATUSES_SQL}
          ORDER BY COALESCE(ended_at, created_at) DESC LIMIT -1 OFFSET ?`,
-      )
-      .all(keep) as SessionRow[];
+    ).all(keep) as SessionRow[];
   }
 
   /**
@@ -277,23 +273,22 @@ export class Journal {
    */
   listPage(q: { statuses: readonly SessionStatus[]; awaiting?: boolean | null; agent: AgentKind | null; after: ListPosition | null; limit: number }): ListedRow[] {
     return this.stmt(
-        `SELECT * FROM (
+      `SELECT * FROM (
            SELECT *, CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN 0 ELSE 1 END AS list_rank,
              CASE WHEN status IN ${ACTIVE_STATUSES_SQL} THEN created_at ELSE COALESCE(ended_at, created_at) END AS list_at
            FROM sessions WHERE status IN (SELECT value FROM json_each(@statuses)) AND (@agent IS NULL OR agent = @agent)
              AND (@awaiting IS NULL OR @awaiting = EXISTS (SELECT 1 FROM approvals a WHERE a.session_id = sessions.id AND a.state = 'pending')))
          WHERE @rank IS NULL OR list_rank > @rank OR (list_rank = @rank AND (list_at < @at OR (list_at = @at AND id < @id)))
          ORDER BY list_rank, list_at DESC, id DESC LIMIT @limit`,
-      )
-      .all({
-        statuses: JSON.stringify(q.statuses),
-        awaiting: q.awaiting === undefined || q.awaiting === null ? null : q.awaiting ? 1 : 0,
-        agent: q.agent,
-        rank: q.after?.rank ?? null,
-        at: q.after?.at ?? null,
-        id: q.after?.id ?? null,
-        limit: q.limit + 1,
-      }) as ListedRow[];
+    ).all({
+      statuses: JSON.stringify(q.statuses),
+      awaiting: q.awaiting === undefined || q.awaiting === null ? null : q.awaiting ? 1 : 0,
+      agent: q.agent,
+      rank: q.after?.rank ?? null,
+      at: q.after?.at ?? null,
+      id: q.after?.id ?? null,
+      limit: q.limit + 1,
+    }) as ListedRow[];
   }
 
   /** Sessions kept, by status: what a client is not shown on a page, and /health's summary. */
@@ -304,9 +299,7 @@ export class Journal {
 
   /** Running sessions with a pending approval: shown as awaiting_approval, not running (shared/sessionStatus.ts). */
   countAwaitingApproval(): number {
-    return (this.stmt(
-      `SELECT COUNT(DISTINCT a.session_id) AS n FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.state = 'pending' AND s.status = 'running'`,
-    ).get() as { n: number }).n;
+    return (this.stmt(`SELECT COUNT(DISTINCT a.session_id) AS n FROM approvals a JOIN sessions s ON s.id = a.session_id WHERE a.state = 'pending' AND s.status = 'running'`).get() as { n: number }).n;
   }
 
   /** Forgets ended sessions, their rows and their events, in one transaction; a running one is never touched. */
@@ -314,9 +307,7 @@ export class Journal {
     if (ids.length === 0) return 0;
     return this.tx(() => {
       const list = JSON.stringify(ids);
-      const gone = this.stmt(
-        `DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ${ACTIVE_STATUSES_SQL} RETURNING id`,
-      ).all(list) as Array<{ id: string }>;
+      const gone = this.stmt(`DELETE FROM sessions WHERE id IN (SELECT value FROM json_each(?)) AND status NOT IN ${ACTIVE_STATUSES_SQL} RETURNING id`).all(list) as Array<{ id: string }>;
       const goneIds = JSON.stringify(gone.map((r) => r.id));
       this.stmt('DELETE FROM events WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
       this.stmt('DELETE FROM approvals WHERE session_id IN (SELECT value FROM json_each(?))').run(goneIds);
@@ -326,9 +317,7 @@ export class Journal {
 
   /** Keeps the newest `keep` events of no session (supervisor starts and stops); returns how many went. */
   forgetSupervisorEventsBeyond(keep: number): number {
-    return this.stmt(
-      'DELETE FROM events WHERE session_id IS NULL AND id <= (SELECT id FROM events WHERE session_id IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)',
-    ).run(keep).changes;
+    return this.stmt('DELETE FROM events WHERE session_id IS NULL AND id <= (SELECT id FROM events WHERE session_id IS NULL ORDER BY id DESC LIMIT 1 OFFSET ?)').run(keep).changes;
   }
 
   close(): void {

@@ -92,9 +92,7 @@ export class JournalGuard {
   }
 
   private refusal(): SessionError {
-    return new SessionError(
-      `the journal cannot be written (${this.problem}): agentvisor keeps serving reads and retries, but refuses changes until it can record them. Free space in STATE_DIR.`,
-    );
+    return new SessionError(`the journal cannot be written (${this.problem}): agentvisor keeps serving reads and retries, but refuses changes until it can record them. Free space in STATE_DIR.`);
   }
 
   private keep(fn: () => void): void {

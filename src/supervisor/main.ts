@@ -101,9 +101,7 @@ export async function serve(config: Config): Promise<void> {
   const sessions = new SessionManager(config, journal, log, agents, { sandbox });
   sessions.journalGuard.write(() => journal.event(null, 'supervisor_started', { pid: process.pid, version: VERSION }));
   // Before the re-attach: sessions found ended or lost at start-up are notified too.
-  const notifier = config.NOTIFY_URL
-    ? new Notifier(journal, sessions.journalGuard, log, { url: config.NOTIFY_URL, events: config.NOTIFY_EVENTS, version: VERSION })
-    : null;
+  const notifier = config.NOTIFY_URL ? new Notifier(journal, sessions.journalGuard, log, { url: config.NOTIFY_URL, events: config.NOTIFY_EVENTS, version: VERSION }) : null;
   notifier?.start(sessions);
   const counts = await sessions.reattachAll();
   log.info('journal reconciled', { ...counts, ms: Date.now() - started });
@@ -163,7 +161,13 @@ export async function serve(config: Config): Promise<void> {
         eventLoopDelayP50Ms: ms(loop.percentile(50), HealthSampling.loopResolutionMs),
         eventLoopDelayMaxMs: ms(loop.max, HealthSampling.loopResolutionMs),
         eventLoopDelayRecent: (() => {
-          const r = { windowMs: Date.now() - recentSince, samples: recentLoop.count, p50Ms: ms(recentLoop.percentile(50), HealthSampling.recentResolutionMs), p99Ms: ms(recentLoop.percentile(99), HealthSampling.recentResolutionMs), maxMs: ms(recentLoop.max, HealthSampling.recentResolutionMs) };
+          const r = {
+            windowMs: Date.now() - recentSince,
+            samples: recentLoop.count,
+            p50Ms: ms(recentLoop.percentile(50), HealthSampling.recentResolutionMs),
+            p99Ms: ms(recentLoop.percentile(99), HealthSampling.recentResolutionMs),
+            maxMs: ms(recentLoop.max, HealthSampling.recentResolutionMs),
+          };
           recentLoop.reset();
           recentSince = Date.now();
           return r;

@@ -34,7 +34,7 @@ export function forgetEndedBeyond(journal: Journal, keep: number, sessionsRoot: 
         if (path.dirname(dir) === root && path.basename(dir) === row.id) fs.rmSync(dir, { recursive: true, force: true });
         forgettable.push(row.id);
       } catch (err) {
-        log.warn('could not remove an ended session\'s directory; it is kept until the next try', { sessionId: row.id, error: (err as Error).message });
+        log.warn("could not remove an ended session's directory; it is kept until the next try", { sessionId: row.id, error: (err as Error).message });
       }
     }
     for (let i = 0; i < forgettable.length; i += FORGET_BATCH) {

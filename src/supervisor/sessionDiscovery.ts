@@ -24,19 +24,17 @@ function specOf(dir: string): WorkerSpec | null {
   }
 }
 
-export async function findUnjournalled(
-  sessionsRoot: string,
-  known: (id: string) => boolean,
-  requestMs: number,
-  connect: typeof WorkerClient.connect = WorkerClient.connect,
-): Promise<Found[]> {
+export async function findUnjournalled(sessionsRoot: string, known: (id: string) => boolean, requestMs: number, connect: typeof WorkerClient.connect = WorkerClient.connect): Promise<Found[]> {
   let ids: string[];
   try {
     ids = fs.readdirSync(sessionsRoot);
   } catch {
     return [];
   }
-  const specs = ids.filter((id) => !known(id)).map((id) => specOf(path.join(sessionsRoot, id))).filter((s): s is WorkerSpec => s !== null);
+  const specs = ids
+    .filter((id) => !known(id))
+    .map((id) => specOf(path.join(sessionsRoot, id)))
+    .filter((s): s is WorkerSpec => s !== null);
   const found = await Promise.all(
     specs.map(async (spec) => {
       try {

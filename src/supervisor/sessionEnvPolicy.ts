@@ -14,34 +14,65 @@
  */
 
 /** Knobs of a project's own code that change no one's credentials, configuration or loaded code. */
-export const SESSION_ENV_ALLOWED = new Set([
-  'CI', 'DEBUG', 'NODE_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'PYTHONUNBUFFERED', 'TZ',
-]);
+export const SESSION_ENV_ALLOWED = new Set(['CI', 'DEBUG', 'NODE_ENV', 'LOG_LEVEL', 'RUST_LOG', 'RUST_BACKTRACE', 'PYTHONUNBUFFERED', 'TZ']);
 /** A namespace for the project's own variables (APP_DATABASE_URL, APP_MODE …), which no tool reads. */
 export const SESSION_ENV_ALLOWED_PREFIXES = ['APP_'];
 
 const hasPrefix = (name: string, prefixes: string[]) => prefixes.some((p) => name.startsWith(p));
 
 /** Decided by agentvisor alone; a session asking for them is refused whatever the operator allows. */
-const AGENTVISOR_OWN = new Set([
-  'AUTH_TOKEN', 'IS_SANDBOX', 'TERM', 'NO_COLOR', 'PAGER', 'GIT_PAGER',
-  'CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT', 'CLAUDE_AGENT_SDK_VERSION',
-]);
+const AGENTVISOR_OWN = new Set(['AUTH_TOKEN', 'IS_SANDBOX', 'TERM', 'NO_COLOR', 'PAGER', 'GIT_PAGER', 'CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT', 'CLAUDE_AGENT_SDK_VERSION']);
 const AGENTVISOR_OWN_PREFIXES = ['AGENTVISOR_', 'CHILD_ENV_'];
 
 const CREDENTIALS = new Set([
-  'HOME', 'USER', 'LOGNAME', 'NETRC', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'NODE_EXTRA_CA_CERTS', 'REQUESTS_CA_BUNDLE',
-  'CURL_CA_BUNDLE', 'GH_TOKEN', 'GITHUB_TOKEN', 'KUBECONFIG', 'DOCKER_CONFIG', 'DOCKER_HOST',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'NETRC',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'REQUESTS_CA_BUNDLE',
+  'CURL_CA_BUNDLE',
+  'GH_TOKEN',
+  'GITHUB_TOKEN',
+  'KUBECONFIG',
+  'DOCKER_CONFIG',
+  'DOCKER_HOST',
 ]);
-const CREDENTIAL_PREFIXES = [
-  'ANTHROPIC_', 'CLAUDE_', 'OPENAI_', 'CODEX_', 'AWS_', 'GOOGLE_', 'AZURE_', 'CLOUDSDK_', 'XDG_', 'GIT_', 'SSH_',
-  'GNUPG', 'NPM_CONFIG_', 'YARN_', 'PIP_', 'CARGO_',
-];
+const CREDENTIAL_PREFIXES = ['ANTHROPIC_', 'CLAUDE_', 'OPENAI_', 'CODEX_', 'AWS_', 'GOOGLE_', 'AZURE_', 'CLOUDSDK_', 'XDG_', 'GIT_', 'SSH_', 'GNUPG', 'NPM_CONFIG_', 'YARN_', 'PIP_', 'CARGO_'];
 
 const RUNTIME = new Set([
-  'PATH', 'SHELL', 'BASH_ENV', 'ENV', 'IFS', 'PROMPT_COMMAND', 'CDPATH', 'GLOBIGNORE', 'SHELLOPTS', 'BASHOPTS', 'TMPDIR',
-  'GCONV_PATH', 'LOCPATH', 'NLSPATH', 'GLIBC_TUNABLES', 'HOSTALIASES', 'RES_OPTIONS', 'LOCALDOMAIN', 'LANG', 'LANGUAGE',
-  'EDITOR', 'VISUAL', 'BROWSER', 'GOFLAGS', 'GOPATH', 'GOROOT', 'GOBIN', 'GOENV', 'GOPROXY', 'GOTOOLCHAIN',
+  'PATH',
+  'SHELL',
+  'BASH_ENV',
+  'ENV',
+  'IFS',
+  'PROMPT_COMMAND',
+  'CDPATH',
+  'GLOBIGNORE',
+  'SHELLOPTS',
+  'BASHOPTS',
+  'TMPDIR',
+  'GCONV_PATH',
+  'LOCPATH',
+  'NLSPATH',
+  'GLIBC_TUNABLES',
+  'HOSTALIASES',
+  'RES_OPTIONS',
+  'LOCALDOMAIN',
+  'LANG',
+  'LANGUAGE',
+  'EDITOR',
+  'VISUAL',
+  'BROWSER',
+  'GOFLAGS',
+  'GOPATH',
+  'GOROOT',
+  'GOBIN',
+  'GOENV',
+  'GOPROXY',
+  'GOTOOLCHAIN',
 ]);
 const RUNTIME_PREFIXES = ['LD_', 'DYLD_', 'NODE_', 'NPM_', 'PYTHON', 'JAVA_', '_JAVA_', 'JDK_', 'PERL', 'RUBY', 'GEM_', 'LC_', 'MALLOC_', 'BUN_', 'DENO_'];
 
@@ -49,7 +80,10 @@ const RUNTIME_PREFIXES = ['LD_', 'DYLD_', 'NODE_', 'NPM_', 'PYTHON', 'JAVA_', '_
 export function parseSessionEnvAllow(raw: string | undefined): { names: Set<string>; prefixes: string[] } {
   const names = new Set<string>();
   const prefixes: string[] = [];
-  for (const item of (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (item.endsWith('*')) prefixes.push(item.slice(0, -1));
     else names.add(item);
   }
@@ -61,9 +95,10 @@ const HOW_TO_ALLOW = 'the operator can pass it to every agent with CHILD_ENV_<NA
 /** Why a session may not set `name`, or null if it may. */
 export function sessionEnvRefusal(name: string, operatorAllow: string | undefined = undefined): string | null {
   if (AGENTVISOR_OWN.has(name) || hasPrefix(name, AGENTVISOR_OWN_PREFIXES)) {
-    const what = name === 'IS_SANDBOX'
-      ? 'whether Claude Code may run with full permissions as root; only the operator decides that, with CHILD_ENV_IS_SANDBOX=1'
-      : 'a setting agentvisor owns (its token, its configuration, or what it sets for every agent)';
+    const what =
+      name === 'IS_SANDBOX'
+        ? 'whether Claude Code may run with full permissions as root; only the operator decides that, with CHILD_ENV_IS_SANDBOX=1'
+        : 'a setting agentvisor owns (its token, its configuration, or what it sets for every agent)';
     return `env.${name} is refused: it would change a decision agentvisor makes itself (${what}).`;
   }
   const allow = parseSessionEnvAllow(operatorAllow);

@@ -65,12 +65,10 @@ export function decodeCursor(cursor: string, status: StatusFilter, agent: AgentK
     raw = undefined; // not JSON: refused below like any other malformed cursor
   }
   const parsed = CursorBody.safeParse(raw);
-  if (!parsed.success) throw new CursorError('cursor is not one session_list gave: pass the previous reply\'s nextCursor unchanged, or omit it to start over');
+  if (!parsed.success) throw new CursorError("cursor is not one session_list gave: pass the previous reply's nextCursor unchanged, or omit it to start over");
   const c = parsed.data;
   if (c.status !== status || c.agent !== agent) {
-    throw new CursorError(
-      `cursor was made for status "${c.status}"${c.agent ? ` and agent "${c.agent}"` : ''}: page on with the same filters, or omit cursor to start over`,
-    );
+    throw new CursorError(`cursor was made for status "${c.status}"${c.agent ? ` and agent "${c.agent}"` : ''}: page on with the same filters, or omit cursor to start over`);
   }
   return { rank: c.rank, at: c.at, id: c.id };
 }

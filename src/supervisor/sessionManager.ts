@@ -110,7 +110,15 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     const emit = this.emit.bind(this) as LiveWorkersDeps['emit'];
     this.approvals = new SessionApprovals({ ...base, emit, live: (id) => this.workers.get(id) });
     this.reconcileDead = (row) => reconcileDead({ ...base, emit, endApprovals: (id, status) => this.approvals.ended(id, status) }, row);
-    this.launcher = new SessionLauncher({ ...base, config, catalog, launch: io.launch ?? launchWorker, sandbox: io.sandbox ?? { kind: 'none', warning: null }, sessionsRoot: this.sessionsRoot, socketsRoot });
+    this.launcher = new SessionLauncher({
+      ...base,
+      config,
+      catalog,
+      launch: io.launch ?? launchWorker,
+      sandbox: io.sandbox ?? { kind: 'none', warning: null },
+      sessionsRoot: this.sessionsRoot,
+      socketsRoot,
+    });
     this.workers = new LiveWorkers({ ...base, connect: this.connect, timeouts: this.timeouts, emit, reconcileDead: this.reconcileDead, approvals: this.approvals });
     this.output = new SessionOutput({ ...base, config, live: (id) => this.workers.get(id), row: (id) => this.row(id) });
   }
@@ -225,7 +233,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
   /** Continues an ended session's conversation in a new worker under the same session id (launching.ts). */
   private async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<SendReply> {
     const wt = worktreeOf(this.journal, row.id);
-    if (wt?.removed_at) throw new SessionError(`session ${row.id} cannot be continued: its worktree was removed by session_cleanup at ${wt.removed_at}; start a new session (its branch ${wt.branch} may still hold the work)`);
+    if (wt?.removed_at)
+      throw new SessionError(
+        `session ${row.id} cannot be continued: its worktree was removed by session_cleanup at ${wt.removed_at}; start a new session (its branch ${wt.branch} may still hold the work)`,
+      );
     const { spec, inputId, launched } = await this.launcher.resume(row, message, idempotencyKey, limits);
     this.output.forget(row.id);
     try {
@@ -354,11 +365,7 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
     if (opts.killSessions) {
       const ids = this.workers.ids();
       await Promise.all(ids.map((id) => this.kill(id, 'shutdown').catch(() => undefined)));
-      await Promise.all(
-        ids.map((id) =>
-          this.output.waitForChange(id, () => this.output.hasEnded(id), this.config.KILL_GRACE + this.timeouts.shutdownKillMarginMs),
-        ),
-      );
+      await Promise.all(ids.map((id) => this.output.waitForChange(id, () => this.output.hasEnded(id), this.config.KILL_GRACE + this.timeouts.shutdownKillMarginMs)));
     }
     this.closed = true;
     this.workers.closeAll();

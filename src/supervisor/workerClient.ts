@@ -21,7 +21,10 @@ import {
 } from '../shared/protocol';
 
 export class WorkerRequestError extends Error {
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -55,7 +58,10 @@ export class WorkerClient extends EventEmitter<WorkerClientEvents> {
    */
   private early: Array<{ output: [number, string, OutputTail | undefined] } | { state: WorkerState } | { approval: PendingApproval } | { outcome: ApprovalOutcome }> | null = [];
 
-  private constructor(private readonly sock: net.Socket, private readonly requestTimeoutMs: number) {
+  private constructor(
+    private readonly sock: net.Socket,
+    private readonly requestTimeoutMs: number,
+  ) {
     super();
     sock.setEncoding('utf8');
     const reader = new FrameReader(

@@ -72,10 +72,7 @@ export function launchWorker(opts: LaunchOptions): Promise<WorkerReady> {
       else resolve(ready!);
     };
     const pipe = child.stdio[3] as NodeJS.ReadableStream & { destroy(): void };
-    const timer = setTimeout(
-      () => finish(new Error(`worker did not report ready within ${opts.readyTimeoutMs} ms (see ${opts.stderrPath})`)),
-      opts.readyTimeoutMs,
-    );
+    const timer = setTimeout(() => finish(new Error(`worker did not report ready within ${opts.readyTimeoutMs} ms (see ${opts.stderrPath})`)), opts.readyTimeoutMs);
     pipe.setEncoding('utf8');
     pipe.on('data', (chunk: string) => {
       buf += chunk;

@@ -5,7 +5,10 @@
 const PATTERNS: Array<[RegExp, string]> = [
   // "Failed to authenticate. API Error: 401 …" is what Claude Code 2.1 itself says for any 401,
   // whatever the provider's own message (a gateway need not say "invalid x-api-key").
-  [/invalid x-api-key|authentication_error|invalid api key|401 Unauthorized|Incorrect API key|HTTP 401\b|Failed to authenticate|API Error: 401\b/i, 'the model provider rejected the API key (not logged in or a wrong key)'],
+  [
+    /invalid x-api-key|authentication_error|invalid api key|401 Unauthorized|Incorrect API key|HTTP 401\b|Failed to authenticate|API Error: 401\b/i,
+    'the model provider rejected the API key (not logged in or a wrong key)',
+  ],
   // Codex 0.169 without the key its provider names: "Missing environment variable: `OPENAI_API_KEY`."
   [/not logged in|please run \/login|Missing API key|OPENAI_API_KEY.*not set|no api key|Missing environment variable: `?\w*API_KEY/i, 'the agent is not logged in and has no API key'],
   // Codex 0.169: "Connection failed: error sending request", or while it waits for the network

@@ -47,10 +47,7 @@ export interface AgentProcess {
 }
 
 /** What is executed: the agent itself, or bwrap running it (the worker already stands in the cwd). */
-function commandOf(
-  launch: AgentLaunch,
-  passFds = false,
-): { command: string; args: string[]; fds: number[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
+function commandOf(launch: AgentLaunch, passFds = false): { command: string; args: string[]; fds: number[]; signal: (pid: number, sig: NodeJS.Signals) => void; exit: (e: AgentExit) => AgentExit } {
   const c = launch.confinement;
   if (!c) return { command: launch.command, args: launch.args, fds: [], signal: signalGroup, exit: (e) => e };
   return { command: c.bwrapBin, ...bwrapArgs(c, launch.cwd, launch.command, launch.args, passFds), signal: signalConfined, exit: confinedExit };

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import type { WorkerLog } from './workerLog';
 import { OutputDiskTimeouts } from './outputLog';
 
-
 export class FinalRecord {
   private written = false;
   private timer: NodeJS.Timeout | undefined;

@@ -18,7 +18,10 @@ export interface WorkerHandlers {
 }
 
 class RequestError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

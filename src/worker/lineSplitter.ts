@@ -25,7 +25,10 @@ export class LineSplitter {
   private pendingChars = 0;
   private partialTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly options: LineSplitterOptions, private readonly onLine: (line: string) => void) {}
+  constructor(
+    private readonly options: LineSplitterOptions,
+    private readonly onLine: (line: string) => void,
+  ) {}
 
   push(chunk: string): void {
     let start = 0;

@@ -64,7 +64,12 @@ async function main(): Promise<void> {
   const spec = readSpec();
   // Security: agents start in the directory the supervisor checked, or the worker refuses (agentCwd.ts).
   enterCwdOrExit(spec.cwd, spec.cwdIdentity);
-  const secrets = [spec.secret, ...Object.entries(spec.env).filter(([k]) => SECRET_NAME.test(k)).map(([, v]) => v)];
+  const secrets = [
+    spec.secret,
+    ...Object.entries(spec.env)
+      .filter(([k]) => SECRET_NAME.test(k))
+      .map(([, v]) => v),
+  ];
   const log = createWorkerLogger({
     level: spec.logLevel,
     file: path.join(spec.sessionDir, 'worker.log'),
@@ -135,8 +140,7 @@ async function main(): Promise<void> {
       if (yes) {
         everAttached = true;
         log.info('supervisor attached');
-      }
-      else if (!session.ended) {
+      } else if (!session.ended) {
         log.warn('no supervisor attached; session ends if none returns', { orphanTimeoutMs: spec.orphanTimeoutMs });
         orphanTimer = setTimeout(() => {
           log.warn('orphaned: ending the session');

@@ -185,7 +185,9 @@ export class OutputLog {
     this.fd = undefined;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     // Keep the segment just finished and the new one; anything older is past the ring.
-    for (const first of listSegments(this.dir).filter((f) => f !== this.pendingFrom).slice(0, -1)) {
+    for (const first of listSegments(this.dir)
+      .filter((f) => f !== this.pendingFrom)
+      .slice(0, -1)) {
       fs.rmSync(path.join(this.dir, segmentName(first)), { force: true });
     }
     // A segment left by an earlier failed attempt at this offset holds only whole lines we rewrite.

@@ -28,12 +28,7 @@ export function cliEnv(dirs: Dirs, extra: Record<string, string> = {}): Record<s
   };
 }
 
-export function runCli(
-  args: string[],
-  env: Record<string, string>,
-  cwd: string,
-  opts: { timeoutMs?: number; onStdout?: (soFar: string) => void } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string>, cwd: string, opts: { timeoutMs?: number; onStdout?: (soFar: string) => void } = {}): Promise<CliResult> {
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
@@ -60,10 +55,14 @@ export function runCli(
 /** Waits until a session has ended, through MCP. */
 export async function waitEnded(client: Client, sessionId: string, timeoutMs = 15_000): Promise<any> {
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId, timeoutMs: 2_000, since: 0, limit: 1 });
-    return !['running', 'killing'].includes(page.status);
-  }, timeoutMs, `session ${sessionId} to end`);
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId, timeoutMs: 2_000, since: 0, limit: 1 });
+      return !['running', 'killing'].includes(page.status);
+    },
+    timeoutMs,
+    `session ${sessionId} to end`,
+  );
   return page;
 }
 

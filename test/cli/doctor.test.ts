@@ -53,8 +53,22 @@ test('a good setup: every check OK (or WARN), exit 0, the running server recogni
   const r = await runCli(['doctor'], env, server.dirs.base);
   const checks = parse(r.stdout);
   expect(Object.keys(checks)).toEqual([
-    'config', 'node', 'better-sqlite3', 'node-pty', 'claude', 'codex', 'claude credentials', 'codex credentials',
-    'user', 'sandbox', 'state dir', 'token', 'journal', 'server', 'workspace', 'pm2',
+    'config',
+    'node',
+    'better-sqlite3',
+    'node-pty',
+    'claude',
+    'codex',
+    'claude credentials',
+    'codex credentials',
+    'user',
+    'sandbox',
+    'state dir',
+    'token',
+    'journal',
+    'server',
+    'workspace',
+    'pm2',
   ]);
   for (const [name, c] of Object.entries(checks)) {
     // pm2 depends on the host (a WARN explains it); everything else is set up right here.
@@ -106,10 +120,18 @@ test('no bubblewrap on PATH: a WARN under SANDBOX=auto, a FAIL under SANDBOX=bwr
   broken.push(d);
   const noBwrap = { PATH: path.join(d.base, 'empty-bin'), PORT: '0' };
   const auto = parse((await runCli(['doctor'], cliEnv(d, noBwrap), d.base)).stdout).sandbox;
-  expect(auto).toMatchObject({ status: 'WARN', message: expect.stringMatching(/^agents run UNCONFINED \(SANDBOX=auto\): bwrap \(bubblewrap\) is not on PATH/), fix: expect.stringContaining('apt-get install bubblewrap') });
+  expect(auto).toMatchObject({
+    status: 'WARN',
+    message: expect.stringMatching(/^agents run UNCONFINED \(SANDBOX=auto\): bwrap \(bubblewrap\) is not on PATH/),
+    fix: expect.stringContaining('apt-get install bubblewrap'),
+  });
   const r = await runCli(['doctor'], cliEnv(d, { ...noBwrap, SANDBOX: 'bwrap' }), d.base);
   expect(r.code).toBe(1);
-  expect(parse(r.stdout).sandbox).toMatchObject({ status: 'FAIL', message: expect.stringMatching(/^SANDBOX=bwrap but agents cannot be confined/), fix: expect.stringContaining('apt-get install bubblewrap') });
+  expect(parse(r.stdout).sandbox).toMatchObject({
+    status: 'FAIL',
+    message: expect.stringMatching(/^SANDBOX=bwrap but agents cannot be confined/),
+    fix: expect.stringContaining('apt-get install bubblewrap'),
+  });
 });
 
 test('a permissive STATE_DIR and token file, a damaged journal, a taken port, a bad variable: each a FAIL with its fix', async () => {

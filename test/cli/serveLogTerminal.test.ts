@@ -30,6 +30,6 @@ test('readable log lines on a terminal carry no control character from their fie
   // The message sanitised; the fields as JSON with every control escaped (nothing lost).
   expect(lines[0]).toMatch(/ info worker started here /);
   expect(lines[0].endsWith(String.raw` {"cwd":"/ws/\u001b]52;c;cHduZWQ=\u0007x\u009b2J\u007fy","errorSummary":"\u001bc\u0000reset"}`)).toBe(true);
-   
+
   expect(lines.filter((l) => /[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(l))).toEqual([]);
 }, 30_000);

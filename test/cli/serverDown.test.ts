@@ -20,9 +20,11 @@ afterEach(async () => {
   fs.rmSync(server.dirs.base, { recursive: true, force: true });
 });
 
-const cli = (args: string[], onStdout?: (soFar: string) => void) =>
-  runCli(args, cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN }), server.dirs.base, { onStdout });
-const tickNumbers = (stdout: string) => lines(stdout).filter((l) => l.startsWith('tick ')).map((l) => Number(l.split(' ')[1]));
+const cli = (args: string[], onStdout?: (soFar: string) => void) => runCli(args, cliEnv(server.dirs, { AUTH_TOKEN: TEST_TOKEN }), server.dirs.base, { onStdout });
+const tickNumbers = (stdout: string) =>
+  lines(stdout)
+    .filter((l) => l.startsWith('tick '))
+    .map((l) => Number(l.split(' ')[1]));
 
 test('server stopped, worker alive: sessions from the journal, logs --follow from disk until the session ends', async () => {
   const client = await connect(server);

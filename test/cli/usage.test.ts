@@ -54,7 +54,5 @@ test('usage mistakes are one line on stderr and exit 2', async () => {
 test('commands that read the journal say plainly when there is none', async () => {
   const r = await cli(['sessions']);
   expect(r.code).toBe(1);
-  expect(lines(r.stderr)).toEqual([
-    `agentvisor: sessions: no journal at ${dirs.stateDir}/journal.db: the server has not run with this STATE_DIR yet (set STATE_DIR to the server's)`,
-  ]);
+  expect(lines(r.stderr)).toEqual([`agentvisor: sessions: no journal at ${dirs.stateDir}/journal.db: the server has not run with this STATE_DIR yet (set STATE_DIR to the server's)`]);
 });

@@ -16,9 +16,7 @@ import { TOOL_NAMES } from '../support/toolNames';
 
 const CLAUDE = path.join(ROOT, 'node_modules/.bin/claude');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const AGENTVISOR_TOOLS = TOOL_NAMES.map(
-  (t) => `mcp__agentvisor__${t}`,
-);
+const AGENTVISOR_TOOLS = TOOL_NAMES.map((t) => `mcp__agentvisor__${t}`);
 
 type Transport = 'sse' | 'http';
 
@@ -54,13 +52,7 @@ async function runClaude(t: Transport, name: string, script: ScriptTurn[], opts:
   models.push(model);
   const dir = rig.scratch(`claude-${name}`);
   const home = rig.scratch(`claude-${name}-home`);
-  const args = [
-    '-p', `Use agentvisor (${name})`,
-    '--mcp-config', mcpConfig(dir, t, opts.token),
-    '--strict-mcp-config',
-    '--output-format', 'stream-json',
-    '--verbose',
-  ];
+  const args = ['-p', `Use agentvisor (${name})`, '--mcp-config', mcpConfig(dir, t, opts.token), '--strict-mcp-config', '--output-format', 'stream-json', '--verbose'];
   // Without an allow rule -p mode denies MCP tools ("you haven't granted it yet"); variadic, so last.
   if (opts.allowedTools) args.push('--allowedTools', opts.allowedTools.join(','));
   const run = await runClient(CLAUDE, args, { cwd: dir, env: claudeEnv(model.url, home), timeoutMs: 45_000 });
@@ -86,7 +78,7 @@ function resultText(block: any): string {
 }
 
 describe.each<Transport>(['sse', 'http'])('Claude Code as an MCP client over %s', (t) => {
-  test('the model calls mcp__agentvisor__session_list and session_start; agentvisor\'s answers reach the model', async () => {
+  test("the model calls mcp__agentvisor__session_list and session_start; agentvisor's answers reach the model", async () => {
     // A session started beforehand, so session_list has something to show that only agentvisor knows.
     const before = await call(sdk, 'session_start', { agent: 'codex', cwd: `before-claude-${t}`, task: 'lines 1' });
     const cwd = `from-claude-${t}`;

@@ -124,7 +124,7 @@ async function expectSessionRuns(sessionId: string, cwd: string): Promise<void> 
   expect(sessions.find((s: any) => s.sessionId === sessionId)).toMatchObject({ agent: 'codex', cwd: path.join(rig.dirs.workspace, cwd) });
 }
 
-test('default model (code mode): exec calls tools.mcp__agentvisor__session_list / session_start; the outputs carry agentvisor\'s data', async () => {
+test("default model (code mode): exec calls tools.mcp__agentvisor__session_list / session_start; the outputs carry agentvisor's data", async () => {
   const before = await call(sdk, 'session_start', { agent: 'codex', cwd: 'before-codex-code', task: 'lines 1' });
   const cwd = 'from-codex-code';
   const m = await model([

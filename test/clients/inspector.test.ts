@@ -72,9 +72,7 @@ describe.each<Transport>(['sse', 'http'])('MCP Inspector CLI over %s', (t) => {
 
   test('tools/call session_start (fake codex), then session_output and session_list show that session', async () => {
     const cwd = `inspector-${t}`;
-    const started = resultOf(
-      await inspector(t, ['--method', 'tools/call', '--tool-name', 'session_start', '--tool-arg', 'agent=codex', `cwd=${cwd}`, 'task=lines 3']),
-    );
+    const started = resultOf(await inspector(t, ['--method', 'tools/call', '--tool-name', 'session_start', '--tool-arg', 'agent=codex', `cwd=${cwd}`, 'task=lines 3']));
     expect(started.isError).toBeFalsy();
     const info = started.structuredContent;
     expect(textJson(started)).toEqual(info);
@@ -85,9 +83,7 @@ describe.each<Transport>(['sse', 'http'])('MCP Inspector CLI over %s', (t) => {
 
     // A second Inspector process (so a second MCP connection) pages the session's output from 0;
     // `since=0` reaches the tool as the number 0 because the Inspector coerces by the input schema.
-    const page = resultOf(
-      await inspector(t, ['--method', 'tools/call', '--tool-name', 'session_output', '--tool-arg', `sessionId=${info.sessionId}`, 'since=0']),
-    ).structuredContent;
+    const page = resultOf(await inspector(t, ['--method', 'tools/call', '--tool-name', 'session_output', '--tool-arg', `sessionId=${info.sessionId}`, 'since=0'])).structuredContent;
     expect(page).toMatchObject({ sessionId: info.sessionId, offset: 0 });
     expect(page.lines).toEqual(expect.arrayContaining(['line 0', 'line 1', 'line 2']));
 
@@ -105,8 +101,15 @@ describe.each<Transport>(['sse', 'http'])('MCP Inspector CLI over %s', (t) => {
   test('tools/call session_start of the fake Claude Code with waitMs returns its final answer', async () => {
     const res = resultOf(
       await inspector(t, [
-        '--method', 'tools/call', '--tool-name', 'session_start',
-        '--tool-arg', 'agent=claude-code', `cwd=inspector-claude-${t}`, `task=hello from the inspector over ${t}`, 'waitMs=20000',
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'session_start',
+        '--tool-arg',
+        'agent=claude-code',
+        `cwd=inspector-claude-${t}`,
+        `task=hello from the inspector over ${t}`,
+        'waitMs=20000',
       ]),
     );
     expect(res.isError).toBeFalsy();

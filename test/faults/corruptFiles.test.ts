@@ -158,6 +158,6 @@ test('a raw escape sequence in an old output segment comes out clean over MCP, o
   const page = await call(again.client, 'session_output', { sessionId: s.sessionId, since: 0 });
   expect(page.nextOffset).toBe(produced);
   expect(page.lines[1]).toBe('clipboard' + original);
-   
+
   expect(page.lines.filter((l: string) => /[\x00-\x08\x0a-\x1f\x7f-\x9f]/.test(l))).toEqual([]);
 });

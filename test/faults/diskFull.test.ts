@@ -54,7 +54,11 @@ test('a full STATE_DIR: supervisor, worker and agent stay up, reads go on, state
   await until(async () => (await readAll(client, s.sessionId)).lines.includes(MARKER), 15_000, 'the not-persisted marker');
   const n1 = await lineCount(client, s.sessionId);
   await until(async () => (await lineCount(client, s.sessionId)) > n1 + 200, 15_000, 'output to keep coming while the disk is full');
-  await until(async () => ((await health(server)).problems as string[] | undefined)?.some((p) => p.includes('output not persisted: disk full')) === true, 10_000, '/health to report the output problem');
+  await until(
+    async () => ((await health(server)).problems as string[] | undefined)?.some((p) => p.includes('output not persisted: disk full')) === true,
+    10_000,
+    '/health to report the output problem',
+  );
   expect(await health(server)).toMatchObject({ status: 'degraded' });
 
   // The worker's report of it is a journal write that cannot land either: kept in memory, and reported.

@@ -45,10 +45,14 @@ test('a supervisor restarted on a full STATE_DIR comes up, re-attaches, and catc
   expect(full.problems).toContainEqual(expect.stringMatching(/server\.json cannot be written \(ENOSPC\): the agentvisor CLI cannot find this server$/));
 
   freeUp(dirs.stateDir);
-  await until(async () => {
-    const h = await health(second.server);
-    return h.journal === 'ok' && (h.problems as string[]).length === 1;
-  }, 30_000, 'the journal and server.json to catch up');
+  await until(
+    async () => {
+      const h = await health(second.server);
+      return h.journal === 'ok' && (h.problems as string[]).length === 1;
+    },
+    30_000,
+    'the journal and server.json to catch up',
+  );
   // Opened exclusively (SQLite could not create its -shm file), it stays so until a restart, and says so.
   expect((await health(second.server)).problems).toEqual([expect.stringMatching(/^STATE_DIR was full when agentvisor started, so it holds the journal exclusively/)]);
   expect(JSON.parse(fs.readFileSync(`${dirs.stateDir}/server.json`, 'utf8'))).toMatchObject({ pid: second.server.proc.pid });

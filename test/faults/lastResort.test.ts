@@ -34,7 +34,7 @@ test('an async failure in a handler and an environment error do not exit the sup
 });
 
 test('a bug of unknown reach still exits, logged, so the process manager restarts it', () => {
-  const r = run(true, "null.x;");
+  const r = run(true, 'null.x;');
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('uncaught error; exiting so the process manager restarts agentvisor');
   expect(r.stderr).toContain('TypeError');

@@ -4,14 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FsPool, resolveTaskFile } from '../../src/supervisor/fs/fsPool';
-import fsTask, {
-  DEFAULT_MAX_LINES,
-  MAX_LIST_DEPTH,
-  MAX_LIST_ENTRIES,
-  MAX_MAX_LINES,
-  type DirEntry,
-  type ListDirectoryOk,
-} from '../../src/supervisor/fs/fsTasks';
+import fsTask, { DEFAULT_MAX_LINES, MAX_LIST_DEPTH, MAX_LIST_ENTRIES, MAX_MAX_LINES, type DirEntry, type ListDirectoryOk } from '../../src/supervisor/fs/fsTasks';
 
 // The pool runs the compiled task module from dist/ (see resolveTaskFile); `npm test` builds
 // first. The spy test calls the task function in-process, where fs calls can be counted.
@@ -254,32 +247,23 @@ describe('read_file', () => {
   });
 
   it('refuses binary files', async () => {
-    expect(expectError(await pool.readFile({ path: 'binary.bin' }, roots))).toBe(
-      '"binary.bin" looks like a binary file (a NUL byte in its first 8192 bytes); read_file only returns text.',
-    );
+    expect(expectError(await pool.readFile({ path: 'binary.bin' }, roots))).toBe('"binary.bin" looks like a binary file (a NUL byte in its first 8192 bytes); read_file only returns text.');
   });
 
   it('refuses a FIFO without blocking', async () => {
     const started = Date.now();
-    expect(expectError(await pool.readFile({ path: 'fifo' }, roots))).toBe(
-      '"fifo" is a FIFO (named pipe), not a regular file; read_file only reads regular files.',
-    );
+    expect(expectError(await pool.readFile({ path: 'fifo' }, roots))).toBe('"fifo" is a FIFO (named pipe), not a regular file; read_file only reads regular files.');
     // Well under the pool's 30 s task timeout, which would otherwise turn a hang into an error.
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('refuses sockets and devices', async () => {
-    expect(expectError(await pool.readFile({ path: 'sock' }, roots))).toBe(
-      '"sock" is a socket, not a regular file; read_file only reads regular files.',
-    );
-    expect(expectError(await pool.readFile({ path: '/dev/null' }, [ws, '/dev']))).toBe(
-      '"/dev/null" is a character device, not a regular file; read_file only reads regular files.',
-    );
+    expect(expectError(await pool.readFile({ path: 'sock' }, roots))).toBe('"sock" is a socket, not a regular file; read_file only reads regular files.');
+    expect(expectError(await pool.readFile({ path: '/dev/null' }, [ws, '/dev']))).toBe('"/dev/null" is a character device, not a regular file; read_file only reads regular files.');
   });
 
   it('refuses symlinks that lead outside, and follows those that stay inside', async () => {
-    const outsideMessage = (p: string): string =>
-      `path "${p}" is outside the allowed roots (${ws}). Use a path inside WORKSPACE_DIR or an active session's cwd.`;
+    const outsideMessage = (p: string): string => `path "${p}" is outside the allowed roots (${ws}). Use a path inside WORKSPACE_DIR or an active session's cwd.`;
     expect(expectError(await pool.readFile({ path: 'link-out' }, roots))).toBe(outsideMessage('link-out'));
     expect(expectError(await pool.readFile({ path: 'link-dir-out/secret.txt' }, roots))).toBe(outsideMessage('link-dir-out/secret.txt'));
     expect(expectError(await pool.readFile({ path: 'link-devnull' }, roots))).toBe(outsideMessage('link-devnull'));
@@ -382,9 +366,7 @@ describe('list_directory', () => {
 
   it('gives clear errors for files, outside paths, symlinks out and missing paths', async () => {
     expect(expectError(await pool.listDirectory({ path: 'small.txt' }, roots))).toBe('"small.txt" is a file, not a directory; use read_file to read it.');
-    expect(expectError(await pool.listDirectory({ path: '..' }, roots))).toBe(
-      `path ".." is outside the allowed roots (${ws}). Use a path inside WORKSPACE_DIR or an active session's cwd.`,
-    );
+    expect(expectError(await pool.listDirectory({ path: '..' }, roots))).toBe(`path ".." is outside the allowed roots (${ws}). Use a path inside WORKSPACE_DIR or an active session's cwd.`);
     expect(expectError(await pool.listDirectory({ path: 'link-dir-out' }, roots))).toBe(
       `path "link-dir-out" is outside the allowed roots (${ws}). Use a path inside WORKSPACE_DIR or an active session's cwd.`,
     );

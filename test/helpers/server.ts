@@ -16,9 +16,7 @@ export const FAKE_CODEX = path.join(ROOT, 'test/fixtures/fake-codex.js');
 
 export const TEST_TOKEN = 'test-token-0123456789abcdef0123456789';
 
-export async function startServer(
-  opts: { dirs?: Dirs; env?: Record<string, string>; port?: number; extraStdio?: Array<'ignore' | number>; command?: string[] } = {},
-): Promise<RunningServer> {
+export async function startServer(opts: { dirs?: Dirs; env?: Record<string, string>; port?: number; extraStdio?: Array<'ignore' | number>; command?: string[] } = {}): Promise<RunningServer> {
   const dirs = opts.dirs ?? makeDirs();
   const started = startSupervisor({
     dirs,

@@ -26,19 +26,36 @@ afterAll(async () => {
 
 async function ended(sessionId: string) {
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1000 });
-    return !['running', 'killing'].includes(page.status);
-  }, 15_000, 'session end');
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1000 });
+      return !['running', 'killing'].includes(page.status);
+    },
+    15_000,
+    'session end',
+  );
   return (await call(client, 'session_output', { sessionId, since: 0, limit: 1000 })) as any;
 }
 
 const jsonLine = (lines: string[]) => JSON.parse(lines.find((l) => l.startsWith('[') || l.startsWith('{'))!);
 
-test('model and mode become the agents\' own flags, as argv elements', async () => {
+test("model and mode become the agents' own flags, as argv elements", async () => {
   const c = await call(client, 'session_start', { agent: 'codex', cwd: 'opts', task: 'args', model: 'gpt-5.1-codex', mode: 'plan' });
   const cArgs: string[] = jsonLine((await ended(c.sessionId)).lines.slice(4));
-  expect(cArgs).toEqual(['--sandbox', 'read-only', '--ask-for-approval', 'never', '--model', 'gpt-5.1-codex', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', '--', 'args']);
+  expect(cArgs).toEqual([
+    '--sandbox',
+    'read-only',
+    '--ask-for-approval',
+    'never',
+    '--model',
+    'gpt-5.1-codex',
+    '--disable',
+    'unbounded_connection_retries',
+    'exec',
+    '--skip-git-repo-check',
+    '--',
+    'args',
+  ]);
   const e = await call(client, 'session_start', { agent: 'codex', cwd: 'opts', task: 'args', mode: 'edit' });
   expect(jsonLine((await ended(e.sessionId)).lines.slice(4))).toEqual(expect.arrayContaining(['--sandbox', 'workspace-write']));
   const f = await call(client, 'session_start', { agent: 'codex', cwd: 'opts', task: 'args' });
@@ -81,7 +98,17 @@ test('env adds validated variables; dangerous names are refused', async () => {
   expect(env.APP_FOO_BAR).toBe('baz qux');
   expect(env.APP_EMPTY).toBe('');
   expect(env.AUTH_TOKEN).toBeUndefined();
-  for (const bad of [{ PATH: '/tmp' }, { HOME: '/' }, { AUTH_TOKEN: 'x' }, { LD_PRELOAD: '/x.so' }, { NODE_OPTIONS: '--require x' }, { 'lower': 'x' }, { '1ABC': 'x' }, { 'A-B': 'x' }, { BIG: 'x'.repeat(5000) }]) {
+  for (const bad of [
+    { PATH: '/tmp' },
+    { HOME: '/' },
+    { AUTH_TOKEN: 'x' },
+    { LD_PRELOAD: '/x.so' },
+    { NODE_OPTIONS: '--require x' },
+    { lower: 'x' },
+    { '1ABC': 'x' },
+    { 'A-B': 'x' },
+    { BIG: 'x'.repeat(5000) },
+  ]) {
     expect(await callError(client, 'session_start', { agent: 'codex', cwd: 'env', task: 'env', env: bad })).toMatch(/env/);
   }
 });
@@ -109,7 +136,8 @@ test('interrupt stops the current turn but keeps the session; the next message c
 test('session_diff shows what the agent changed since start, new files included', async () => {
   const repo = path.join(server.dirs.workspace, 'repo');
   fs.mkdirSync(repo);
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
   git('init', '-q');
   fs.writeFileSync(path.join(repo, 'kept.txt'), 'old\n');
   git('add', '.');
@@ -120,7 +148,12 @@ test('session_diff shows what the agent changed since start, new files included'
   await ended(s.sessionId);
   fs.writeFileSync(path.join(repo, 'kept.txt'), 'new\n'); // as if the agent edited it too
   const d = await call(client, 'session_diff', { sessionId: s.sessionId });
-  expect(d.files).toEqual(expect.arrayContaining([{ status: 'A', path: 'new.txt' }, { status: 'M', path: 'kept.txt' }]));
+  expect(d.files).toEqual(
+    expect.arrayContaining([
+      { status: 'A', path: 'new.txt' },
+      { status: 'M', path: 'kept.txt' },
+    ]),
+  );
   expect(d.files.map((f: any) => f.path)).not.toContain('before.txt');
   expect(d.lines).toEqual(expect.arrayContaining(['+hello', '-old', '+new']));
   const page = await call(client, 'session_diff', { sessionId: s.sessionId, since: 0, limit: 3 });
@@ -133,12 +166,16 @@ test('session_diff shows what the agent changed since start, new files included'
   expect(await callError(client, 'session_diff', { sessionId: plain.sessionId })).toMatch(/not inside a git repository/);
 });
 
-test('capabilities: each agent\'s binary, version and modes are detected and listed', async () => {
+test("capabilities: each agent's binary, version and modes are detected and listed", async () => {
   let agents: any[] = [];
-  await until(async () => {
-    agents = (await call(client, 'session_list')).agents;
-    return agents.length === 2;
-  }, 10_000, 'detection');
+  await until(
+    async () => {
+      agents = (await call(client, 'session_list')).agents;
+      return agents.length === 2;
+    },
+    10_000,
+    'detection',
+  );
   const codex = agents.find((a) => a.agent === 'codex');
   // The fake's --help lists no app-server command: its sessions will need the exec fallback.
   expect(codex).toMatchObject({ found: true, version: '0.0.0-fake', modes: ['full', 'edit', 'plan'], supportsModel: true, supportsAppServer: false });

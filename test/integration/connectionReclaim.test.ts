@@ -33,11 +33,15 @@ test('an abandoned Streamable HTTP session is reclaimed at the cap; an open SSE 
     await tooSoon.text();
     // Retried until the server reclaims the idle session (a refused initialize changes nothing).
     let second: Response | undefined;
-    await until(async () => {
-      await second?.text();
-      second = await initialize();
-      return second.status === 200;
-    }, ConnectionTimeouts.reclaimMinIdleMs + RECLAIM_SLACK_MS, 'the abandoned session to be reclaimed');
+    await until(
+      async () => {
+        await second?.text();
+        second = await initialize();
+        return second.status === 200;
+      },
+      ConnectionTimeouts.reclaimMinIdleMs + RECLAIM_SLACK_MS,
+      'the abandoned session to be reclaimed',
+    );
     expect(second!.status).toBe(200);
     expect(Date.now() - sentFirst).toBeGreaterThanOrEqual(ConnectionTimeouts.reclaimMinIdleMs);
     await second!.text();

@@ -17,10 +17,14 @@ test('a silent session is killed by its worker after IDLE_TIMEOUT, and input kee
       const info = async (id: string) => (await call(client, 'session_list')).sessions.find((s: any) => s.sessionId === id);
       // Keep the echo session busy with input until the silent one's idle kill has happened.
       let i = 0;
-      await until(async () => {
-        await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i++}\r`, raw: true });
-        return (await info(silent.sessionId)).status === 'killed';
-      }, IDLE_KILL_MS, 'idle kill');
+      await until(
+        async () => {
+          await call(client, 'session_send', { sessionId: echo.sessionId, message: `ping ${i++}\r`, raw: true });
+          return (await info(silent.sessionId)).status === 'killed';
+        },
+        IDLE_KILL_MS,
+        'idle kill',
+      );
       const s = await info(silent.sessionId);
       expect(s.endReason).toBe('idle_timeout');
       expect(s.completedSuccessfully).toBe(false);

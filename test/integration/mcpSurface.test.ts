@@ -35,9 +35,7 @@ test('both transports list the same tools, each with an output schema and honest
   const a = (await sse.listTools()).tools;
   const b = (await http.listTools()).tools;
   expect(a.map((t) => t.name).sort()).toEqual(b.map((t) => t.name).sort());
-  expect(a.map((t) => t.name).sort()).toEqual(
-    TOOL_NAMES,
-  );
+  expect(a.map((t) => t.name).sort()).toEqual(TOOL_NAMES);
   for (const t of a) {
     expect(t.outputSchema?.type).toBe('object');
     expect(t.description!.length).toBeGreaterThan(40);
@@ -57,11 +55,7 @@ test('a session started over one transport is steered over the other', async () 
 test('session_wait sends progress while it waits and stops at once when cancelled', async () => {
   const s = await call(http, 'session_start', { agent: 'codex', cwd: 'progress', task: 'silent' });
   const progress: number[] = [];
-  const res = await http.callTool(
-    { name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 700 } },
-    undefined,
-    { onprogress: (p) => progress.push(p.progress), timeout: 10_000 },
-  );
+  const res = await http.callTool({ name: 'session_wait', arguments: { sessionId: s.sessionId, timeoutMs: 700 } }, undefined, { onprogress: (p) => progress.push(p.progress), timeout: 10_000 });
   expect((res.structuredContent as any).timedOut).toBe(true);
   expect(progress.length).toBeGreaterThanOrEqual(2);
   expect(progress).toEqual([...progress].sort((x, y) => x - y));

@@ -45,7 +45,7 @@ test('a delivered large page is not kept for replay', async () => {
   const started = messagesOf(await post('tools/call', { name: 'session_start', arguments: { agent: 'codex', cwd: 'big', task: 'wide 1500 1000' } }))[0];
   const sessionId = started.result.structuredContent.sessionId;
   // session_wait answers at the first new output: wait on until all of it is there.
-  for (let since = 0, status = 'running'; status === 'running'; ) {
+  for (let since = 0, status = 'running'; status === 'running';) {
     const waited = messagesOf(await post('tools/call', { name: 'session_wait', arguments: { sessionId, since, timeoutMs: 10_000 } }))[0];
     ({ status, nextOffset: since } = waited.result.structuredContent);
   }

@@ -26,8 +26,7 @@ afterAll(async () => {
 });
 
 const journalIds = () => withJournal(dirs, (db) => (db.prepare('SELECT id FROM sessions').all() as Array<{ id: string }>).map((r) => r.id).sort());
-const eventIds = () =>
-  withJournal(dirs, (db) => (db.prepare('SELECT DISTINCT session_id AS id FROM events WHERE session_id IS NOT NULL').all() as Array<{ id: string }>).map((r) => r.id).sort());
+const eventIds = () => withJournal(dirs, (db) => (db.prepare('SELECT DISTINCT session_id AS id FROM events WHERE session_id IS NOT NULL').all() as Array<{ id: string }>).map((r) => r.id).sort());
 const sessionDirs = () => fs.readdirSync(path.join(dirs.stateDir, 'sessions')).sort();
 
 async function runToEnd(c: Client, task: string): Promise<string> {

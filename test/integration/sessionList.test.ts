@@ -33,9 +33,7 @@ beforeAll(async () => {
     for (const id of batch) await endOf(id);
   }
   // Their order of ending, as the journal has it (ties broken by id), is what the list must follow.
-  ended.push(
-    ...withJournal(server.dirs, (db) => (db.prepare('SELECT id FROM sessions ORDER BY ended_at, id').all() as Array<{ id: string }>).map((r) => r.id)),
-  );
+  ended.push(...withJournal(server.dirs, (db) => (db.prepare('SELECT id FROM sessions ORDER BY ended_at, id').all() as Array<{ id: string }>).map((r) => r.id)));
   killed = await start('silent');
   await call(client, 'session_kill', { sessionId: killed });
   // Past 'killing' (still active) to 'killed': only then is it among the ended.

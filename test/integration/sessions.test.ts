@@ -24,10 +24,14 @@ afterAll(async () => {
 
 async function waitEnded(sessionId: string, timeoutMs = 15_000) {
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId, timeoutMs: 2_000, since: 0, limit: 1 });
-    return !['running', 'killing'].includes(page.status);
-  }, timeoutMs, `session ${sessionId} to end`);
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId, timeoutMs: 2_000, since: 0, limit: 1 });
+      return !['running', 'killing'].includes(page.status);
+    },
+    timeoutMs,
+    `session ${sessionId} to end`,
+  );
   return page;
 }
 
@@ -79,10 +83,14 @@ test('session_send with raw: true types into a Codex PTY', async () => {
   const s = await call(client, 'session_start', { agent: 'codex', cwd: 'echo', task: 'echo-input' });
   const sent = await call(client, 'session_send', { sessionId: s.sessionId, message: 'hello there\r', raw: true });
   expect(sent).toMatchObject({ delivered: true, queued: false });
-  await until(async () => {
-    const page = await call(client, 'session_output', { sessionId: s.sessionId });
-    return page.lines.includes('got: hello there');
-  }, 5_000, 'echoed input');
+  await until(
+    async () => {
+      const page = await call(client, 'session_output', { sessionId: s.sessionId });
+      return page.lines.includes('got: hello there');
+    },
+    5_000,
+    'echoed input',
+  );
   await call(client, 'session_send', { sessionId: s.sessionId, message: 'quit\r', raw: true });
   const ended = await waitEnded(s.sessionId);
   expect(ended.status).toBe('exited');
@@ -158,9 +166,7 @@ test('Claude: tool calls and non-JSON lines become readable lines', async () => 
   const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'claude-tool', task: 'tool' });
   await waitEnded(s.sessionId);
   const { lines } = await readAll(s.sessionId);
-  expect(lines).toEqual(
-    expect.arrayContaining(['[tool] Write file_path=hello.txt', '[tool result] File created', 'echo: tool']),
-  );
+  expect(lines).toEqual(expect.arrayContaining(['[tool] Write file_path=hello.txt', '[tool result] File created', 'echo: tool']));
   expect(lines.find((l) => l.startsWith('[result] success'))).toMatch(/turns=1 cost=\$0\.0012/);
   const g = await call(client, 'session_start', { agent: 'claude-code', cwd: 'claude-tool', task: 'garbage' });
   await waitEnded(g.sessionId);
@@ -257,9 +263,7 @@ test('session_list shows every session with status, agent, cwd, times, pid and e
   const { sessions } = await call(client, 'session_list');
   expect(sessions.length).toBeGreaterThan(5);
   for (const s of sessions) {
-    expect(s).toEqual(
-      expect.objectContaining({ sessionId: expect.any(String), agent: expect.any(String), cwd: expect.any(String), status: expect.any(String), startedAt: expect.any(String) }),
-    );
+    expect(s).toEqual(expect.objectContaining({ sessionId: expect.any(String), agent: expect.any(String), cwd: expect.any(String), status: expect.any(String), startedAt: expect.any(String) }));
     expect(typeof s.silentForMs).toBe('number');
   }
   expect(sessions.some((s: any) => s.status === 'exited' && s.exitCode === 0)).toBe(true);

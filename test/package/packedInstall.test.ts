@@ -82,11 +82,7 @@ beforeAll(async () => {
   packedFiles = packed[0].files.map((f) => f.path);
   const tarball = path.join(dirs.base, path.basename(packed[0].filename));
   // cwd is the temp dir so no project .npmrc or package.json of the checkout takes part.
-  const out = await npm(
-    ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', `--allow-scripts=${NATIVE_MODULES.join(',')}`, tarball],
-    dirs.base,
-    INSTALL_TIMEOUT_MS,
-  );
+  const out = await npm(['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', `--allow-scripts=${NATIVE_MODULES.join(',')}`, tarball], dirs.base, INSTALL_TIMEOUT_MS);
   const added = /added (\d+) packages?/.exec(out);
   if (!added) throw new Error(`npm install printed no package count:\n${out}`);
   installedCount = Number(added[1]);
@@ -101,7 +97,17 @@ afterAll(() => {
 });
 
 test('the tarball ships the built server and nothing of the tests, sources or bench', () => {
-  for (const needed of ['package.json', 'README.md', 'LICENSE', '.env.example', 'ecosystem.config.cjs', 'dist/src/cli.js', 'dist/src/supervisor/main.js', 'dist/src/worker/main.js', 'dist/src/supervisor/fs/fsTasks.js']) {
+  for (const needed of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    '.env.example',
+    'ecosystem.config.cjs',
+    'dist/src/cli.js',
+    'dist/src/supervisor/main.js',
+    'dist/src/worker/main.js',
+    'dist/src/supervisor/fs/fsTasks.js',
+  ]) {
     expect(packedFiles).toContain(needed);
   }
   const stray = packedFiles.filter((f) => /^(test|src|bench|dist\/bench|dist\/test)\//.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
@@ -125,29 +131,35 @@ describe('the installed agentvisor serve', () => {
     await server?.stop();
   });
 
-  test('answers tools/list and runs a session through its own worker and native modules', async () => {
-    server = await startServer({ dirs, command: [path.join(prefix, 'bin', 'agentvisor'), 'serve'], env: { CODEX_BIN: FAKE_CODEX } });
-    // The installed copy, not the checkout, is what answered.
-    expect(fs.realpathSync(path.join(prefix, 'bin', 'agentvisor'))).toBe(path.join(prefix, 'lib', 'node_modules', pkg.name, 'dist', 'src', 'cli.js'));
-    client = await connect(server, 'http');
-    const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(
-      expect.arrayContaining(TOOL_NAMES),
-    );
-    // A session needs the shipped worker (dist/src/worker), node-pty (Codex runs in a terminal) and
-    // the journal (better-sqlite3): the parts a packaging mistake would break.
-    const s = await call(client, 'session_start', { agent: 'codex', cwd: 'proj', task: 'lines 3' });
-    let page: any;
-    await until(async () => {
-      page = await call(client!, 'session_wait', { sessionId: s.sessionId, timeoutMs: 2_000, since: 0, limit: 10 });
-      return !['running', 'killing'].includes(page.status);
-    }, SESSION_END_TIMEOUT_MS, 'the session to end');
-    expect(page.status).toBe('exited');
-    expect(page.exitCode).toBe(0);
-    await client.close();
-    client = undefined;
-    expect(await server.stop()).toBe(0);
-    server = undefined;
-    await until(() => leftovers(dirs).length === 0, PROCESS_EXIT_TIMEOUT_MS, 'no process of the test left');
-  }, SERVE_TEST_TIMEOUT_MS);
+  test(
+    'answers tools/list and runs a session through its own worker and native modules',
+    async () => {
+      server = await startServer({ dirs, command: [path.join(prefix, 'bin', 'agentvisor'), 'serve'], env: { CODEX_BIN: FAKE_CODEX } });
+      // The installed copy, not the checkout, is what answered.
+      expect(fs.realpathSync(path.join(prefix, 'bin', 'agentvisor'))).toBe(path.join(prefix, 'lib', 'node_modules', pkg.name, 'dist', 'src', 'cli.js'));
+      client = await connect(server, 'http');
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(expect.arrayContaining(TOOL_NAMES));
+      // A session needs the shipped worker (dist/src/worker), node-pty (Codex runs in a terminal) and
+      // the journal (better-sqlite3): the parts a packaging mistake would break.
+      const s = await call(client, 'session_start', { agent: 'codex', cwd: 'proj', task: 'lines 3' });
+      let page: any;
+      await until(
+        async () => {
+          page = await call(client!, 'session_wait', { sessionId: s.sessionId, timeoutMs: 2_000, since: 0, limit: 10 });
+          return !['running', 'killing'].includes(page.status);
+        },
+        SESSION_END_TIMEOUT_MS,
+        'the session to end',
+      );
+      expect(page.status).toBe('exited');
+      expect(page.exitCode).toBe(0);
+      await client.close();
+      client = undefined;
+      expect(await server.stop()).toBe(0);
+      server = undefined;
+      await until(() => leftovers(dirs).length === 0, PROCESS_EXIT_TIMEOUT_MS, 'no process of the test left');
+    },
+    SERVE_TEST_TIMEOUT_MS,
+  );
 });

@@ -48,7 +48,11 @@ async function grandchildPid(cwd: string): Promise<number> {
 function hostPid(ownPid: number, cwd: string): number {
   for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
     try {
-      const nspid = /^NSpid:\s*(.*)$/m.exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+      const nspid =
+        /^NSpid:\s*(.*)$/m
+          .exec(fs.readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1]
+          .trim()
+          .split(/\s+/) ?? [];
       if (Number(nspid.at(-1)) === ownPid && fs.readlinkSync(`/proc/${entry}/cwd`) === cwd) return Number(entry);
     } catch {
       // exited while we looked
@@ -57,21 +61,18 @@ function hostPid(ownPid: number, cwd: string): number {
   return 0;
 }
 
-test.each(['claude-code', 'codex'])(
-  'a %s agent that exits while a detached grandchild holds its stdout ends its session within the grace, and the grandchild is killed',
-  async (agent) => {
-    ({ server, client } = await up(dirs, { CLAUDE_BIN: AGENT, CODEX_BIN: AGENT }));
-    const s = await call(client, 'session_start', { agent, cwd: 'g', task: 'holder' });
-    grandchild = await grandchildPid('g');
-    const t0 = Date.now();
-    const end = await waitEnded(client, s.sessionId, WorkerTimeouts.stdioDrainGraceMs + END_MARGIN_MS);
-    expect(Date.now() - t0).toBeLessThan(WorkerTimeouts.stdioDrainGraceMs + END_MARGIN_MS);
-    expect({ status: end.status, exitCode: end.exitCode }).toEqual({ status: 'exited', exitCode: 0 });
-    await until(() => !alive(grandchild), 5_000, `grandchild ${grandchild} to be killed`);
-    const row = journalRow(dirs, s.sessionId);
-    await until(() => !alive(row.worker_pid), 10_000, 'the worker to exit');
-  },
-);
+test.each(['claude-code', 'codex'])('a %s agent that exits while a detached grandchild holds its stdout ends its session within the grace, and the grandchild is killed', async (agent) => {
+  ({ server, client } = await up(dirs, { CLAUDE_BIN: AGENT, CODEX_BIN: AGENT }));
+  const s = await call(client, 'session_start', { agent, cwd: 'g', task: 'holder' });
+  grandchild = await grandchildPid('g');
+  const t0 = Date.now();
+  const end = await waitEnded(client, s.sessionId, WorkerTimeouts.stdioDrainGraceMs + END_MARGIN_MS);
+  expect(Date.now() - t0).toBeLessThan(WorkerTimeouts.stdioDrainGraceMs + END_MARGIN_MS);
+  expect({ status: end.status, exitCode: end.exitCode }).toEqual({ status: 'exited', exitCode: 0 });
+  await until(() => !alive(grandchild), 5_000, `grandchild ${grandchild} to be killed`);
+  const row = journalRow(dirs, s.sessionId);
+  await until(() => !alive(row.worker_pid), 10_000, 'the worker to exit');
+});
 
 test('a daemon the agent started (own session, no stdio) is tracked while the agent runs and killed when the agent exits', async () => {
   ({ server, client } = await up(dirs, { CLAUDE_BIN: AGENT, CODEX_BIN: AGENT }));
@@ -86,4 +87,3 @@ test('a daemon the agent started (own session, no stdio) is tracked while the ag
   await until(() => !alive(grandchild), 5_000, `daemon ${grandchild} to be killed`);
   await until(() => !alive(journalRow(dirs, s.sessionId).worker_pid), 10_000, 'the worker to exit');
 });
-

@@ -128,10 +128,7 @@ test('multi-turn: a message sent mid-turn goes over the same stdin, then a messa
 });
 
 test('a message sent while Claude works through tool calls is folded into that turn; its one result ends the session', async () => {
-  const rig = await startRealRig([
-    { toolCalls: [{ name: 'Bash', input: { command: 'echo STEP-ONE', description: 'step one' } }], delayMs: 2_000 },
-    { text: 'ANSWER-BOTH' },
-  ]);
+  const rig = await startRealRig([{ toolCalls: [{ name: 'Bash', input: { command: 'echo STEP-ONE', description: 'step one' } }], delayMs: 2_000 }, { text: 'ANSWER-BOTH' }]);
   const s = await rig.call('session_start', { agent: 'claude-code', cwd: 'fold', task: 'QUESTION-ONE' });
   await rig.model.waitForRequests(1);
   expect(await rig.call('session_send', { sessionId: s.sessionId, message: 'QUESTION-TWO' })).toMatchObject({ delivered: true });
@@ -142,12 +139,7 @@ test('a message sent while Claude works through tool calls is folded into that t
   expect(Date.now() - t0).toBeLessThan(15_000);
   expect(ended).toMatchObject({ status: 'exited', exitCode: 0, completedSuccessfully: true });
   const lines = (await readAll(rig.client, s.sessionId)).lines;
-  expect(lines.filter((l) => !l.startsWith('[session] '))).toEqual([
-    '[tool] Bash command=echo STEP-ONE',
-    '[tool result] STEP-ONE',
-    'ANSWER-BOTH',
-    expect.stringMatching(RESULT_SUCCESS),
-  ]);
+  expect(lines.filter((l) => !l.startsWith('[session] '))).toEqual(['[tool] Bash command=echo STEP-ONE', '[tool result] STEP-ONE', 'ANSWER-BOTH', expect.stringMatching(RESULT_SUCCESS)]);
   expect(rig.model.requests).toHaveLength(2);
   const folded = JSON.stringify(rig.model.requests[1].body.messages.slice(-2));
   expect(folded).toContain('The user sent a new message while you were working:\\nQUESTION-TWO');

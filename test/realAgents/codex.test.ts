@@ -21,7 +21,7 @@ function cmdline(pid: number): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 // C0 controls (bar tab) and DEL: nothing of the terminal's escape sequences may reach a client.
- 
+
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Text of the Responses-API input messages of one role, in order. */
@@ -49,9 +49,7 @@ test('one task: a real shell command through exec_command creates the file; plai
   const { lines } = await readAll(rig.client, s.sessionId);
   expect(lines.filter((l) => l.includes('\x1b'))).toEqual([]); // no escape sequence in any line
   expect(lines.filter((l) => CONTROL.test(l))).toEqual([]); // nor any other control character
-  expect(lines).toEqual(
-    expect.arrayContaining([`workdir: ${cwd}`, 'provider: local', `session id: ${thread}`, 'Create made.txt', 'Creating made.txt.', 'WROTE-IT', 'Created made.txt.']),
-  );
+  expect(lines).toEqual(expect.arrayContaining([`workdir: ${cwd}`, 'provider: local', `session id: ${thread}`, 'Create made.txt', 'Creating made.txt.', 'WROTE-IT', 'Created made.txt.']));
   const cmdLine = lines.findIndex((l) => l.includes(`printf "made by codex" > made.txt && echo WROTE-IT' in ${cwd}`));
   expect(cmdLine).toBeGreaterThan(lines.indexOf('Creating made.txt.'));
   expect(lines.indexOf('WROTE-IT')).toBeGreaterThan(cmdLine);

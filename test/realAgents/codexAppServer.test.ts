@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 // Control characters but tab, DEL and C1: no escape sequence reaches a client.
- 
+
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 
 /** Text of the Responses-API input messages of one role, in order, without Codex's own context messages. */
@@ -132,7 +132,10 @@ test('an unreachable model ends the process with a failed turn and a summary, no
 
 test('edit mode: a patch and a command write inside the workspace, each item one line', async () => {
   const patch = '*** Begin Patch\n*** Add File: new.txt\n+hello\n*** End Patch\n';
-  rig = await AppServerRig.start([{ toolCalls: [{ name: 'apply_patch', input: patch }] }, { toolCalls: [{ name: 'exec_command', input: { cmd: 'echo x > w.txt; cat w.txt' } }] }, { text: 'Both written.' }], 'edit');
+  rig = await AppServerRig.start(
+    [{ toolCalls: [{ name: 'apply_patch', input: patch }] }, { toolCalls: [{ name: 'exec_command', input: { cmd: 'echo x > w.txt; cat w.txt' } }] }, { text: 'Both written.' }],
+    'edit',
+  );
   expect((await rig.runProcess(['write two files']).ended).completedSuccessfully).toBe(true);
   expect(fs.readFileSync(path.join(rig.cwd, 'new.txt'), 'utf8')).toBe('hello\n');
   expect(fs.readFileSync(path.join(rig.cwd, 'w.txt'), 'utf8')).toBe('x\n');

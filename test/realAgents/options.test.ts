@@ -70,10 +70,7 @@ describe('mode "plan" cannot create a file', () => {
   });
 
   test('codex --sandbox read-only: the shell command fails (read-only file system), the file is not created', async () => {
-    const rig = await startRealRig([
-      { text: 'Touching planned.txt.', toolCalls: [{ name: 'exec_command', input: { cmd: 'touch planned.txt' } }] },
-      { text: 'PLAN-DONE' },
-    ]);
+    const rig = await startRealRig([{ text: 'Touching planned.txt.', toolCalls: [{ name: 'exec_command', input: { cmd: 'touch planned.txt' } }] }, { text: 'PLAN-DONE' }]);
     const cwd = path.join(rig.dirs.workspace, 'plan');
     const s = await rig.call('session_start', { agent: 'codex', cwd: 'plan', task: 'write planned.txt', mode: 'plan' });
     const ended = await waitEnded(rig.client, s.sessionId);
@@ -108,10 +105,7 @@ describe('waitMs: session_start blocks until the end and returns finalAnswer', (
   });
 
   test('codex: finalAnswer is the last message', async () => {
-    const rig = await startRealRig([
-      { text: 'Running a command first.', toolCalls: [{ name: 'exec_command', input: { cmd: 'echo CMD-OUTPUT' } }], delayMs: 300 },
-      { text: 'FINAL-ANSWER-CODEX: 42' },
-    ]);
+    const rig = await startRealRig([{ text: 'Running a command first.', toolCalls: [{ name: 'exec_command', input: { cmd: 'echo CMD-OUTPUT' } }], delayMs: 300 }, { text: 'FINAL-ANSWER-CODEX: 42' }]);
     const t0 = Date.now();
     const r = await rig.call('session_start', { agent: 'codex', cwd: 'ask', task: 'what is the answer?', waitMs: 30_000 });
     expect(Date.now() - t0).toBeLessThan(30_000);

@@ -8,21 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { call, leftovers, until } from '../helpers/server';
-import {
-  alive,
-  closeQuietly,
-  expectConsecutive,
-  lineCount,
-  logLine,
-  readAll,
-  restartRig,
-  sleep,
-  startTick,
-  tickNumbers,
-  waitEnded,
-  withJournal,
-  type Row,
-} from './support';
+import { alive, closeQuietly, expectConsecutive, lineCount, logLine, readAll, restartRig, sleep, startTick, tickNumbers, waitEnded, withJournal, type Row } from './support';
 
 jest.setTimeout(90_000);
 
@@ -85,8 +71,9 @@ test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that w
   for (const s of (await call(client, 'session_list')).sessions as Array<{ sessionId: string; status: string }>) {
     if (s.status === 'running') expect((await call(client, 'session_kill', { sessionId: s.sessionId })).status).toBe('killed');
   }
-  const unsupervised = withJournal(rig.dirs, (db) => db.prepare("SELECT * FROM sessions WHERE status IN ('lost','failed')").all() as Row[])
-    .filter((r) => fs.existsSync(path.join(r.session_dir, 'final.json')));
+  const unsupervised = withJournal(rig.dirs, (db) => db.prepare("SELECT * FROM sessions WHERE status IN ('lost','failed')").all() as Row[]).filter((r) =>
+    fs.existsSync(path.join(r.session_dir, 'final.json')),
+  );
   // A lost session's worker never ran on unsupervised to write a final record later.
   expect(unsupervised.map((r) => r.id)).toEqual([]);
   await closeQuietly(client);
@@ -117,6 +104,9 @@ test(`${CYCLES} supervisor SIGKILL/restart cycles under load lose nothing that w
   process.stdout.write(
     `kill cycles: ${CYCLES} in ${Date.now() - t0} ms; ${acked.length} acknowledged starts, ${rows.length} sessions ${JSON.stringify(byStatus)}; ` +
       `journal reconciled in ${reattachMs.join('/')} ms\n` +
-      rows.filter((r) => r.status === 'lost' || r.status === 'failed').map((r) => `  ${r.status}: ${r.error_summary}\n`).join(''),
+      rows
+        .filter((r) => r.status === 'lost' || r.status === 'failed')
+        .map((r) => `  ${r.status}: ${r.error_summary}\n`)
+        .join(''),
   );
 });

@@ -52,11 +52,7 @@ test('a row whose worker and agent pids now belong to unrelated processes is not
   // … and their pids are reused by unrelated processes. (We cannot pick a pid, so the row is pointed at
   // the strangers instead; the recorded start times stay the old ones, as they would after real reuse.)
   const [w, a] = [await stranger(), await stranger()];
-  withJournal(
-    rig.dirs,
-    (db) => db.prepare('UPDATE sessions SET worker_pid = ?, agent_pid = ? WHERE id = ?').run(w.pid, a.pid, s.sessionId),
-    { readonly: false },
-  );
+  withJournal(rig.dirs, (db) => db.prepare('UPDATE sessions SET worker_pid = ?, agent_pid = ? WHERE id = ?').run(w.pid, a.pid, s.sessionId), { readonly: false });
   expect(startTime(w.pid!)).not.toBe(row.worker_start_time);
 
   const second = await rig.up();
@@ -93,11 +89,9 @@ test('a row with no worker pid (supervisor killed inside session_start) adopts t
   await closeQuietly(first.client);
   const row = journalRow(rig.dirs, s.sessionId);
   // As the journal is when the supervisor dies after launching the worker but before journalling it.
-  withJournal(
-    rig.dirs,
-    (db) => db.prepare('UPDATE sessions SET worker_pid = NULL, worker_start_time = NULL, agent_pid = NULL, agent_start_time = NULL WHERE id = ?').run(s.sessionId),
-    { readonly: false },
-  );
+  withJournal(rig.dirs, (db) => db.prepare('UPDATE sessions SET worker_pid = NULL, worker_start_time = NULL, agent_pid = NULL, agent_start_time = NULL WHERE id = ?').run(s.sessionId), {
+    readonly: false,
+  });
 
   const second = await rig.up();
   expect(logLine(second.server.stderr(), 'journal reconciled')).toMatchObject({ reattached: 1, lost: 0 });

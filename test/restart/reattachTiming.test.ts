@@ -36,7 +36,12 @@ test(`time from supervisor start to ${SESSIONS} live sessions re-attached`, asyn
     expect(listening).toMatchObject({ reattached: SESSIONS });
     figures.push({ reconciledMs: Number(reconciled!.ms), startupMs: Number(listening!.startupMs), wallMs });
     const listed = (await call(client, 'session_list')).sessions as Array<{ sessionId: string; status: string }>;
-    expect(listed.filter((s) => s.status === 'running').map((s) => s.sessionId).sort()).toEqual([...ids].sort());
+    expect(
+      listed
+        .filter((s) => s.status === 'running')
+        .map((s) => s.sessionId)
+        .sort(),
+    ).toEqual([...ids].sort());
   }
 
   await Promise.all(ids.map(async (id) => expect((await call(client, 'session_kill', { sessionId: id })).status).toBe('killed')));

@@ -7,19 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Dirs, call, leftovers, until } from '../helpers/server';
-import {
-  alive,
-  closeQuietly,
-  expectConsecutive,
-  journalRow,
-  lineCount,
-  logLine,
-  readAll,
-  restartRig,
-  startTick,
-  tickNumbers,
-  withJournal,
-} from './support';
+import { alive, closeQuietly, expectConsecutive, journalRow, lineCount, logLine, readAll, restartRig, startTick, tickNumbers, withJournal } from './support';
 
 jest.setTimeout(60_000);
 

@@ -4,20 +4,7 @@
  * reads from offset 0 as one unbroken numbered sequence across the gap.
  */
 import { call, leftovers, until } from '../helpers/server';
-import {
-  alive,
-  closeQuietly,
-  eventKinds,
-  expectConsecutive,
-  journalRow,
-  lineCount,
-  logLine,
-  readAll,
-  restartRig,
-  startTick,
-  tickNumbers,
-  waitEnded,
-} from './support';
+import { alive, closeQuietly, eventKinds, expectConsecutive, journalRow, lineCount, logLine, readAll, restartRig, startTick, tickNumbers, waitEnded } from './support';
 
 jest.setTimeout(60_000);
 

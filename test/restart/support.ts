@@ -206,10 +206,14 @@ export async function lineCount(client: Client, sessionId: string): Promise<numb
 /** Waits until a session has ended and returns its final page. */
 export async function waitEnded(client: Client, sessionId: string, timeoutMs = 30_000): Promise<Page> {
   let page: Page | undefined;
-  await until(async () => {
-    page = await call<Page>(client, 'session_output', { sessionId, since: 0, limit: 1 });
-    return page.status !== 'running' && page.status !== 'killing';
-  }, timeoutMs, `session ${sessionId} to end`);
+  await until(
+    async () => {
+      page = await call<Page>(client, 'session_output', { sessionId, since: 0, limit: 1 });
+      return page.status !== 'running' && page.status !== 'killing';
+    },
+    timeoutMs,
+    `session ${sessionId} to end`,
+  );
   return page!;
 }
 
@@ -218,12 +222,7 @@ export async function waitEnded(client: Client, sessionId: string, timeoutMs = 3
  * waits for it to go, removes the temp dirs. Returns what was left over.
  */
 /** `beforeRemove` runs once every process is gone and before the directories go (e.g. unmounting a tmpfs inside them). */
-export async function cleanup(
-  dirs: Dirs,
-  servers: Array<RunningServer | undefined>,
-  clients: Array<Client | undefined> = [],
-  beforeRemove?: () => void,
-): Promise<number[]> {
+export async function cleanup(dirs: Dirs, servers: Array<RunningServer | undefined>, clients: Array<Client | undefined> = [], beforeRemove?: () => void): Promise<number[]> {
   for (const c of clients) await closeQuietly(c);
   for (const s of servers) if (s) await s.kill();
   const found = reapLeftovers(dirs);

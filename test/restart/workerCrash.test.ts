@@ -126,7 +126,7 @@ test('SIGKILL of a worker while the supervisor is down: the next one marks it lo
   expect(leftovers(rig.dirs)).toEqual([]);
 });
 
-test('confined (issue 16): a worker SIGKILLed while the supervisor is down takes its agent\'s whole sandbox along at once', async () => {
+test("confined (issue 16): a worker SIGKILLed while the supervisor is down takes its agent's whole sandbox along at once", async () => {
   const first = await rig.up({ CODEX_BIN: writeHardyAgent(rig.dirs) });
   const doomed = await startTick(first.client, 100_000, 5, 'doomed');
   await until(async () => (await lineCount(first.client, doomed.sessionId)) > 20, 10_000, 'output');

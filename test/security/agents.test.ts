@@ -48,10 +48,14 @@ afterAll(async () => {
 
 async function waitEnded(sessionId: string): Promise<any> {
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 10_000, maxBytes: 1_000_000 });
-    return !['running', 'killing'].includes(page.status);
-  }, 20_000, `session ${sessionId} to end`);
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 10_000, maxBytes: 1_000_000 });
+      return !['running', 'killing'].includes(page.status);
+    },
+    20_000,
+    `session ${sessionId} to end`,
+  );
   return page;
 }
 
@@ -78,22 +82,26 @@ function printedJson(lines: string[], key?: string): any {
  */
 async function printedByLive(sessionId: string, key?: string, since = 0): Promise<any> {
   let found: any;
-  await until(async () => {
-    const lines: string[] = [];
-    let from = since;
-    for (;;) {
-      const page = await call(client, 'session_output', { sessionId, since: from, limit: 10_000, maxBytes: 1_000_000 });
-      lines.push(...page.lines);
-      from = page.nextOffset;
-      if (!page.hasMore) break;
-    }
-    try {
-      found = printedJson(lines, key);
-      return true;
-    } catch {
-      return false;
-    }
-  }, 15_000, `session ${sessionId} to print its ${key ?? 'JSON'}`);
+  await until(
+    async () => {
+      const lines: string[] = [];
+      let from = since;
+      for (;;) {
+        const page = await call(client, 'session_output', { sessionId, since: from, limit: 10_000, maxBytes: 1_000_000 });
+        lines.push(...page.lines);
+        from = page.nextOffset;
+        if (!page.hasMore) break;
+      }
+      try {
+        found = printedJson(lines, key);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    15_000,
+    `session ${sessionId} to print its ${key ?? 'JSON'}`,
+  );
   await call(client, 'session_kill', { sessionId });
   return found;
 }
@@ -162,14 +170,7 @@ test('message: shell syntax in a follow-up arrives byte-identical and runs nothi
 });
 
 test('cwd: a directory name full of shell syntax is created and used as is, running nothing', async () => {
-  const names = [
-    'x $(touch pwned-1) ; touch pwned-2 `touch pwned-3`',
-    "q'uo\"te & | > < * ? [a] {b,c} ~ !",
-    'new\nline\ttab',
-    '-rf',
-    '--help',
-    '$HOME',
-  ];
+  const names = ['x $(touch pwned-1) ; touch pwned-2 `touch pwned-3`', 'q\'uo"te & | > < * ? [a] {b,c} ~ !', 'new\nline\ttab', '-rf', '--help', '$HOME'];
   for (const name of names) {
     const s = await call(client, 'session_start', { agent: 'codex', cwd: name, task: 'cwd-hold' });
     expect(s.cwd).toBe(path.join(server.dirs.workspace, name));
@@ -196,23 +197,65 @@ test('text an argv cannot carry is refused up front with the field named', async
 });
 
 const ALLOWED_ENV = new Set([
-  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TZ', 'TMPDIR', 'SSL_CERT_FILE', 'SSL_CERT_DIR',
-  'NODE_EXTRA_CA_CERTS', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'XDG_CONFIG_HOME',
-  'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_STATE_HOME', 'XDG_RUNTIME_DIR', 'ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN',
-  'ANTHROPIC_BASE_URL', 'ANTHROPIC_MODEL', 'CLAUDE_CONFIG_DIR', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'CODEX_HOME',
-  'TERM', 'NO_COLOR', 'PAGER', 'GIT_PAGER',
+  'PATH',
+  'HOME',
+  'USER',
+  'LOGNAME',
+  'SHELL',
+  'LANG',
+  'LANGUAGE',
+  'TZ',
+  'TMPDIR',
+  'SSL_CERT_FILE',
+  'SSL_CERT_DIR',
+  'NODE_EXTRA_CA_CERTS',
+  'HTTP_PROXY',
+  'HTTPS_PROXY',
+  'NO_PROXY',
+  'http_proxy',
+  'https_proxy',
+  'no_proxy',
+  'XDG_CONFIG_HOME',
+  'XDG_DATA_HOME',
+  'XDG_CACHE_HOME',
+  'XDG_STATE_HOME',
+  'XDG_RUNTIME_DIR',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'ANTHROPIC_BASE_URL',
+  'ANTHROPIC_MODEL',
+  'CLAUDE_CONFIG_DIR',
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'CODEX_HOME',
+  'TERM',
+  'NO_COLOR',
+  'PAGER',
+  'GIT_PAGER',
   // Set by node-pty for a PTY child: its own cwd.
   'PWD',
   // Set by the worker to the session id: marks the session's processes (worker/sessionTree.ts).
   'AGENTVISOR_SESSION_ID',
   // From CHILD_ENV_*:
-  'FOO', 'IS_SANDBOX',
+  'FOO',
+  'IS_SANDBOX',
 ]);
 
 function expectAgentEnv(env: Record<string, string>): void {
   const unexpected = Object.keys(env).filter((k) => !ALLOWED_ENV.has(k) && !k.startsWith('LC_'));
   expect(unexpected).toEqual([]);
-  for (const name of ['AUTH_TOKEN', 'CLAUDECODE', 'CLAUDE_CODE_ENTRYPOINT', 'CLAUDE_CODE_SSE_PORT', 'CLAUDE_AGENT_SDK_VERSION', 'GITHUB_TOKEN', 'DATABASE_URL', 'STATE_DIR', 'WORKSPACE_DIR', 'RATE_LIMIT_RPM']) {
+  for (const name of [
+    'AUTH_TOKEN',
+    'CLAUDECODE',
+    'CLAUDE_CODE_ENTRYPOINT',
+    'CLAUDE_CODE_SSE_PORT',
+    'CLAUDE_AGENT_SDK_VERSION',
+    'GITHUB_TOKEN',
+    'DATABASE_URL',
+    'STATE_DIR',
+    'WORKSPACE_DIR',
+    'RATE_LIMIT_RPM',
+  ]) {
     expect({ name, present: name in env }).toEqual({ name, present: false });
   }
   const values = Object.values(env).join('\n');
@@ -227,7 +270,12 @@ function expectAgentEnv(env: Record<string, string>): void {
 
 function environOf(pid: number): Record<string, string> {
   const raw = fs.readFileSync(`/proc/${pid}/environ`, 'utf8');
-  return Object.fromEntries(raw.split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    raw
+      .split('\0')
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
 }
 
 function journalRow(sessionId: string): { worker_pid: number; socket_path: string; secret: string } {
@@ -243,7 +291,7 @@ function journalRowOf(srv: RunningServer, sessionId: string): { worker_pid: numb
   }
 }
 
-test('agents get the whitelist plus CHILD_ENV_*, never AUTH_TOKEN, server settings or a parent Claude\'s markers', async () => {
+test("agents get the whitelist plus CHILD_ENV_*, never AUTH_TOKEN, server settings or a parent Claude's markers", async () => {
   const codex = await call(client, 'session_start', { agent: 'codex', cwd: 'env', task: 'env-hold' });
   expectAgentEnv(await printedByLive(codex.sessionId));
   // Claude (pipes, not a PTY): read from the live process itself.
@@ -287,13 +335,7 @@ function inheritedFds(agent: Record<string, string>, worker: Record<string, stri
   const workerShared = new Set(Object.values(worker).filter((t) => /^(socket|pipe):/.test(t)));
   const ownTerminal = TERMINAL.test(agent['0'] ?? '') ? agent['0'] : null;
   return high
-    .filter(
-      ([, t]) =>
-        !t.startsWith('anon_inode:') &&
-        t !== '/dev/null' &&
-        !(ownTerminal && TERMINAL.test(t)) &&
-        !(t.startsWith('pipe:') && count(t) >= 2 && !workerShared.has(t)),
-    )
+    .filter(([, t]) => !t.startsWith('anon_inode:') && t !== '/dev/null' && !(ownTerminal && TERMINAL.test(t)) && !(t.startsWith('pipe:') && count(t) >= 2 && !workerShared.has(t)))
     .map(([fd, t]) => `${fd} -> ${t}`);
 }
 
@@ -314,10 +356,14 @@ async function expectNoInheritedFds(srv: RunningServer, client: Client, marker: 
   const journalRow = (id: string) => journalRowOf(srv, id);
   const codex = await call(client, 'session_start', { agent: 'codex', cwd: 'fds', task: 'fds' });
   let lines: string[] = [];
-  await until(async () => {
-    lines = (await call(client, 'session_output', { sessionId: codex.sessionId })).lines;
-    return lines.some((l) => l.startsWith('{"fds":'));
-  }, 10_000, 'the fds listing');
+  await until(
+    async () => {
+      lines = (await call(client, 'session_output', { sessionId: codex.sessionId })).lines;
+      return lines.some((l) => l.startsWith('{"fds":'));
+    },
+    10_000,
+    'the fds listing',
+  );
   const seen = printedJson(lines, 'fds').fds as Record<string, string>;
   expect(seen['0']).toMatch(TERMINAL);
   expect(seen['1']).toMatch(TERMINAL);
@@ -349,12 +395,24 @@ test('a session cwd must resolve inside WORKSPACE_DIR, through symlinks too', as
   fs.writeFileSync(path.join(ws, 'a-file'), 'x');
   try {
     const refused: Array<[string, RegExp]> = [
-      ['..', /outside WORKSPACE_DIR/], ['../outside-cwd', /outside WORKSPACE_DIR/], ['/', /outside WORKSPACE_DIR/],
-      ['/tmp', /outside WORKSPACE_DIR/], [outside, /outside WORKSPACE_DIR/], [`${ws}-evil`, /outside WORKSPACE_DIR/],
-      [`${ws}/../ws-evil/new`, /outside WORKSPACE_DIR/], ['sub/../../outside-cwd', /outside WORKSPACE_DIR/],
-      ['link-out', /outside WORKSPACE_DIR/], ['link-out/new-dir', /outside WORKSPACE_DIR/], ['link-out/a/b/c', /outside WORKSPACE_DIR/],
-      ['link-root/tmp', /outside WORKSPACE_DIR/], ['/proc/self/cwd', /outside WORKSPACE_DIR/], [`/proc/self/root${outside}`, /outside WORKSPACE_DIR/],
-      ['a-file', /not a directory/], ['a-file/sub', /not a directory|parents is a file/], ['new\u0000dir', /NUL/], ['', /cwd/],
+      ['..', /outside WORKSPACE_DIR/],
+      ['../outside-cwd', /outside WORKSPACE_DIR/],
+      ['/', /outside WORKSPACE_DIR/],
+      ['/tmp', /outside WORKSPACE_DIR/],
+      [outside, /outside WORKSPACE_DIR/],
+      [`${ws}-evil`, /outside WORKSPACE_DIR/],
+      [`${ws}/../ws-evil/new`, /outside WORKSPACE_DIR/],
+      ['sub/../../outside-cwd', /outside WORKSPACE_DIR/],
+      ['link-out', /outside WORKSPACE_DIR/],
+      ['link-out/new-dir', /outside WORKSPACE_DIR/],
+      ['link-out/a/b/c', /outside WORKSPACE_DIR/],
+      ['link-root/tmp', /outside WORKSPACE_DIR/],
+      ['/proc/self/cwd', /outside WORKSPACE_DIR/],
+      [`/proc/self/root${outside}`, /outside WORKSPACE_DIR/],
+      ['a-file', /not a directory/],
+      ['a-file/sub', /not a directory|parents is a file/],
+      ['new\u0000dir', /NUL/],
+      ['', /cwd/],
     ];
     for (const [cwd, why] of refused) {
       const err = await callError(client, 'session_start', { agent: 'codex', cwd, task: 'exit 0' });

@@ -8,21 +8,7 @@
 import fs from 'node:fs';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect, until } from '../helpers/server';
-import {
-  RawMcp,
-  type RawSse,
-  expectNormalSession,
-  finish,
-  initializeBody,
-  mcpPostHeaders,
-  openSse,
-  portOf,
-  rawSocket,
-  request,
-  sseBarrier,
-  startSecurityServer,
-  statusOf,
-} from './support';
+import { RawMcp, type RawSse, expectNormalSession, finish, initializeBody, mcpPostHeaders, openSse, portOf, rawSocket, request, sseBarrier, startSecurityServer, statusOf } from './support';
 
 let server: RunningServer;
 let client: Client;
@@ -191,9 +177,29 @@ test('/health without the token says only that the server is up; with it, the de
 
 test('no route answers without the token, however the path is spelled', async () => {
   const paths = [
-    '/sse/', '/SSE', '/Sse', '//sse', '/./sse', '/sse;x', '/sse%00', '/%73se', '/sse?sessionId=x',
-    '/mcp/', '/MCP', '//mcp', '/./mcp', '/x/../mcp', '/mcp%2f', '/%6dcp', '/mcp;jsessionid=1', '/mcp#x',
-    '/messages/', '/MESSAGES', '/messages?sessionId=', '/health/../sse', '/health/../mcp',
+    '/sse/',
+    '/SSE',
+    '/Sse',
+    '//sse',
+    '/./sse',
+    '/sse;x',
+    '/sse%00',
+    '/%73se',
+    '/sse?sessionId=x',
+    '/mcp/',
+    '/MCP',
+    '//mcp',
+    '/./mcp',
+    '/x/../mcp',
+    '/mcp%2f',
+    '/%6dcp',
+    '/mcp;jsessionid=1',
+    '/mcp#x',
+    '/messages/',
+    '/MESSAGES',
+    '/messages?sessionId=',
+    '/health/../sse',
+    '/health/../mcp',
   ];
   for (const p of paths) {
     for (const method of ['GET', 'POST', 'DELETE']) {
@@ -224,10 +230,24 @@ async function guarded(headers: Record<string, string>): Promise<number> {
 
 function refusedHosts(port: number): string[] {
   return [
-    'evil.example', `evil.example:${port}`, `localhost.evil.example:${port}`, `127.0.0.1.nip.io:${port}`, `localtest.me:${port}`,
-    `127.0.0.2:${port}`, `0.0.0.0:${port}`, `[::2]:${port}`, `localhost.:${port}`, `2130706433:${port}`, `0x7f000001:${port}`,
-    `127.1:${port}`, `[::ffff:127.0.0.1]:${port}`, `[::1:${port}`, `localhost@evil.example`, `evil.example#localhost`,
-    `agentvisor.internal:${port}`, 'xn--lcalhost-9za',
+    'evil.example',
+    `evil.example:${port}`,
+    `localhost.evil.example:${port}`,
+    `127.0.0.1.nip.io:${port}`,
+    `localtest.me:${port}`,
+    `127.0.0.2:${port}`,
+    `0.0.0.0:${port}`,
+    `[::2]:${port}`,
+    `localhost.:${port}`,
+    `2130706433:${port}`,
+    `0x7f000001:${port}`,
+    `127.1:${port}`,
+    `[::ffff:127.0.0.1]:${port}`,
+    `[::1:${port}`,
+    `localhost@evil.example`,
+    `evil.example#localhost`,
+    `agentvisor.internal:${port}`,
+    'xn--lcalhost-9za',
   ];
 }
 
@@ -256,9 +276,20 @@ test('a request with no Host, an empty one or two of them is refused', async () 
 test('an Origin that is not ours is refused with 403; ours and no Origin at all pass', async () => {
   const port = portOf(server);
   const refused = [
-    'http://evil.example', `http://evil.example:${port}`, 'null', '', `http://localhost:${port + 1}`, `http://localhost`,
-    `https://localhost.evil.example:${port}`, `http://127.0.0.1:${port}.evil.example`, `http://localhost:${port}/`,
-    `HTTP://LOCALHOST:${port}`, 'file://', `ws://localhost:${port}`, 'https://app.example.com', `http://[::2]:${port}`,
+    'http://evil.example',
+    `http://evil.example:${port}`,
+    'null',
+    '',
+    `http://localhost:${port + 1}`,
+    `http://localhost`,
+    `https://localhost.evil.example:${port}`,
+    `http://127.0.0.1:${port}.evil.example`,
+    `http://localhost:${port}/`,
+    `HTTP://LOCALHOST:${port}`,
+    'file://',
+    `ws://localhost:${port}`,
+    'https://app.example.com',
+    `http://[::2]:${port}`,
   ];
   for (const origin of refused) expect({ origin, status: await guarded({ origin }) }).toEqual({ origin, status: 403 });
   for (const origin of [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`, `https://localhost:${port}`]) {
@@ -279,11 +310,7 @@ test('HOST=0.0.0.0 works but warns; ALLOWED_HOSTS and ALLOWED_ORIGINS admit exac
     expect(wide.stderr()).toMatch(/HOST=0\.0\.0\.0 listens on every interface/);
     // The log file is written asynchronously: wait for the line rather than race it.
     const logFile = `${wide.dirs.stateDir}/logs/agentvisor.log`;
-    await until(
-      () => fs.existsSync(logFile) && /"level":"warn".*every interface|every interface.*"level":"warn"/.test(fs.readFileSync(logFile, 'utf8')),
-      5_000,
-      'the warning in the log file',
-    );
+    await until(() => fs.existsSync(logFile) && /"level":"warn".*every interface|every interface.*"level":"warn"/.test(fs.readFileSync(logFile, 'utf8')), 5_000, 'the warning in the log file');
     const status = async (headers: Record<string, string>) =>
       (
         await request(wide, {

@@ -66,10 +66,14 @@ test("a running session's cwd replaced by a symlink to / does not open / to the 
 /** The cwd the fake agent reported (Claude's init line `[session] … cwd=/x`, Codex's `{"cwd":"/x"}`), or null if it printed none. */
 async function agentCwdOf(sessionId: string): Promise<{ cwd: string | null; status: string; errorSummary: string | null }> {
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1_000 });
-    return !['running', 'killing'].includes(page.status);
-  }, 30_000, `session ${sessionId} to end`);
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId, since: 0, timeoutMs: 2_000, limit: 1_000 });
+      return !['running', 'killing'].includes(page.status);
+    },
+    30_000,
+    `session ${sessionId} to end`,
+  );
   const lines = page.lines as string[];
   const claude = lines.find((l) => l.startsWith('[session] ') && l.includes(' cwd='));
   const codex = lines.find((l) => l.includes('{"cwd":'));
@@ -102,7 +106,10 @@ test('sessions started while their cwd is swapped with a symlink to / never run 
   // The race was real: starts landed on a swapped cwd (and lost)...
   expect(outcomes.filter((o) => 'refused' in o).length).toBeGreaterThan(0);
   // ...and once it stops, a start in the same place runs normally, so refusals are the race's doing.
-  for (const args of [{ agent: 'claude-code', cwd: 'race', task: 'hello' }, { agent: 'codex', cwd: 'race', task: 'cwd' }]) {
+  for (const args of [
+    { agent: 'claude-code', cwd: 'race', task: 'hello' },
+    { agent: 'codex', cwd: 'race', task: 'cwd' },
+  ]) {
     const control = await call(client, 'session_start', args);
     expect(await agentCwdOf(control.sessionId)).toMatchObject({ cwd: dir, status: 'exited' });
   }

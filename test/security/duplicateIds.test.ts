@@ -37,16 +37,13 @@ function postStreaming(body: unknown): { headers: Promise<number>; done: Promise
   let onHeaders!: (status: number) => void;
   const headers = new Promise<number>((r) => (onHeaders = r));
   const done = new Promise<any[]>((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: portOf(server), method: 'POST', path: '/mcp', headers: mcpPostHeaders(server.token, mcp.sessionId), agent: false },
-      (res) => {
-        onHeaders(res.statusCode ?? 0);
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve(messagesOf({ status: res.statusCode ?? 0, headers: res.headers, text, json: undefined })));
-      },
-    );
+    const req = http.request({ host: '127.0.0.1', port: portOf(server), method: 'POST', path: '/mcp', headers: mcpPostHeaders(server.token, mcp.sessionId), agent: false }, (res) => {
+      onHeaders(res.statusCode ?? 0);
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(messagesOf({ status: res.statusCode ?? 0, headers: res.headers, text, json: undefined })));
+    });
     req.setTimeout(10_000, () => req.destroy(new Error('the first request was never answered')));
     req.on('error', reject);
     req.end(JSON.stringify(body));
@@ -102,10 +99,10 @@ test('SSE: the duplicate id is refused, the first request is answered exactly on
     const dup = await post({ jsonrpc: '2.0', id: 7, method: 'tools/list' });
     expect(dup.status).toBe(400);
     expect(dup.json.error.message).toMatch(/duplicate request id 7/);
-    await until(() => sse.messages.some((m) => m.id === 7 && m.result?.structuredContent), 10_000, 'the first request\'s reply');
+    await until(() => sse.messages.some((m) => m.id === 7 && m.result?.structuredContent), 10_000, "the first request's reply");
     expect((await post({ jsonrpc: '2.0', id: 9, method: 'tools/list' })).status).toBe(202);
     // A later request on the same stream is a barrier: any other reply with id 7 is here before its reply.
-    await until(() => sse.messages.some((m) => m.id === 9), 10_000, 'the barrier request\'s reply');
+    await until(() => sse.messages.some((m) => m.id === 9), 10_000, "the barrier request's reply");
     const sevens = sse.messages.filter((m) => m.id === 7);
     expect(sevens).toHaveLength(1);
     expect(sevens[0].result.structuredContent.timedOut).toBe(true);

@@ -13,18 +13,7 @@
 import net from 'node:net';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect, until } from '../helpers/server';
-import {
-  type RawSse,
-  bearer,
-  expectNormalSession,
-  finish,
-  initializeBody,
-  mcpPostHeaders,
-  openSse,
-  portOf,
-  request,
-  startSecurityServer,
-} from './support';
+import { type RawSse, bearer, expectNormalSession, finish, initializeBody, mcpPostHeaders, openSse, portOf, request, startSecurityServer } from './support';
 
 const RPM = 10;
 const MAX_ADDRESSES = 8;
@@ -142,8 +131,7 @@ describe('connection cap and idle eviction', () => {
   });
 
   const connections = async () => (await request(server, { path: '/health', headers: bearer(server.token) })).json.connections as number;
-  const initialize = () =>
-    request(server, { method: 'POST', path: '/mcp', headers: mcpPostHeaders(server.token), body: JSON.stringify(initializeBody()), readStream: true });
+  const initialize = () => request(server, { method: 'POST', path: '/mcp', headers: mcpPostHeaders(server.token), body: JSON.stringify(initializeBody()), readStream: true });
 
   test('at the cap a new connection gets a clear 503, the active client keeps working, and idle eviction frees a slot', async () => {
     // The active client keeps talking (well inside the idle timeout) for the whole test.
@@ -168,10 +156,7 @@ describe('connection cap and idle eviction', () => {
       expect(await connections()).toBe(MAX);
 
       // A burst of newcomers, both transports: all 503 with a message that names the setting.
-      const burst = await Promise.all([
-        ...Array.from({ length: 10 }, () => openSse(server, bearer(server.token))),
-        ...Array.from({ length: 10 }, () => initialize()),
-      ]);
+      const burst = await Promise.all([...Array.from({ length: 10 }, () => openSse(server, bearer(server.token))), ...Array.from({ length: 10 }, () => initialize())]);
       for (const res of burst) {
         expect(res.status).toBe(503);
         expect(res.headers['retry-after']).toBeDefined();

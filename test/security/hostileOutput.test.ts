@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 // Any C0 control but tab, DEL, any C1 control.
- 
+
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/;
 
 /** Every line from `since` on, paging through session_output. */
@@ -115,7 +115,11 @@ test('terminal escapes and NUL reach neither MCP clients nor `agentvisor logs` (
 
   // The CLI through the running server, in text and JSON.
   const env = cliEnv(server.dirs, { AUTH_TOKEN: server.token });
-  for (const args of [['logs', s.sessionId], ['logs', s.sessionId, '--json'], ['logs', s.sessionId, '--offsets']]) {
+  for (const args of [
+    ['logs', s.sessionId],
+    ['logs', s.sessionId, '--json'],
+    ['logs', s.sessionId, '--offsets'],
+  ]) {
     const r = await runCli(args, env, server.dirs.base);
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
     expect(r.stdout).toContain('rednuldelend');
@@ -169,11 +173,15 @@ test('the CLI writes no control character to a terminal, whatever the journal or
   let sessionDir = '';
   try {
     // Waited for in the journal, not through session_output: the server reads the files below only once the session has ended.
-    await until(() => {
-      const row = db.prepare('SELECT status, session_dir FROM sessions WHERE id = ?').get(s.sessionId) as { status: string; session_dir: string };
-      sessionDir = row.session_dir;
-      return row.status === 'exited';
-    }, 20_000, 'the session to end');
+    await until(
+      () => {
+        const row = db.prepare('SELECT status, session_dir FROM sessions WHERE id = ?').get(s.sessionId) as { status: string; session_dir: string };
+        sessionDir = row.session_dir;
+        return row.status === 'exited';
+      },
+      20_000,
+      'the session to end',
+    );
   } finally {
     db.close();
   }
@@ -183,7 +191,14 @@ test('the CLI writes no control character to a terminal, whatever the journal or
   fs.appendFileSync(path.join(dir, segmentName(last)), 'older \x1b]52;c;cHduZWQ=\x07\x1bc\x1b[31mline\x00\x9b0m\n');
 
   const env = cliEnv(server.dirs, { AUTH_TOKEN: server.token });
-  const runs = [['show', s.sessionId], ['show', s.sessionId, '--json'], ['sessions', '--all'], ['sessions', '--all', '--json'], ['logs', s.sessionId], ['logs', s.sessionId, '--json']];
+  const runs = [
+    ['show', s.sessionId],
+    ['show', s.sessionId, '--json'],
+    ['sessions', '--all'],
+    ['sessions', '--all', '--json'],
+    ['logs', s.sessionId],
+    ['logs', s.sessionId, '--json'],
+  ];
   for (const args of runs) {
     const r = await runCli(args, env, server.dirs.base);
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });

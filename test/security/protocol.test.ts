@@ -9,21 +9,7 @@
 import zlib from 'node:zlib';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect } from '../helpers/server';
-import {
-  RawMcp,
-  type RawSse,
-  bearer,
-  expectNormalSession,
-  finish,
-  initializeBody,
-  mcpPostHeaders,
-  messagesOf,
-  openSse,
-  rawSocket,
-  request,
-  startSecurityServer,
-  statusOf,
-} from './support';
+import { RawMcp, type RawSse, bearer, expectNormalSession, finish, initializeBody, mcpPostHeaders, messagesOf, openSse, rawSocket, request, startSecurityServer, statusOf } from './support';
 
 let server: RunningServer;
 let sseClient: Client;
@@ -89,8 +75,7 @@ test('bodies over 1 MB are refused with 413 and a JSON-RPC error, on both transp
   const t0 = Date.now();
   const claimed = await rawSocket(
     server,
-    `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\n` +
-      `Content-Length: 5000000000\r\n\r\n{`,
+    `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${server.token}\r\nContent-Type: application/json\r\n` + `Content-Length: 5000000000\r\n\r\n{`,
   );
   expect(statusOf(claimed)).toBe(413);
   expect(claimed).toMatch(/connection: close/i);
@@ -116,7 +101,11 @@ test('compression bombs are measured after inflating and refused without exhaust
   const rssBefore = (await request(server, { path: '/health', headers: bearer(server.token) })).json.rssMB;
   const payload = Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'a'.repeat(32 * MB) } }));
   const brotli = (b: Buffer) => zlib.brotliCompressSync(b, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 1 } });
-  for (const [encoding, compress] of [['gzip', zlib.gzipSync], ['deflate', zlib.deflateSync], ['br', brotli]] as const) {
+  for (const [encoding, compress] of [
+    ['gzip', zlib.gzipSync],
+    ['deflate', zlib.deflateSync],
+    ['br', brotli],
+  ] as const) {
     const bomb = compress(payload);
     expect(bomb.length).toBeLessThan(MB); // small on the wire …
     const res = await mcp.post(bomb, { 'content-encoding': encoding });
@@ -210,9 +199,7 @@ test('hostile but well-formed messages are answered with errors, not crashes', a
   expect(JSON.stringify(long).length).toBeLessThan(10_000); // the name is not echoed back
   const wide = Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, i]));
   expect((await mcp.request('ping', { _meta: wide })).result).toEqual({});
-  const deep = await mcp.post(
-    `{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"read_file","arguments":{"path":${'['.repeat(50_000)}${']'.repeat(50_000)}}}}`,
-  );
+  const deep = await mcp.post(`{"jsonrpc":"2.0","id":13,"method":"tools/call","params":{"name":"read_file","arguments":{"path":${'['.repeat(50_000)}${']'.repeat(50_000)}}}}`);
   expect(messagesOf(deep).find((m) => m.id === 13).result.isError).toBe(true);
   // A batch over the SDK's cap, and an initialize smuggled into a live session.
   const tooMany = await mcp.post(Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'ping' })));
@@ -224,7 +211,12 @@ test('hostile but well-formed messages are answered with errors, not crashes', a
   expect((await mcp.post({ jsonrpc: '2.0', id: 999_999, result: {} })).status).toBeLessThan(500);
   expect((await mcp.post({ jsonrpc: '2.0', method: 'notifications/evil', params: { x: 1 } })).status).toBe(202);
   // A valid batch still works.
-  const pair = messagesOf(await mcp.post([{ jsonrpc: '2.0', id: 'b1', method: 'ping' }, { jsonrpc: '2.0', id: 'b2', method: 'ping' }]));
+  const pair = messagesOf(
+    await mcp.post([
+      { jsonrpc: '2.0', id: 'b1', method: 'ping' },
+      { jsonrpc: '2.0', id: 'b2', method: 'ping' },
+    ]),
+  );
   expect(pair.map((m) => m.id).sort()).toEqual(['b1', 'b2']);
   await bothStillWork();
 });
@@ -232,8 +224,15 @@ test('hostile but well-formed messages are answered with errors, not crashes', a
 test('an SSE sessionId that does not exist is 404; so is any Mcp-Session-Id that does not exist', async () => {
   const ping = { jsonrpc: '2.0', id: 1, method: 'ping' };
   const unknownSse = [
-    '00000000-0000-4000-8000-000000000000', 'nope', '', '../' + sse.sessionId, `${sse.sessionId}x`, sse.sessionId!.toUpperCase(),
-    mcp.sessionId, 'x'.repeat(8_000), `${sse.sessionId}\u0000`,
+    '00000000-0000-4000-8000-000000000000',
+    'nope',
+    '',
+    '../' + sse.sessionId,
+    `${sse.sessionId}x`,
+    sse.sessionId!.toUpperCase(),
+    mcp.sessionId,
+    'x'.repeat(8_000),
+    `${sse.sessionId}\u0000`,
   ];
   for (const id of unknownSse) {
     const res = await postSse(ping, {}, id);
@@ -264,7 +263,15 @@ test('an SSE sessionId that does not exist is 404; so is any Mcp-Session-Id that
 });
 
 test('methods the endpoints do not serve are refused, never routed to a transport', async () => {
-  for (const [method, path] of [['PUT', '/mcp'], ['PATCH', '/mcp'], ['GET', '/messages'], ['PUT', '/sse'], ['POST', '/sse'], ['OPTIONS', '/mcp'], ['TRACE', '/mcp']] as const) {
+  for (const [method, path] of [
+    ['PUT', '/mcp'],
+    ['PATCH', '/mcp'],
+    ['GET', '/messages'],
+    ['PUT', '/sse'],
+    ['POST', '/sse'],
+    ['OPTIONS', '/mcp'],
+    ['TRACE', '/mcp'],
+  ] as const) {
     const res = await request(server, { method, path, headers: bearer(server.token) });
     expect({ method, path, refused: res.status >= 400 && res.status < 500 }).toEqual({ method, path, refused: true });
     // No CORS pre-flight approval for a browser.

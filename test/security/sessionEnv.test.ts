@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const start = (env: Record<string, string>, agent = 'claude-code') => ({ agent, cwd: 'env', task: 'hello', env });
 
-test('env IS_SANDBOX=1 does not get past the root guard (even listed in SESSION_ENV_ALLOW): refused, naming the operator\'s switch', async () => {
+test("env IS_SANDBOX=1 does not get past the root guard (even listed in SESSION_ENV_ALLOW): refused, naming the operator's switch", async () => {
   const text = await callError(client, 'session_start', start({ IS_SANDBOX: '1' }));
   expect(text).toMatch(/env\.IS_SANDBOX is refused: it would change a decision agentvisor makes itself/);
   expect(text).toContain('CHILD_ENV_IS_SANDBOX=1');

@@ -245,58 +245,55 @@ export interface RawSse {
 
 export function openSse(server: { url: string }, headers: Record<string, string>, localAddress?: string): Promise<RawSse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port: portOf(server), method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', ...headers }, localAddress, agent: false },
-      (res) => {
-        let buf = '';
-        let ended = false;
-        let resolveEnded: () => void;
-        const endedP = new Promise<void>((r) => (resolveEnded = r));
-        const sse: RawSse = {
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: '',
-          sessionId: null,
-          messages: [],
-          ended: endedP,
-          isEnded: () => ended,
-          close: () => req.destroy(),
-        };
-        const finish = () => {
-          ended = true;
-          resolveEnded();
-        };
-        res.on('end', finish);
-        res.on('close', finish);
-        res.on('error', finish);
-        res.setEncoding('utf8');
-        if (!String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
-          res.on('data', (d: string) => (sse.body += d));
-          res.on('end', () => resolve(sse));
-          return;
-        }
-        res.on('data', (d: string) => {
-          buf += d;
-          let idx: number;
-          while ((idx = buf.search(/\r?\n\r?\n/)) !== -1) {
-            const event = buf.slice(0, idx);
-            buf = buf.slice(idx).replace(/^\r?\n\r?\n/, '');
-            const type = /^event: ?(.*)$/m.exec(event)?.[1];
-            const data = event
-              .split(/\r?\n/)
-              .filter((l) => l.startsWith('data:'))
-              .map((l) => l.slice(5).trimStart())
-              .join('\n');
-            if (type === 'endpoint') {
-              sse.sessionId = new URL(data, 'http://x').searchParams.get('sessionId');
-              resolve(sse);
-            } else if (data) {
-              sse.messages.push(JSON.parse(data));
-            }
+    const req = http.request({ host: '127.0.0.1', port: portOf(server), method: 'GET', path: '/sse', headers: { accept: 'text/event-stream', ...headers }, localAddress, agent: false }, (res) => {
+      let buf = '';
+      let ended = false;
+      let resolveEnded: () => void;
+      const endedP = new Promise<void>((r) => (resolveEnded = r));
+      const sse: RawSse = {
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        body: '',
+        sessionId: null,
+        messages: [],
+        ended: endedP,
+        isEnded: () => ended,
+        close: () => req.destroy(),
+      };
+      const finish = () => {
+        ended = true;
+        resolveEnded();
+      };
+      res.on('end', finish);
+      res.on('close', finish);
+      res.on('error', finish);
+      res.setEncoding('utf8');
+      if (!String(res.headers['content-type'] ?? '').includes('text/event-stream')) {
+        res.on('data', (d: string) => (sse.body += d));
+        res.on('end', () => resolve(sse));
+        return;
+      }
+      res.on('data', (d: string) => {
+        buf += d;
+        let idx: number;
+        while ((idx = buf.search(/\r?\n\r?\n/)) !== -1) {
+          const event = buf.slice(0, idx);
+          buf = buf.slice(idx).replace(/^\r?\n\r?\n/, '');
+          const type = /^event: ?(.*)$/m.exec(event)?.[1];
+          const data = event
+            .split(/\r?\n/)
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5).trimStart())
+            .join('\n');
+          if (type === 'endpoint') {
+            sse.sessionId = new URL(data, 'http://x').searchParams.get('sessionId');
+            resolve(sse);
+          } else if (data) {
+            sse.messages.push(JSON.parse(data));
           }
-        });
-      },
-    );
+        }
+      });
+    });
     req.setTimeout(10_000, () => req.destroy(new Error('SSE open timed out')));
     req.on('error', (err) => {
       // A stream closed by the test itself after it resolved is not an error.
@@ -371,10 +368,14 @@ export function expectTokenNowhere(server: RunningServer, check: LeakCheck = {})
 export async function expectNormalSession(client: Client): Promise<void> {
   const s = await call(client, 'session_start', { agent: 'codex', cwd: 'after-abuse', task: 'lines 3' });
   let page: any;
-  await until(async () => {
-    page = await call(client, 'session_wait', { sessionId: s.sessionId, since: 0, timeoutMs: 2_000 });
-    return page.status === 'exited';
-  }, 15_000, 'the normal session to end');
+  await until(
+    async () => {
+      page = await call(client, 'session_wait', { sessionId: s.sessionId, since: 0, timeoutMs: 2_000 });
+      return page.status === 'exited';
+    },
+    15_000,
+    'the normal session to end',
+  );
   expect(page.lines).toEqual(expect.arrayContaining(['line 0', 'line 1', 'line 2']));
   expect(page.exitCode).toBe(0);
   expect(page.completedSuccessfully).toBe(true);

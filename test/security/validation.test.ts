@@ -57,7 +57,11 @@ function validValue(field: string, schema: any): unknown {
 
 /** Values a field of this schema must refuse. */
 function invalidValues(schema: any): Array<[string, unknown]> {
-  const common: Array<[string, unknown]> = [['null', null], ['an array', ['x']], ['an object', { x: 1 }]];
+  const common: Array<[string, unknown]> = [
+    ['null', null],
+    ['an array', ['x']],
+    ['an object', { x: 1 }],
+  ];
   if (schema.enum) return [...common, ['an unknown option', 'bash -c id'], ['a number', 1], ['an option in other case', String(schema.enum[0]).toUpperCase()]];
   switch (schema.type) {
     case 'string': {
@@ -78,9 +82,17 @@ function invalidValues(schema: any): Array<[string, unknown]> {
     case 'boolean':
       return [...common, ['a string', 'true'], ['a number', 1]];
     case 'object':
-      return [['null', null], ['an array', ['x']], ['a string', 'x']];
+      return [
+        ['null', null],
+        ['an array', ['x']],
+        ['a string', 'x'],
+      ];
     case 'array':
-      return [['null', null], ['an object', { x: 1 }], ['a string', 'x']];
+      return [
+        ['null', null],
+        ['an object', { x: 1 }],
+        ['a string', 'x'],
+      ];
     default:
       return [];
   }
@@ -186,8 +198,17 @@ test('documented limits are enforced with the limit in the message', async () =>
 
 test('malformed session ids are refused by format; well-formed unknown ones by lookup', async () => {
   const malformed = [
-    'x', '', 'null', 'ABCDEF00-0000-4000-8000-00000000000A', `${UNKNOWN_ID}0`, ` ${UNKNOWN_ID}`, '../../journal.db', "' OR 1=1 --",
-    '00000000-0000-4000-8000-00000000000g', `${running}\u0000`, `${running}\n`,
+    'x',
+    '',
+    'null',
+    'ABCDEF00-0000-4000-8000-00000000000A',
+    `${UNKNOWN_ID}0`,
+    ` ${UNKNOWN_ID}`,
+    '../../journal.db',
+    "' OR 1=1 --",
+    '00000000-0000-4000-8000-00000000000g',
+    `${running}\u0000`,
+    `${running}\n`,
   ];
   for (const tool of ['session_send', 'session_output', 'session_wait', 'session_kill']) {
     const extra = tool === 'session_send' ? { message: 'x' } : tool === 'session_wait' ? { timeoutMs: 0 } : {};

@@ -82,8 +82,7 @@ function probe(data: string | Buffer | null, deadlineMs = 8_000): Promise<Outcom
   });
 }
 
-const hello = (secretValue: unknown, protocolVersion: unknown = 1, id: unknown = 1) =>
-  JSON.stringify({ id, method: 'hello', params: { protocolVersion, secret: secretValue } }) + '\n';
+const hello = (secretValue: unknown, protocolVersion: unknown = 1, id: unknown = 1) => JSON.stringify({ id, method: 'hello', params: { protocolVersion, secret: secretValue } }) + '\n';
 
 /** Lines the session has printed so far. */
 async function outputOffset(): Promise<number> {
@@ -130,10 +129,7 @@ test('connections without the right hello are closed without service; the sessio
     ['an oversized hello', hello('s'.repeat(17 * 1024 * 1024))],
   ];
   // All at once, plus a crowd of 50 silent or garbage connections.
-  const [outcomes, crowd] = await Promise.all([
-    Promise.all(cases.map(([, data]) => probe(data))),
-    Promise.all(Array.from({ length: 50 }, (_, i) => probe(i % 2 ? null : 'x\n'))),
-  ]);
+  const [outcomes, crowd] = await Promise.all([Promise.all(cases.map(([, data]) => probe(data))), Promise.all(Array.from({ length: 50 }, (_, i) => probe(i % 2 ? null : 'x\n')))]);
   cases.forEach(([what], i) => {
     const o = outcomes[i];
     expect({ what, closed: o.closedAfterMs !== null }).toEqual({ what, closed: true });

@@ -40,15 +40,7 @@ export interface RealAgentOptions {
  * -c analytics.enabled=false --disable plugins` (`--disable X` is `[features] X = false`).
  */
 export function codexConfigToml(modelUrl: string, maxRetries?: number): string {
-  const lines = [
-    'model_provider = "local"',
-    '',
-    '[model_providers.local]',
-    'name = "local"',
-    `base_url = ${JSON.stringify(modelUrl + '/v1')}`,
-    'env_key = "OPENAI_API_KEY"',
-    'wire_api = "responses"',
-  ];
+  const lines = ['model_provider = "local"', '', '[model_providers.local]', 'name = "local"', `base_url = ${JSON.stringify(modelUrl + '/v1')}`, 'env_key = "OPENAI_API_KEY"', 'wire_api = "responses"'];
   if (maxRetries !== undefined) lines.push(`request_max_retries = ${maxRetries}`, `stream_max_retries = ${maxRetries}`);
   // No startup traffic to ab.chatgpt.com (analytics) or github.com / chatgpt.com (plugin sync).
   lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false', '');
@@ -156,10 +148,7 @@ export async function closeRigs(): Promise<void> {
  * One supervisor + one ModelServer + one SSE client, for one test (closed by closeRigs). `modelUrl` overrides the URL the
  * agents are given (e.g. a closed port) while the ModelServer still runs.
  */
-export async function startRealRig(
-  script: ScriptTurn[],
-  opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string>; command?: string[] } = {},
-): Promise<RealRig> {
+export async function startRealRig(script: ScriptTurn[], opts: { maxRetries?: number; sandbox?: boolean; modelUrl?: string; env?: Record<string, string>; command?: string[] } = {}): Promise<RealRig> {
   const dirs = makeDirs('agentvisor-real-');
   const model = await ModelServer.start(script);
   let server: RunningServer | undefined;
@@ -251,7 +240,25 @@ export async function restartRealServer(rig: RealRig, env: Record<string, string
  * its result the fields a reader follows (status, lines, ids, outcome).
  */
 export function formatTranscript(entries: TranscriptEntry[]): string {
-  const keep = ['status', 'delivered', 'queued', 'steered', 'resumed', 'note', 'agentSessionId', 'offset', 'nextOffset', 'exitCode', 'completedSuccessfully', 'errorSummary', 'usage', 'silentForMs', 'pendingApprovals', 'approval', 'alreadyDecided'];
+  const keep = [
+    'status',
+    'delivered',
+    'queued',
+    'steered',
+    'resumed',
+    'note',
+    'agentSessionId',
+    'offset',
+    'nextOffset',
+    'exitCode',
+    'completedSuccessfully',
+    'errorSummary',
+    'usage',
+    'silentForMs',
+    'pendingApprovals',
+    'approval',
+    'alreadyDecided',
+  ];
   const out: string[] = [];
   for (const e of entries) {
     out.push(`> ${e.tool} ${JSON.stringify(e.args)}`);

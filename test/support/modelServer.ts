@@ -217,9 +217,7 @@ export class ModelServer {
     const content: any[] = [];
     const calls = turn.toolCalls ?? [];
     if (turn.text !== undefined || calls.length === 0) content.push({ type: 'text', text: turn.text ?? 'ok' });
-    calls.forEach((c, i) =>
-      content.push({ type: 'tool_use', id: `toolu_${String(n).padStart(4, '0')}_${i}`, name: c.name, input: typeof c.input === 'string' ? { input: c.input } : c.input }),
-    );
+    calls.forEach((c, i) => content.push({ type: 'tool_use', id: `toolu_${String(n).padStart(4, '0')}_${i}`, name: c.name, input: typeof c.input === 'string' ? { input: c.input } : c.input }));
     const stopReason = calls.length ? 'tool_use' : 'end_turn';
     const { inputTokens, outputTokens } = turn.usage ?? DEFAULT_USAGE;
     const usage = { input_tokens: inputTokens, output_tokens: outputTokens };
@@ -258,7 +256,13 @@ export class ModelServer {
 
     const responseId = `resp_${n}`;
     const { inputTokens, outputTokens } = turn.usage ?? DEFAULT_USAGE;
-    const usage = { input_tokens: inputTokens, input_tokens_details: { cached_tokens: 0 }, output_tokens: outputTokens, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: inputTokens + outputTokens };
+    const usage = {
+      input_tokens: inputTokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: outputTokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: inputTokens + outputTokens,
+    };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const ev = (type: string, data: object) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
     ev('response.created', { response: { id: responseId, object: 'response', status: 'in_progress', model: body?.model, output: [] } });
@@ -398,10 +402,14 @@ export function codexEnv(home: string, codexHome: string, extra: Record<string, 
 export function codexArgs(url: string, opts: { maxRetries?: number } = {}): string[] {
   const retries = opts.maxRetries === undefined ? '' : `,request_max_retries=${opts.maxRetries},stream_max_retries=${opts.maxRetries}`;
   return [
-    '-c', 'model_provider=local',
-    '-c', `model_providers.local={name="local",base_url="${url}/v1",env_key="OPENAI_API_KEY",wire_api="responses"${retries}}`,
-    '-c', 'analytics.enabled=false',
-    '--disable', 'plugins',
+    '-c',
+    'model_provider=local',
+    '-c',
+    `model_providers.local={name="local",base_url="${url}/v1",env_key="OPENAI_API_KEY",wire_api="responses"${retries}}`,
+    '-c',
+    'analytics.enabled=false',
+    '--disable',
+    'plugins',
   ];
 }
 
@@ -417,7 +425,10 @@ export function toolResults(rec: RecordedRequest): Array<{ text: string; isError
   const text = (c: unknown): string => (typeof c === 'string' ? c : Array.isArray(c) ? c.map((x: any) => x?.text ?? x?.output ?? '').join('') : JSON.stringify(c ?? ''));
   if (rec.api === 'anthropic') {
     const messages: any[] = rec.body?.messages ?? [];
-    return messages.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).filter((b: any) => b?.type === 'tool_result').map((b: any) => ({ text: text(b.content), isError: b.is_error === true }));
+    return messages
+      .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
+      .filter((b: any) => b?.type === 'tool_result')
+      .map((b: any) => ({ text: text(b.content), isError: b.is_error === true }));
   }
   const input: any[] = Array.isArray(rec.body?.input) ? rec.body.input : [];
   return input.filter((i) => i?.type === 'function_call_output' || i?.type === 'custom_tool_call_output').map((i) => ({ text: text(i.output), isError: false }));

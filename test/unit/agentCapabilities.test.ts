@@ -45,7 +45,10 @@ test('CODEX_PROTOCOL: auto follows detection (and waits for it), app-server is r
   const without = new AgentCatalog();
   await without.detect({ 'claude-code': undefined, codex: fakeCli('lacks', 'Commands:\n  exec  Run') });
   await expect(without.codexProtocol('auto')).resolves.toEqual({ ok: true, protocol: 'exec' });
-  await expect(without.codexProtocol('app-server')).resolves.toEqual({ ok: false, error: expect.stringMatching(/^CODEX_PROTOCOL=app-server, but codex 9\.9\.9 at .*lacks.* has no app-server command/) });
+  await expect(without.codexProtocol('app-server')).resolves.toEqual({
+    ok: false,
+    error: expect.stringMatching(/^CODEX_PROTOCOL=app-server, but codex 9\.9\.9 at .*lacks.* has no app-server command/),
+  });
 });
 
 test('mode ask is advertised where the installed CLI can relay permission requests: the real claude and codex; a claude without stream-json input or a codex without app-server cannot', async () => {

@@ -3,15 +3,7 @@ import { CLAUDE_SYSTEM_PROMPT, claudeUserMessage, turnCommand } from '../../src/
 const full = { model: null, mode: 'full' as const };
 
 describe('turnCommand (codex)', () => {
-  const nasty = [
-    'plain task',
-    '-rf --help',
-    '--yolo',
-    '$(rm -rf /); `id` && echo "quoted" \'single\' | cat > /etc/passwd',
-    'line one\nline two\r\n\ttabbed',
-    '',
-    'ünïcödé ✓ \u0000 nul',
-  ];
+  const nasty = ['plain task', '-rf --help', '--yolo', '$(rm -rf /); `id` && echo "quoted" \'single\' | cat > /etc/passwd', 'line one\nline two\r\n\ttabbed', '', 'ünïcödé ✓ \u0000 nul'];
 
   test.each(nasty)('the task is the last argv element after "--", byte-identical: %j', (task) => {
     const { args, pty } = turnCommand('codex', full, task, null);
@@ -29,7 +21,16 @@ describe('turnCommand (codex)', () => {
 
   test('edit and plan modes choose the sandbox and never ask for approval', () => {
     expect(turnCommand('codex', { model: null, mode: 'edit' }, 't', null).args).toEqual([
-      '--sandbox', 'workspace-write', '--ask-for-approval', 'never', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', '--', 't',
+      '--sandbox',
+      'workspace-write',
+      '--ask-for-approval',
+      'never',
+      '--disable',
+      'unbounded_connection_retries',
+      'exec',
+      '--skip-git-repo-check',
+      '--',
+      't',
     ]);
     const plan = turnCommand('codex', { model: null, mode: 'plan' }, 't', null).args;
     expect(plan.slice(0, 4)).toEqual(['--sandbox', 'read-only', '--ask-for-approval', 'never']);
@@ -38,9 +39,7 @@ describe('turnCommand (codex)', () => {
 
   test('model and resume id are single elements before the task', () => {
     const { args } = turnCommand('codex', { model: 'gpt-x', mode: 'full' }, 'continue', 'thread-123');
-    expect(args).toEqual([
-      '--yolo', '--model', 'gpt-x', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', 'resume', 'thread-123', '--', 'continue',
-    ]);
+    expect(args).toEqual(['--yolo', '--model', 'gpt-x', '--disable', 'unbounded_connection_retries', 'exec', '--skip-git-repo-check', 'resume', 'thread-123', '--', 'continue']);
   });
 });
 
@@ -95,7 +94,7 @@ describe('claudeUserMessage', () => {
 describe('instructions (issue 19 item 6)', () => {
   const instructions = '-- "quoted" \\ back\nslash ü\t$(id)';
 
-  test('claude: one --append-system-prompt, agentvisor\'s prompt first, the instructions byte-identical after it', () => {
+  test("claude: one --append-system-prompt, agentvisor's prompt first, the instructions byte-identical after it", () => {
     const args = turnCommand('claude-code', { ...full, instructions }, 't', null).args;
     expect(args.filter((a) => a === '--append-system-prompt')).toHaveLength(1);
     const prompt = args[args.indexOf('--append-system-prompt') + 1];

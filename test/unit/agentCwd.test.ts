@@ -38,11 +38,14 @@ function inWorker(identity: unknown, body: string): { out: string; err: string }
 
 test('the worker stands in the checked directory itself: swapping the path afterwards moves nothing', () => {
   const moved = path.join(base, 'proj.moved');
-  const result = inWorker(dirIdentityNoFollow(cwd), `
+  const result = inWorker(
+    dirIdentityNoFollow(cwd),
+    `
     fs.renameSync(${JSON.stringify(cwd)}, ${JSON.stringify(moved)});
     fs.symlinkSync('/', ${JSON.stringify(cwd)});
     const child = require('node:child_process').spawnSync(process.execPath, ['-e', 'process.stdout.write(process.cwd())'], { encoding: 'utf8' });
-    process.stdout.write(child.stdout);`);
+    process.stdout.write(child.stdout);`,
+  );
   expect(result).toEqual({ out: moved, err: '' });
 });
 

@@ -228,9 +228,7 @@ test('queued messages without an agent session id cannot be resumed: said so, an
   r.procs[0].exit(0);
   expect(await r.ended).toMatchObject({ status: 'exited' });
   expect(r.procs).toHaveLength(1);
-  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual([
-    '[agentvisor] 1 queued message(s) not delivered: the agent never said its session id, so it cannot be resumed',
-  ]);
+  expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] 1 queued message(s) not delivered: the agent never said its session id, so it cannot be resumed']);
 });
 
 test('delivered, steered and refused messages are answered as the driver says; nothing reaches an ended session', async () => {
@@ -362,7 +360,9 @@ function approvalRig(approvals: Partial<WorkerSpec['approvals']> = {}) {
 test('a pending request is held and told (event, state, output line); an answer reaches the driver once, a repeat says alreadyDecided with the first outcome', async () => {
   const r = approvalRig();
   r.driver.emit(ask('ap-1'));
-  expect(r.events).toEqual([{ approval: expect.objectContaining({ approvalId: 'ap-1', kind: 'command', summary: 'Bash: npm test', decisions: ['allow', 'allow_for_session', 'deny'], createdAt: expect.any(String) }) }]);
+  expect(r.events).toEqual([
+    { approval: expect.objectContaining({ approvalId: 'ap-1', kind: 'command', summary: 'Bash: npm test', decisions: ['allow', 'allow_for_session', 'deny'], createdAt: expect.any(String) }) },
+  ]);
   expect(r.session.state().pendingApprovals).toEqual([expect.objectContaining({ approvalId: 'ap-1' })]);
   const first = r.session.answerApproval('ap-1', 'allow', null, 'connection:a');
   expect(first).toMatchObject({ alreadyDecided: false, outcome: { approvalId: 'ap-1', decision: 'allow', message: null, decidedBy: 'connection:a' } });
@@ -522,7 +522,7 @@ test('maxTurns with a driver that does not say when a turn starts: the turn past
   expect(r.session.output.ring.read(0, 10, 10_000).lines).toEqual(['[agentvisor] budget exceeded: maxTurns 2 (taken 3)']);
 });
 
-test('maxDurationMs: the wall-time timer, shortened by the previous workers\' time, ends the session; an ended session\'s time stops', async () => {
+test("maxDurationMs: the wall-time timer, shortened by the previous workers' time, ends the session; an ended session's time stops", async () => {
   jest.useFakeTimers({ doNotFake: ['setImmediate'] });
   const r = rig({ limits: { ...NONE, maxDurationMs: 10_000 }, spent: { usage: null, runMs: 4_000 } });
   r.session.start();

@@ -9,8 +9,7 @@ import { FakeAgentProcess } from '../support/fakeAgentProcess';
 
 const spec = { agent: 'claude-code', model: 'opus', mode: 'edit', limits: NO_LIMITS } as WorkerSpec;
 const json = (o: unknown) => JSON.stringify(o);
-const result = (extra: Record<string, unknown> = {}) =>
-  json({ type: 'result', subtype: 'success', is_error: false, result: 'Done.', session_id: 'S1', num_turns: 1, duration_ms: 10, ...extra });
+const result = (extra: Record<string, unknown> = {}) => json({ type: 'result', subtype: 'success', is_error: false, result: 'Done.', session_id: 'S1', num_turns: 1, duration_ms: 10, ...extra });
 
 function setup() {
   const events: DriverEvent[] = [];
@@ -30,7 +29,7 @@ test('argv: stream-json both ways, the mode and model, --resume when continuing;
   expect(driver.command(['x'], null)).not.toContain('--resume');
 });
 
-test('maxCostUsd: Claude also gets --max-budget-usd, what is left after the previous workers and this worker\'s processes', () => {
+test("maxCostUsd: Claude also gets --max-budget-usd, what is left after the previous workers and this worker's processes", () => {
   const limited = { ...spec, limits: { ...NO_LIMITS, maxCostUsd: 1 }, spent: { usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, costUsd: 0.25, turns: 1 }, runMs: 0 } };
   const driver = new ClaudeDriver({ spec: limited, emit: () => undefined });
   const budget = (args: string[]) => args[args.indexOf('--max-budget-usd') + 1];
@@ -95,7 +94,7 @@ test('init opens a turn and names the session; a failed result is an error, the 
   expect(driver.processExited({ exitCode: 1, signal: null })).toEqual({ completedSuccessfully: false });
 });
 
-test('usage: each result reports its turn; the cost, cumulative per process, becomes the turn\'s own, from 0 again in a resumed process', () => {
+test("usage: each result reports its turn; the cost, cumulative per process, becomes the turn's own, from 0 again in a resumed process", () => {
   const { driver, proc, events } = setup();
   driver.begin(proc, ['one', 'two'], null);
   const usage = (i: number, o: number, cacheRead = 0, cacheWrite = 0) => ({ input_tokens: i, output_tokens: o, cache_read_input_tokens: cacheRead, cache_creation_input_tokens: cacheWrite });

@@ -17,9 +17,7 @@ describe('formatClaudeLine', () => {
   });
 
   test('assistant text becomes lines, one per text line', () => {
-    const out = formatClaudeLine(
-      line({ type: 'assistant', session_id: 's', message: { content: [{ type: 'text', text: 'first\nsecond\n\nfourth' }] } }),
-    );
+    const out = formatClaudeLine(line({ type: 'assistant', session_id: 's', message: { content: [{ type: 'text', text: 'first\nsecond\n\nfourth' }] } }));
     expect(out.lines).toEqual(['first', 'second', '', 'fourth']);
     expect(out.sessionId).toBe('s');
   });
@@ -58,9 +56,7 @@ describe('formatClaudeLine', () => {
   });
 
   test('user tool_result with string content', () => {
-    const out = formatClaudeLine(
-      line({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', content: 'line one\nline two' }] } }),
-    );
+    const out = formatClaudeLine(line({ type: 'user', message: { content: [{ type: 'tool_result', tool_use_id: 't1', content: 'line one\nline two' }] } }));
     expect(out.lines).toEqual(['[tool result] line one line two']);
   });
 
@@ -72,7 +68,11 @@ describe('formatClaudeLine', () => {
           content: [
             {
               type: 'tool_result',
-              content: [{ type: 'text', text: 'alpha' }, { type: 'image', source: {} }, { type: 'text', text: 'beta' }],
+              content: [
+                { type: 'text', text: 'alpha' },
+                { type: 'image', source: {} },
+                { type: 'text', text: 'beta' },
+              ],
             },
           ],
         },
@@ -82,9 +82,7 @@ describe('formatClaudeLine', () => {
   });
 
   test('user tool_result with is_error is tagged as an error', () => {
-    const out = formatClaudeLine(
-      line({ type: 'user', message: { content: [{ type: 'tool_result', is_error: true, content: 'ENOENT: no such file' }] } }),
-    );
+    const out = formatClaudeLine(line({ type: 'user', message: { content: [{ type: 'tool_result', is_error: true, content: 'ENOENT: no such file' }] } }));
     expect(out.lines).toEqual(['[tool error] ENOENT: no such file']);
   });
 
@@ -111,9 +109,7 @@ describe('formatClaudeLine', () => {
   });
 
   test('result with is_error: true is an error even when subtype says success, and shows the text', () => {
-    const out = formatClaudeLine(
-      line({ type: 'result', subtype: 'success', is_error: true, result: 'API Error: 401 invalid key\nretry later' }),
-    );
+    const out = formatClaudeLine(line({ type: 'result', subtype: 'success', is_error: true, result: 'API Error: 401 invalid key\nretry later' }));
     expect(out.result).toEqual({ isError: true, text: 'API Error: 401 invalid key\nretry later' });
     expect(out.lines[0]).toMatch(/^\[result\] error /);
     expect(out.lines.slice(1)).toEqual(['[error] API Error: 401 invalid key', 'retry later']);
@@ -147,7 +143,17 @@ describe('formatClaudeLine', () => {
     const formatted = [
       formatClaudeLine(line({ type: 'system', subtype: 'init', session_id: nl, model: nl, cwd: nl })),
       formatClaudeLine(line({ type: 'system', subtype: 'api_retry', attempt: nl, max_retries: nl, error_status: nl, error: nl })),
-      formatClaudeLine(line({ type: 'assistant', message: { content: [{ type: 'tool_use', name: nl, input: { command: nl } }, { type: 'thinking', thinking: nl }] } })),
+      formatClaudeLine(
+        line({
+          type: 'assistant',
+          message: {
+            content: [
+              { type: 'tool_use', name: nl, input: { command: nl } },
+              { type: 'thinking', thinking: nl },
+            ],
+          },
+        }),
+      ),
       formatClaudeLine(line({ type: 'user', message: { content: [{ type: 'tool_result', content: nl }] } })),
       formatClaudeLine(line({ type: 'result', subtype: 'success', num_turns: nl })),
     ];
@@ -159,4 +165,3 @@ describe('formatClaudeLine', () => {
     expect(formatted[2].lines[0]).toBe('[tool] a\\nb\\r\\nc command=a b c');
   });
 });
-

@@ -57,7 +57,10 @@ test('ask: a command request is held (pending event) and each decision is its wi
   const b = r.request(command, { command: 'ls' }, 8) as Promise<unknown>;
   const c = r.request(file, { itemId: 'i2' }, 9) as Promise<unknown>;
   const d = r.request(permissions, asked, 10) as Promise<unknown>;
-  expect(events[0]).toEqual({ type: 'approvalPending', approval: expect.objectContaining({ kind: 'command', summary: 'shell: npm test', command: 'npm test', tool: 'commandExecution', decisions: ['allow', 'allow_for_session', 'deny'] }) });
+  expect(events[0]).toEqual({
+    type: 'approvalPending',
+    approval: expect.objectContaining({ kind: 'command', summary: 'shell: npm test', command: 'npm test', tool: 'commandExecution', decisions: ['allow', 'allow_for_session', 'deny'] }),
+  });
   const [ia, ib, ic, id] = pendingIds();
   expect(r.answer(ia, { decision: 'allow' })).toEqual({ ok: true });
   expect(r.answer(ib, { decision: 'allow_for_session' })).toEqual({ ok: true });
@@ -87,7 +90,10 @@ test('ask: serverRequest/resolved for a held request withdraws it; other ids and
 });
 
 test('a file change names its files from the item Codex started; hostile or odd params still make a bounded request', () => {
-  const files = new Map([['i1', ['src/a.ts']], ['i2', ['a', 'b', 'c']]]);
+  const files = new Map([
+    ['i1', ['src/a.ts']],
+    ['i2', ['a', 'b', 'c']],
+  ]);
   expect(describeCodexRequest(file, { itemId: 'i1' }, files)).toMatchObject({ kind: 'file_change', summary: 'apply_patch src/a.ts', tool: 'fileChange' });
   expect(describeCodexRequest(file, { itemId: 'abs' }, new Map([['abs', ['/w/src/a.ts']]]), '/w')?.summary).toBe('apply_patch src/a.ts');
   expect(describeCodexRequest(file, { itemId: 'abs' }, new Map([['abs', ['/wx/a.ts']]]), '/w')?.summary).toBe('apply_patch /wx/a.ts');
@@ -100,7 +106,7 @@ test('a file change names its files from the item Codex started; hostile or odd 
   expect(describeCodexRequest('toString', {}, files)).toBeNull();
 });
 
-test('unwrapShell takes the command out of Codex\'s `bash -lc` only when nothing is quoted inside', () => {
+test("unwrapShell takes the command out of Codex's `bash -lc` only when nothing is quoted inside", () => {
   expect(unwrapShell("/bin/bash -lc 'npm test'")).toBe('npm test');
   expect(unwrapShell("/bin/bash -lc 'echo '\\''x'\\'''")).toBe("/bin/bash -lc 'echo '\\''x'\\'''");
   expect(unwrapShell('npm test')).toBe('npm test');

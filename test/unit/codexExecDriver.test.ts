@@ -35,7 +35,7 @@ test('transcript: the thread id, every line as output, the last codex block as t
   expect(of('turnEnded')).toEqual([{ type: 'turnEnded', ok: true }]);
 });
 
-test('errors: Codex\'s own error lines; a reconnect only if it names a cause; a non-zero exit is no success', () => {
+test("errors: Codex's own error lines; a reconnect only if it names a cause; a non-zero exit is no success", () => {
   const { driver, proc, of } = setup();
   driver.begin(proc);
   driver.stdoutLine('ERROR: Reconnecting... 1/5');

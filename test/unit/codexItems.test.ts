@@ -12,7 +12,11 @@ import type { UsageDelta } from '../../src/worker/drivers/driver';
 
 function recorded(name: string): Array<{ method?: string; params?: unknown }> {
   const file = path.join(__dirname, '..', 'fixtures', `codexAppServer-0.169-${name}.jsonl`);
-  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 function fold(messages: Array<{ method?: string; params?: unknown }>, f = new CodexItemFormatter()) {

@@ -11,16 +11,7 @@ beforeAll(() => {
   dotEnvDir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'config-dotenv-')));
   fs.writeFileSync(
     path.join(dotEnvDir, '.env'),
-    [
-      '# comment',
-      'PORT=4100',
-      'export HOST=0.0.0.0',
-      'MAX_SESSIONS = 7',
-      'LOG_LEVEL="debug"',
-      "CHILD_ENV_FROM_FILE='file value'",
-      'not a variable line',
-      '',
-    ].join('\n'),
+    ['# comment', 'PORT=4100', 'export HOST=0.0.0.0', 'MAX_SESSIONS = 7', 'LOG_LEVEL="debug"', "CHILD_ENV_FROM_FILE='file value'", 'not a variable line', ''].join('\n'),
   );
 });
 
@@ -70,7 +61,10 @@ describe('loadConfig', () => {
   test('budget defaults: none unless set, numbers when set', () => {
     expect(loadConfig({}, emptyDir)).toMatchObject({ DEFAULT_MAX_COST_USD: undefined, DEFAULT_MAX_TOKENS: undefined, DEFAULT_MAX_TURNS: undefined, DEFAULT_MAX_DURATION_MS: undefined });
     expect(loadConfig({ DEFAULT_MAX_COST_USD: '0.25', DEFAULT_MAX_TOKENS: '1000', DEFAULT_MAX_TURNS: '3', DEFAULT_MAX_DURATION_MS: '60000' }, emptyDir)).toMatchObject({
-      DEFAULT_MAX_COST_USD: 0.25, DEFAULT_MAX_TOKENS: 1000, DEFAULT_MAX_TURNS: 3, DEFAULT_MAX_DURATION_MS: 60_000,
+      DEFAULT_MAX_COST_USD: 0.25,
+      DEFAULT_MAX_TOKENS: 1000,
+      DEFAULT_MAX_TURNS: 3,
+      DEFAULT_MAX_DURATION_MS: 60_000,
     });
   });
 

@@ -131,9 +131,24 @@ describe('WorkerReady', () => {
 
 describe('WorkerState usage', () => {
   const state = {
-    sessionId: 's1', status: 'running', workerPid: 10, workerStartTime: null, agentPid: 11, agentStartTime: null, nextOffset: 0,
-    lastOutputAt: null, lastInputAt: null, endedAt: null, exitCode: null, signal: null, endReason: null, completedSuccessfully: null,
-    agentSessionId: null, errorSummary: null, finalAnswer: null, outputNotPersisted: null,
+    sessionId: 's1',
+    status: 'running',
+    workerPid: 10,
+    workerStartTime: null,
+    agentPid: 11,
+    agentStartTime: null,
+    nextOffset: 0,
+    lastOutputAt: null,
+    lastInputAt: null,
+    endedAt: null,
+    exitCode: null,
+    signal: null,
+    endReason: null,
+    completedSuccessfully: null,
+    agentSessionId: null,
+    errorSummary: null,
+    finalAnswer: null,
+    outputNotPersisted: null,
   };
   const usage = { inputTokens: 10, cachedInputTokens: 2, outputTokens: 5, costUsd: 0.0125, turns: 1 };
 

@@ -23,7 +23,11 @@ test('without a key every send is delivered', () => {
 test('a refused or failed send is not remembered: its retry is tried afresh', () => {
   const log = new DeliveryLog(10);
   expect(log.deliver('k', 'a', () => ({ delivered: false, queued: false, note: 'session is being killed' })).duplicate).toBeUndefined();
-  expect(() => log.deliver('k', 'b', () => { throw new Error('ended'); })).toThrow('ended');
+  expect(() =>
+    log.deliver('k', 'b', () => {
+      throw new Error('ended');
+    }),
+  ).toThrow('ended');
   expect(log.deliver('k', 'c', ok)).toEqual({ delivered: true, queued: false, inputId: 'c' });
 });
 

@@ -39,7 +39,7 @@ test('all connections together stay within the total budget; the biggest gives u
   expect(await modest.getStreamIdForEventId(modestId)).toBe('m');
 });
 
-test('a delivered reply\'s stream is forgotten; other streams are kept', async () => {
+test("a delivered reply's stream is forgotten; other streams are kept", async () => {
   const budget = new EventStoreBudget();
   const store = new BoundedEventStore(budget);
   const priming = await store.storeEvent('post', {} as JSONRPCMessage);
@@ -65,7 +65,7 @@ test('dispose gives every byte back to the budget', async () => {
   expect(budget.bytes).toBe(0);
 });
 
-test('an event larger than a connection\'s share is sent (it gets an id) but not kept', async () => {
+test("an event larger than a connection's share is sent (it gets an id) but not kept", async () => {
   const store = new BoundedEventStore(new EventStoreBudget(), 1_000, MB);
   const id = await store.storeEvent('s', big(2 * MB));
   expect(id).toMatch(/^s_/);

@@ -159,7 +159,11 @@ test('a fresh journal is created at the current version, and opening it again ch
 
 test('there is an older schema here for every version below the current one', () => {
   const { version } = currentVersion();
-  expect(Object.keys(OLDER).map(Number).sort((a, b) => a - b)).toEqual(Array.from({ length: version - 1 }, (_, i) => i + 1));
+  expect(
+    Object.keys(OLDER)
+      .map(Number)
+      .sort((a, b) => a - b),
+  ).toEqual(Array.from({ length: version - 1 }, (_, i) => i + 1));
 });
 
 test('a journal at each older version migrates to the current schema and keeps its rows', () => {
@@ -200,9 +204,7 @@ test('a journal from a newer agentvisor is refused with a message that says to u
   db.pragma(`user_version = ${version + 1}`);
   db.close();
   const schema = schemaOf(file);
-  expect(() => new Journal(file)).toThrow(
-    new Error(`journal schema version ${version + 1} is newer than this agentvisor understands (${version}); upgrade agentvisor`),
-  );
+  expect(() => new Journal(file)).toThrow(new Error(`journal schema version ${version + 1} is newer than this agentvisor understands (${version}); upgrade agentvisor`));
   expect(userVersion(file)).toBe(version + 1);
   expect(schemaOf(file)).toEqual(schema);
 });

@@ -6,7 +6,6 @@
 import stripAnsi from 'strip-ansi';
 import { LineSplitter } from '../../src/worker/lineSplitter';
 
- 
 const CONTROL_CHARS = /[\x00-\x08\x0b-\x1f\x7f]/g;
 
 function reference(raw: string, terminal: boolean): string {

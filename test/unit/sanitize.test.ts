@@ -86,7 +86,6 @@ describe('storedLines', () => {
   });
 });
 
-
 describe('terminalText and terminalJson', () => {
   test('terminalText keeps line breaks and sanitises each line', () => {
     expect(terminalText('a\nb')).toBe('a\nb');

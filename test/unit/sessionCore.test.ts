@@ -64,7 +64,7 @@ test('send delivers through the worker and journals the input; read pages it bac
   expect(page.nextOffset).toBe(2);
 });
 
-test('a wait is woken by the worker\'s output event, not by its timeout', async () => {
+test("a wait is woken by the worker's output event, not by its timeout", async () => {
   const { info } = await start();
   const waiting = core.wait(info.sessionId, 1, 30_000, 10, 10_000);
   workers[0].print('line two');

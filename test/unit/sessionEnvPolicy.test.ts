@@ -16,7 +16,7 @@ describe('sessionEnvRefusal', () => {
     expect(sessionEnvRefusal('FOO_BAR')).toMatch(/a session may set only/);
   });
 
-  test('the operator can widen the list with SESSION_ENV_ALLOW, but never to agentvisor\'s own settings', () => {
+  test("the operator can widen the list with SESSION_ENV_ALLOW, but never to agentvisor's own settings", () => {
     const allow = 'FOO_BAR, MYAPP_*, ANTHROPIC_MODEL, IS_SANDBOX, AGENTVISOR_*';
     expect(sessionEnvRefusal('FOO_BAR', allow)).toBeNull();
     expect(sessionEnvRefusal('MYAPP_DB', allow)).toBeNull();

@@ -79,8 +79,19 @@ test('forgetting keeps the newest ended and every running session, and takes eve
   const outside = fs.mkdtempSync(path.join(dir, 'elsewhere-'));
   journal.db.prepare('UPDATE sessions SET session_dir = ? WHERE id = ?').run(outside, old[0]);
   expect(forgetEndedBeyond(journal, 1, path.join(dir, 'sessions'), silentLog).sort()).toEqual(old);
-  expect(journal.all().map((r) => r.id).sort()).toEqual([running, killing, recent]);
-  expect(journal.db.prepare('SELECT DISTINCT session_id FROM events').all().map((r: any) => r.session_id).sort()).toEqual([running, killing, recent]);
+  expect(
+    journal
+      .all()
+      .map((r) => r.id)
+      .sort(),
+  ).toEqual([running, killing, recent]);
+  expect(
+    journal.db
+      .prepare('SELECT DISTINCT session_id FROM events')
+      .all()
+      .map((r: any) => r.session_id)
+      .sort(),
+  ).toEqual([running, killing, recent]);
   expect(fs.readdirSync(path.join(dir, 'sessions')).sort()).toEqual([running, killing, old[0], recent].sort());
   expect(fs.existsSync(outside)).toBe(true);
   // Nothing more to forget: a second pass is a no-op.

@@ -68,7 +68,10 @@ test('firstOf takes the first alternative that fits, in order', () => {
 });
 
 test('byKey checks the alternative named by the first key present, and only that one', () => {
-  const B = byKey([['e', obj({ e: literal('x') })], ['id', obj({ id: int(), result: present() })]]);
+  const B = byKey([
+    ['e', obj({ e: literal('x') })],
+    ['id', obj({ id: int(), result: present() })],
+  ]);
   expect(B.parse({ e: 'x', id: 1, result: 2 })).toEqual({ e: 'x' });
   expect(B.parse({ id: 1, result: null })).toEqual({ id: 1, result: null });
   // An `e` frame that is wrong is wrong, not read as the next kind.

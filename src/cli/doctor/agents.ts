@@ -95,7 +95,12 @@ export function userCheck(claudeFound: boolean, childEnv: Record<string, string>
   const user = os.userInfo().username;
   if (uid !== 0) return ok('user', `running as ${user} (uid ${uid ?? '?'}), not root`);
   if (childEnv.IS_SANDBOX === '1') return ok('user', 'running as root with CHILD_ENV_IS_SANDBOX=1: Claude Code runs with full permissions (right for a container or sandbox)');
-  if (!claudeFound) return warn('user', 'running as root; Claude Code (not found here) would refuse full-permission sessions', 'in a container or sandbox set CHILD_ENV_IS_SANDBOX=1; otherwise run agentvisor as a normal user');
+  if (!claudeFound)
+    return warn(
+      'user',
+      'running as root; Claude Code (not found here) would refuse full-permission sessions',
+      'in a container or sandbox set CHILD_ENV_IS_SANDBOX=1; otherwise run agentvisor as a normal user',
+    );
   return fail(
     'user',
     'running as root without CHILD_ENV_IS_SANDBOX=1: Claude Code refuses full-permission sessions as root, so they fail to start',

@@ -15,4 +15,10 @@ export const ok = (check: string, message: string): Check => ({ check, status: '
 export const warn = (check: string, message: string, fix: string): Check => ({ check, status: 'WARN', message, fix });
 export const fail = (check: string, message: string, fix: string): Check => ({ check, status: 'FAIL', message, fix });
 export const mode = (m: number) => '0' + (m & 0o777).toString(8);
-export const firstLine = (s: string) => (s.split('\n').map((l) => l.trim()).find(Boolean) ?? '').slice(0, 120);
+export const firstLine = (s: string) =>
+  (
+    s
+      .split('\n')
+      .map((l) => l.trim())
+      .find(Boolean) ?? ''
+  ).slice(0, 120);

@@ -12,7 +12,6 @@ import { duration } from '../format';
 import { findServer, health } from '../server';
 import { type Check, fail, ok, warn } from './check';
 
-
 function probePort(host: string, port: number): Promise<string | null> {
   return new Promise((resolve) => {
     const srv = net.createServer();
@@ -27,14 +26,24 @@ export async function portCheck(config: Config): Promise<Check> {
   if (running) {
     const detail = token ? await health(running.connectUrl, token.token) : null;
     if (detail && detail.version !== undefined) {
-      const sessions = Object.entries((detail.sessions ?? {}) as Record<string, number>).map(([s, n]) => `${n} ${s}`).join(', ') || 'no sessions';
+      const sessions =
+        Object.entries((detail.sessions ?? {}) as Record<string, number>)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(', ') || 'no sessions';
       const loop = detail.eventLoopDelayP99Ms !== undefined ? `, event-loop delay p99 ${detail.eventLoopDelayP99Ms} ms` : '';
       // Degraded: up and serving, but not recording everything (a full disk, a replaced journal).
       if (detail.status === 'degraded') {
         const problems = (detail.problems as string[] | undefined) ?? [];
-        return warn('server', `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url} degraded: ${problems.join('; ')}`, 'free space in STATE_DIR (df -h STATE_DIR); agentvisor catches up by itself');
+        return warn(
+          'server',
+          `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url} degraded: ${problems.join('; ')}`,
+          'free space in STATE_DIR (df -h STATE_DIR); agentvisor catches up by itself',
+        );
       }
-      return ok('server', `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url}: up ${duration(Number(detail.uptimeMs ?? 0))}, ${sessions}, journal ${detail.journal ?? '?'}${loop}`);
+      return ok(
+        'server',
+        `agentvisor ${detail.version} (pid ${running.pid}) serves ${running.url}: up ${duration(Number(detail.uptimeMs ?? 0))}, ${sessions}, journal ${detail.journal ?? '?'}${loop}`,
+      );
     }
     return warn(
       'server',
@@ -48,9 +57,17 @@ export async function portCheck(config: Config): Promise<Check> {
   if (why === 'EADDRINUSE') {
     const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`;
     if (await health(url)) {
-      return warn('server', `something answering like agentvisor listens on ${url}, but not for STATE_DIR ${config.STATE_DIR}`, 'that is a server with another STATE_DIR: use its STATE_DIR, stop it, or give this one another PORT');
+      return warn(
+        'server',
+        `something answering like agentvisor listens on ${url}, but not for STATE_DIR ${config.STATE_DIR}`,
+        'that is a server with another STATE_DIR: use its STATE_DIR, stop it, or give this one another PORT',
+      );
     }
-    return fail('server', `port ${config.PORT} on ${config.HOST} is in use by another program`, `set PORT to a free port, or stop the program holding it (ss -ltnp 'sport = :${config.PORT}' names it)`);
+    return fail(
+      'server',
+      `port ${config.PORT} on ${config.HOST} is in use by another program`,
+      `set PORT to a free port, or stop the program holding it (ss -ltnp 'sport = :${config.PORT}' names it)`,
+    );
   }
   if (why === 'EACCES') return fail('server', `binding port ${config.PORT} needs privileges this user does not have`, 'set PORT to 1024 or higher');
   if (why === 'EADDRNOTAVAIL') return fail('server', `HOST=${config.HOST} is not an address of this machine`, 'set HOST to 127.0.0.1 or an address of this host');
@@ -71,10 +88,18 @@ export function pm2Check(env: NodeJS.ProcessEnv): Check {
   const pm2 = findOnPath('pm2', env.PATH) ?? (fs.existsSync(local) ? local : null);
   const ecosystem = [path.join(PACKAGE_ROOT, 'ecosystem.config.cjs'), path.join(process.cwd(), 'ecosystem.config.cjs')].find((f) => fs.existsSync(f));
   if (!pm2) {
-    return warn('pm2', 'pm2 not found (on PATH or in node_modules/.bin): nothing restarts agentvisor if it stops or the host reboots', 'npm install -g pm2, then pm2 start ecosystem.config.cjs (or run agentvisor serve under systemd)');
+    return warn(
+      'pm2',
+      'pm2 not found (on PATH or in node_modules/.bin): nothing restarts agentvisor if it stops or the host reboots',
+      'npm install -g pm2, then pm2 start ecosystem.config.cjs (or run agentvisor serve under systemd)',
+    );
   }
   if (!ecosystem) {
-    return warn('pm2', `pm2 found (${pm2}) but no ecosystem.config.cjs in ${PACKAGE_ROOT} or the current directory`, 'add an ecosystem.config.cjs that runs agentvisor serve, then pm2 start ecosystem.config.cjs');
+    return warn(
+      'pm2',
+      `pm2 found (${pm2}) but no ecosystem.config.cjs in ${PACKAGE_ROOT} or the current directory`,
+      'add an ecosystem.config.cjs that runs agentvisor serve, then pm2 start ecosystem.config.cjs',
+    );
   }
   return ok('pm2', `pm2 found (${pm2}) with ${ecosystem}`);
 }

@@ -23,7 +23,11 @@ export function sqliteCheck(): Check {
     db.close();
     return ok('better-sqlite3', `better-sqlite3 loads (SQLite ${v})`);
   } catch (err) {
-    return fail('better-sqlite3', `better-sqlite3 does not load: ${firstLine((err as Error).message)}`, 'run npm rebuild better-sqlite3 in the agentvisor directory (needs python3, make and a C++ compiler)');
+    return fail(
+      'better-sqlite3',
+      `better-sqlite3 does not load: ${firstLine((err as Error).message)}`,
+      'run npm rebuild better-sqlite3 in the agentvisor directory (needs python3, make and a C++ compiler)',
+    );
   }
 }
 

@@ -42,7 +42,8 @@ export function stateDirCheck(dir: string): { check: Check; usable: boolean } {
     while (!fs.existsSync(parent) && parent !== path.dirname(parent)) parent = path.dirname(parent);
     try {
       fs.accessSync(parent, fs.constants.W_OK);
-      if (!fs.statSync(parent).isDirectory()) return { check: fail('state dir', `STATE_DIR ${dir} does not exist and ${parent} is not a directory`, `create it (mkdir -m 700 -p ${dir}) or set STATE_DIR elsewhere`), usable: false };
+      if (!fs.statSync(parent).isDirectory())
+        return { check: fail('state dir', `STATE_DIR ${dir} does not exist and ${parent} is not a directory`, `create it (mkdir -m 700 -p ${dir}) or set STATE_DIR elsewhere`), usable: false };
       return { check: ok('state dir', `STATE_DIR ${dir} does not exist yet; the server creates it (mode 0700) at first start`), usable: false };
     } catch {
       return { check: fail('state dir', `STATE_DIR ${dir} does not exist and cannot be created under ${parent}`, `create it (mkdir -m 700 -p ${dir}) or set STATE_DIR elsewhere`), usable: false };
@@ -110,7 +111,14 @@ export function journalCheck(config: Config, stateUsable: boolean): Check {
       const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
       const version = db.pragma('user_version', { simple: true }) as number;
       if (rows.length !== 1 || rows[0].integrity_check !== 'ok') {
-        return fail('journal', `${file} fails integrity_check: ${rows.slice(0, 3).map((r) => r.integrity_check).join('; ')}`, fix);
+        return fail(
+          'journal',
+          `${file} fails integrity_check: ${rows
+            .slice(0, 3)
+            .map((r) => r.integrity_check)
+            .join('; ')}`,
+          fix,
+        );
       }
       const sessions = version >= 1 ? (db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n : 0;
       return ok('journal', `${file} passes integrity_check (schema v${version}, ${sessions} sessions)`);

@@ -7,15 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Piscina from 'piscina';
-import type {
-  FsError,
-  FsTaskRequest,
-  FsTaskResult,
-  ListDirectoryArgs,
-  ListDirectoryResult,
-  ReadFileArgs,
-  ReadFileResult,
-} from './fsTasks';
+import type { FsError, FsTaskRequest, FsTaskResult, ListDirectoryArgs, ListDirectoryResult, ReadFileArgs, ReadFileResult } from './fsTasks';
 import type { AllowedRoot } from './pathGuard';
 
 /** A few threads suffice: the work is I/O-bound syscalls, and each thread costs ~10 MB. */

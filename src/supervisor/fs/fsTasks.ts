@@ -50,9 +50,7 @@ export interface ReadFileArgs {
   maxBytes?: number;
 }
 
-export type FsTaskRequest =
-  | ({ op: 'read_file'; roots: AllowedRoot[] } & ReadFileArgs)
-  | ({ op: 'list_directory'; roots: AllowedRoot[] } & ListDirectoryArgs);
+export type FsTaskRequest = ({ op: 'read_file'; roots: AllowedRoot[] } & ReadFileArgs) | ({ op: 'list_directory'; roots: AllowedRoot[] } & ListDirectoryArgs);
 
 /** Why a page ended before the end of the file (or, for longLine, why its only line is cut). */
 export type ReadTruncation = 'maxLines' | 'maxBytes' | 'longLine';

@@ -38,9 +38,7 @@ export type CwdResult = { ok: true; path: string } | { ok: false; error: string 
 
 /** What the resolver asks of the filesystem; answered by a sync or an async driver. */
 type FsQuestion = { realpath: string };
-type FsAnswer =
-  | { ok: true; realPath: string; isDirectory: boolean; dev: string; ino: string }
-  | { ok: false; code: string; message: string };
+type FsAnswer = { ok: true; realPath: string; isDirectory: boolean; dev: string; ino: string } | { ok: false; code: string; message: string };
 type Resolver<T> = Generator<FsQuestion, T, FsAnswer>;
 
 const FIX_HINT = "Use a path inside WORKSPACE_DIR or an active session's cwd.";
@@ -92,9 +90,7 @@ function outsideError(requested: string, realRoots: string[]): string {
  * even on failure lets callers check containment before reporting the failure, so error
  * messages never reveal whether something exists outside the roots.
  */
-function* realpathOrAncestor(
-  lexical: string,
-): Resolver<{ joined: string; failure: { code: string; message: string } | null; existingIsDir: boolean }> {
+function* realpathOrAncestor(lexical: string): Resolver<{ joined: string; failure: { code: string; message: string } | null; existingIsDir: boolean }> {
   const full = yield { realpath: lexical };
   if (full.ok) return { joined: full.realPath, failure: null, existingIsDir: full.isDirectory };
   const failure = { code: full.code, message: full.message };
@@ -156,7 +152,10 @@ function* resolveInsideRootsSteps(requested: string, roots: AllowedRoot[]): Reso
   } else {
     const workspace = rootsOrNull[0];
     if (!workspace) {
-      return { ok: false, error: `WORKSPACE_DIR "${rootPath(roots[0]!)}" does not exist or is unreadable, so relative path "${requested}" cannot be resolved. Use an absolute path inside an active session's cwd.` };
+      return {
+        ok: false,
+        error: `WORKSPACE_DIR "${rootPath(roots[0]!)}" does not exist or is unreadable, so relative path "${requested}" cannot be resolved. Use an absolute path inside an active session's cwd.`,
+      };
     }
     lexical = path.resolve(workspace, requested);
   }

@@ -60,13 +60,9 @@ function invalidJsonRpc(body: unknown, allowBatch: boolean): string | null {
   if (Array.isArray(body)) {
     if (!allowBatch) return 'invalid request: JSON-RPC batches are not accepted here; send one message per POST';
     if (body.length === 0) return 'invalid request: empty JSON-RPC batch';
-    return body.every((m) => JSONRPCMessageSchema.safeParse(m).success)
-      ? null
-      : 'invalid request: a message in the batch is not a JSON-RPC 2.0 request, notification or response';
+    return body.every((m) => JSONRPCMessageSchema.safeParse(m).success) ? null : 'invalid request: a message in the batch is not a JSON-RPC 2.0 request, notification or response';
   }
-  return JSONRPCMessageSchema.safeParse(body).success
-    ? null
-    : 'invalid request: the body is not a JSON-RPC 2.0 request, notification or response';
+  return JSONRPCMessageSchema.safeParse(body).success ? null : 'invalid request: the body is not a JSON-RPC 2.0 request, notification or response';
 }
 
 /**
@@ -162,10 +158,13 @@ export function createHttpApp(deps: HttpDeps): { app: express.Express; connectio
   };
 
   const atCapacity = (res: Response) => {
-    res.status(503).set('Retry-After', '30').json({
-      error: 'too_many_connections',
-      message: `all ${connections.max} client connections are in use (MAX_SSE_CONNECTIONS); retry later`,
-    });
+    res
+      .status(503)
+      .set('Retry-After', '30')
+      .json({
+        error: 'too_many_connections',
+        message: `all ${connections.max} client connections are in use (MAX_SSE_CONNECTIONS); retry later`,
+      });
   };
 
   // ---- SSE --------------------------------------------------------------------

@@ -26,9 +26,6 @@ export function tokenMatches(presented: string | undefined, expected: Buffer): b
 export function requireBearer(getDigest: () => Buffer) {
   return (req: Request, res: Response, next: NextFunction) => {
     if (tokenMatches(bearerOf(req), getDigest())) return next();
-    res
-      .status(401)
-      .set('WWW-Authenticate', 'Bearer realm="agentvisor"')
-      .json({ error: 'unauthorized', message: 'Send the agentvisor token as "Authorization: Bearer <token>".' });
+    res.status(401).set('WWW-Authenticate', 'Bearer realm="agentvisor"').json({ error: 'unauthorized', message: 'Send the agentvisor token as "Authorization: Bearer <token>".' });
   };
 }

@@ -60,7 +60,10 @@ export class Connections {
    */
   private pending = 0;
 
-  constructor(readonly max: number, private readonly idleMs: number) {
+  constructor(
+    readonly max: number,
+    private readonly idleMs: number,
+  ) {
     // Sweep at a fraction of the idle limit so eviction is never much late.
     this.sweeper = setInterval(() => this.evictIdle(), Math.max(ConnectionTimeouts.sweepMinMs, Math.min(idleMs / 4, ConnectionTimeouts.sweepMaxMs)));
     this.sweeper.unref();

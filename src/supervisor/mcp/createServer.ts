@@ -26,9 +26,7 @@ export function createMcpServer(ctx: ToolContext, version: string): McpServer {
   const onLifecycle = (sessionId: string, status: string, detail: Record<string, unknown>) => {
     if (!server.isConnected()) return;
     // The SDK keeps the client's chosen level per transport session id, so pass ours.
-    server
-      .sendLoggingMessage({ level: status === 'lost' ? 'error' : 'info', logger: 'agentvisor', data: { sessionId, status, ...detail } }, server.server.transport?.sessionId)
-      .catch(() => undefined);
+    server.sendLoggingMessage({ level: status === 'lost' ? 'error' : 'info', logger: 'agentvisor', data: { sessionId, status, ...detail } }, server.server.transport?.sessionId).catch(() => undefined);
     server.sendResourceListChanged();
   };
   ctx.sessions.on('lifecycle', onLifecycle);

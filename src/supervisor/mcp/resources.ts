@@ -41,7 +41,7 @@ export function registerOutputResources(server: McpServer, ctx: ToolContext): ()
         })),
       }),
     }),
-    { title: 'Session output', description: 'A page of a session\'s output lines; ?since=<offset>&limit=<lines>, each optional, in any order', mimeType: 'application/json' },
+    { title: 'Session output', description: "A page of a session's output lines; ?since=<offset>&limit=<lines>, each optional, in any order", mimeType: 'application/json' },
     async (uri) => {
       const q = parseOutputUri(uri.href);
       const page = await asInvalidParams(() => ctx.sessions.read(q.sessionId, q.since, q.limit, Limits.outputPageBytes));

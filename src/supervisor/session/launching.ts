@@ -78,7 +78,9 @@ export class SessionLauncher {
     if (!codex.ok) throw new SessionError(codex.error);
     if (req.agent === 'codex' && mode === 'ask' && codex.protocol === 'exec') {
       // Codex exec under a terminal has no way to hand its approval prompts to us: only app-server does.
-      throw new SessionError('mode "ask" needs Codex over app-server, and this server runs Codex with `codex exec` (CODEX_PROTOCOL=exec, or a Codex without app-server). Set CODEX_PROTOCOL=auto or app-server, or use mode "full", "edit" or "plan".');
+      throw new SessionError(
+        'mode "ask" needs Codex over app-server, and this server runs Codex with `codex exec` (CODEX_PROTOCOL=exec, or a Codex without app-server). Set CODEX_PROTOCOL=auto or app-server, or use mode "full", "edit" or "plan".',
+      );
     }
     const noTerminal = req.agent === 'codex' && codex.protocol === 'exec' ? ptyRefusal(`Codex over exec (CODEX_PROTOCOL=${config.CODEX_PROTOCOL})`) : null;
     if (noTerminal) throw new SessionError(noTerminal);
@@ -149,20 +151,24 @@ export class SessionLauncher {
     };
     // Journalled before the worker exists: a crash from here on leaves a row that
     // the next start-up reconciles (re-attached or marked lost), never a ghost.
-    const specPath = createSessionDir(spec, () => journalGuard.mustWrite(() => journal.insertSession({
-      id,
-      agent: req.agent,
-      cwd,
-      task: req.task,
-      model: spec.model,
-      mode,
-      protocol: sessionProtocol(spec),
-      limits: limitsJson(spec.limits),
-      sandbox: spec.sandbox,
-      socket_path: spec.socketPath,
-      session_dir: sessionDir,
-      secret: spec.secret,
-    })));
+    const specPath = createSessionDir(spec, () =>
+      journalGuard.mustWrite(() =>
+        journal.insertSession({
+          id,
+          agent: req.agent,
+          cwd,
+          task: req.task,
+          model: spec.model,
+          mode,
+          protocol: sessionProtocol(spec),
+          limits: limitsJson(spec.limits),
+          sandbox: spec.sandbox,
+          socket_path: spec.socketPath,
+          session_dir: sessionDir,
+          secret: spec.secret,
+        }),
+      ),
+    );
     if (base !== null) journalGuard.write(() => journal.setGitBase(id, base));
     const log = this.d.log.child({ sessionId: id });
     try {
@@ -198,9 +204,7 @@ export class SessionLauncher {
    */
   async resume(row: SessionRow, message: string, idempotencyKey?: string, limits?: LimitsArg): Promise<{ spec: WorkerSpec; inputId: string; launched: Promise<unknown> }> {
     if (!row.agent_session_id) {
-      throw new SessionError(
-        `session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`,
-      );
+      throw new SessionError(`session ${row.id} has ended (${row.status}) before the agent reported its conversation id, so it cannot be continued; start a new session.`);
     }
     this.refuseAtCapacity('; end one before continuing this one.');
     const specPath = path.join(row.session_dir, SPEC_FILE);

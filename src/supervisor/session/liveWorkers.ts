@@ -116,22 +116,26 @@ export class LiveWorkers {
   private watch(id: string, live: LiveWorker, client: WorkerClient): void {
     this.beats.get(live)?.stop();
     const { heartbeatIntervalMs: intervalMs, heartbeatGraceMs: graceMs } = this.d.timeouts;
-    const beat = new Heartbeat(client, { intervalMs, graceMs }, {
-      unresponsive: (since) => {
-        live.unresponsiveSince = since.toISOString();
-        this.d.log.warn('worker unresponsive: connected but not answering', { sessionId: id, workerPid: live.state.workerPid, graceMs });
-        this.d.journalGuard.write(() => this.d.journal.event(id, 'worker_unresponsive', { workerPid: live.state.workerPid, graceMs }));
-        this.d.emit('lifecycle', id, live.state.status, { event: 'worker_unresponsive' });
-        this.d.emit('changed', id);
+    const beat = new Heartbeat(
+      client,
+      { intervalMs, graceMs },
+      {
+        unresponsive: (since) => {
+          live.unresponsiveSince = since.toISOString();
+          this.d.log.warn('worker unresponsive: connected but not answering', { sessionId: id, workerPid: live.state.workerPid, graceMs });
+          this.d.journalGuard.write(() => this.d.journal.event(id, 'worker_unresponsive', { workerPid: live.state.workerPid, graceMs }));
+          this.d.emit('lifecycle', id, live.state.status, { event: 'worker_unresponsive' });
+          this.d.emit('changed', id);
+        },
+        responsive: (silentMs) => {
+          live.unresponsiveSince = null;
+          this.d.log.info('worker answering again', { sessionId: id, workerPid: live.state.workerPid, silentMs });
+          this.d.journalGuard.write(() => this.d.journal.event(id, 'worker_responsive', { workerPid: live.state.workerPid, silentMs }));
+          this.d.emit('lifecycle', id, live.state.status, { event: 'worker_responsive' });
+          this.d.emit('changed', id);
+        },
       },
-      responsive: (silentMs) => {
-        live.unresponsiveSince = null;
-        this.d.log.info('worker answering again', { sessionId: id, workerPid: live.state.workerPid, silentMs });
-        this.d.journalGuard.write(() => this.d.journal.event(id, 'worker_responsive', { workerPid: live.state.workerPid, silentMs }));
-        this.d.emit('lifecycle', id, live.state.status, { event: 'worker_responsive' });
-        this.d.emit('changed', id);
-      },
-    });
+    );
     this.beats.set(live, beat);
   }
 

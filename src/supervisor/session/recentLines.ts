@@ -19,7 +19,10 @@ export class RecentLines {
    * session. `maxLines` is the worker's ring size: a line the worker no longer holds must
    * not be served from here, or a read would get lines where the worker says `dropped`.
    */
-  constructor(private readonly maxChars: number, private readonly maxLines: number) {}
+  constructor(
+    private readonly maxChars: number,
+    private readonly maxLines: number,
+  ) {}
 
   /** The offset after the last line held. */
   get end(): number {

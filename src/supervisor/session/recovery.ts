@@ -35,13 +35,15 @@ export function reconcileDead(d: CoreBase & { emit: Emit; endApprovals(id: strin
   // A worker that is alive but unreachable is as good as lost: end it too.
   killGroupIfSame(row.worker_pid, row.worker_start_time);
   const killedAgent = killGroupIfSame(row.agent_pid, row.agent_start_time);
-  d.journalGuard.write(() => d.journal.markLost(
-    row.id,
-    row.worker_pid === null
-      ? 'agentvisor stopped while starting this session; its worker never reported ready'
-      : (final ? `worker process ${row.worker_pid} died and its ${final.error}` : `worker process ${row.worker_pid} died without recording an outcome`) +
-          (killedAgent ? '; its agent was killed' : ''),
-  ));
+  d.journalGuard.write(() =>
+    d.journal.markLost(
+      row.id,
+      row.worker_pid === null
+        ? 'agentvisor stopped while starting this session; its worker never reported ready'
+        : (final ? `worker process ${row.worker_pid} died and its ${final.error}` : `worker process ${row.worker_pid} died without recording an outcome`) +
+            (killedAgent ? '; its agent was killed' : ''),
+    ),
+  );
   d.endApprovals(row.id, 'lost');
   d.log.warn('session lost: worker died', { sessionId: row.id, workerPid: row.worker_pid, killedAgent });
   d.emit('lifecycle', row.id, 'lost', { reason: 'worker died' });
@@ -66,16 +68,19 @@ export async function reattachAll(host: ReattachHost): Promise<{ reattached: num
   // transaction: one disk sync for all of them, not one each (each is milliseconds).
   const connected = await Promise.all(
     // A tagged result, not `instanceof Error`: a socket error raised in another realm (a test VM) is no instance of ours.
-    rows.map((row) => connectOrRevive(row, WorkerTimeouts.requestMs, host.connect).then(
-      (ok) => ({ ...ok, error: null }),
-      (err: Error) => ({ error: err }),
-    )),
+    rows.map((row) =>
+      connectOrRevive(row, WorkerTimeouts.requestMs, host.connect).then(
+        (ok) => ({ ...ok, error: null }),
+        (err: Error) => ({ error: err }),
+      ),
+    ),
   );
   const adopting: Array<Promise<void>> = [];
-  const adopt = () => rows.forEach((row, i) => {
-    const c = connected[i];
-    if (!c.error) adopting.push(host.adopt(row.id, c.client, c.state));
-  });
+  const adopt = () =>
+    rows.forEach((row, i) => {
+      const c = connected[i];
+      if (!c.error) adopting.push(host.adopt(row.id, c.client, c.state));
+    });
   // A journal that refuses the batch (full disk) must not stop the start: adopt one by one, writes kept by the guard.
   if (journalGuard.unwritable) adopt();
   else {

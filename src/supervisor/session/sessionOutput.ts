@@ -94,10 +94,14 @@ export class SessionOutput {
   async firstOutput(id: string): Promise<OutputPage> {
     const live = this.d.live(id);
     if (live && live.state.nextOffset === 0 && !isEnded(live.state.status)) {
-      await this.waitForChange(id, () => {
-        const l = this.d.live(id);
-        return !l || l.state.nextOffset > 0 || isEnded(l.state.status);
-      }, this.d.config.START_OUTPUT_WAIT);
+      await this.waitForChange(
+        id,
+        () => {
+          const l = this.d.live(id);
+          return !l || l.state.nextOffset > 0 || isEnded(l.state.status);
+        },
+        this.d.config.START_OUTPUT_WAIT,
+      );
     }
     return this.read(id, 0, FIRST_PAGE.lines, FIRST_PAGE.bytes);
   }

@@ -10,7 +10,7 @@ export function registerListDirectoryTool(server: McpServer, ctx: ToolContext): 
     {
       title: 'List a directory',
       description:
-        'List a directory inside WORKSPACE_DIR or a running session\'s cwd; recursive: true walks three levels deep. Symlinks are listed with their target, never followed. ' +
+        "List a directory inside WORKSPACE_DIR or a running session's cwd; recursive: true walks three levels deep. Symlinks are listed with their target, never followed. " +
         'Large trees are cut at a bound and say truncated: true.',
       inputSchema: z
         .object({

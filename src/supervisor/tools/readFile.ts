@@ -11,14 +11,26 @@ export function registerReadFileTool(server: McpServer, ctx: ToolContext): void 
     {
       title: 'Read a file',
       description:
-        'Read a page of a text file inside WORKSPACE_DIR or a running session\'s cwd. Pages by line: pass the reply\'s nextOffset as offset to continue; hasMore says there is more. ' +
+        "Read a page of a text file inside WORKSPACE_DIR or a running session's cwd. Pages by line: pass the reply's nextOffset as offset to continue; hasMore says there is more. " +
         'Relative paths are relative to WORKSPACE_DIR.',
       inputSchema: z
         .object({
           path: z.string().min(1, 'path must not be empty').max(Limits.maxPathChars).describe('File path'),
-          maxLines: z.number().int().min(1, 'maxLines must be at least 1').max(MAX_MAX_LINES, `maxLines must be at most ${MAX_MAX_LINES}`).optional().describe(`Lines per page (default ${DEFAULT_MAX_LINES})`),
+          maxLines: z
+            .number()
+            .int()
+            .min(1, 'maxLines must be at least 1')
+            .max(MAX_MAX_LINES, `maxLines must be at most ${MAX_MAX_LINES}`)
+            .optional()
+            .describe(`Lines per page (default ${DEFAULT_MAX_LINES})`),
           offset: z.number().int().min(0, 'offset must be 0 or more (a 0-based line number)').max(Number.MAX_SAFE_INTEGER).optional().describe('0-based line to start at'),
-          maxBytes: z.number().int().min(1_000, 'maxBytes must be at least 1000').max(MAX_MAX_BYTES, `maxBytes must be at most ${MAX_MAX_BYTES}`).optional().describe(`Byte budget per page (default ${DEFAULT_MAX_BYTES})`),
+          maxBytes: z
+            .number()
+            .int()
+            .min(1_000, 'maxBytes must be at least 1000')
+            .max(MAX_MAX_BYTES, `maxBytes must be at most ${MAX_MAX_BYTES}`)
+            .optional()
+            .describe(`Byte budget per page (default ${DEFAULT_MAX_BYTES})`),
         })
         .strict(),
       outputSchema: z.object({

@@ -17,7 +17,7 @@ export const sinceArg = z
   .min(0, 'since must be 0 or more (an absolute line offset)')
   .max(Number.MAX_SAFE_INTEGER)
   .optional()
-  .describe('Absolute line offset to read from (0 = start of the session); pass the previous reply\'s nextOffset to continue');
+  .describe("Absolute line offset to read from (0 = start of the session); pass the previous reply's nextOffset to continue");
 
 export const limitArg = z
   .number()
@@ -78,7 +78,13 @@ export const LimitsArg = z
     maxCostUsd: z.number().positive('maxCostUsd must be more than 0').max(1_000_000).optional().describe('US dollars, as the agent reports cost (Claude does; Codex does not)'),
     maxTokens: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().describe('input + output tokens'),
     maxTurns: z.number().int().min(1).max(1_000_000).optional().describe('agent turns; a turn past it is not started'),
-    maxDurationMs: z.number().int().min(1).max(365 * 24 * 3600_000).optional().describe('wall time the agent runs, across continuations'),
+    maxDurationMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600_000)
+      .optional()
+      .describe('wall time the agent runs, across continuations'),
   })
   .strict();
 
@@ -86,7 +92,7 @@ export const SessionInfoSchema = z.object({
   sessionId: z.string(),
   agent: AgentKind,
   protocol: z.string().nullable().describe('how the agent is driven: claude, codex-app-server or codex-exec'),
-  sandbox: z.enum(['bwrap', 'none']).describe('how the agent is confined: bwrap (bubblewrap: its cwd writable, agentvisor\'s state and other sessions invisible) or none'),
+  sandbox: z.enum(['bwrap', 'none']).describe("how the agent is confined: bwrap (bubblewrap: its cwd writable, agentvisor's state and other sessions invisible) or none"),
   cwd: z.string(),
   status: PublicStatus,
   pid: z.number().nullable(),
@@ -102,8 +108,8 @@ export const SessionInfoSchema = z.object({
   agentSessionId: z.string().nullable(),
   errorSummary: z.string().nullable(),
   usage: UsageSchema,
-  runMs: z.number().describe('wall time the agent has run, across the session\'s continuations (what maxDurationMs limits)'),
-  limits: LimitsSchema.nullable().describe('the session\'s budget; null: none'),
+  runMs: z.number().describe("wall time the agent has run, across the session's continuations (what maxDurationMs limits)"),
+  limits: LimitsSchema.nullable().describe("the session's budget; null: none"),
   /** Present while the session's worker is connected but does not answer the heartbeat (stopped, starved). */
   workerUnresponsive: z.boolean().optional(),
   /** Mode ask: the requests the agent waits on (status awaiting_approval while there are any). */

@@ -20,7 +20,9 @@ export function registerSessionListTool(server: McpServer, ctx: ToolContext): vo
         'agents lists each agent CLI found on this host with its version and the modes it supports.',
       inputSchema: z
         .object({
-          status: StatusFilter.optional().describe('Only sessions with this status; "awaiting_approval" = running sessions whose agent waits on a permission request (mode ask; "running" then means the others), "active" = running, awaiting_approval or killing, "ended" = the rest, "all" (default) = every status'),
+          status: StatusFilter.optional().describe(
+            'Only sessions with this status; "awaiting_approval" = running sessions whose agent waits on a permission request (mode ask; "running" then means the others), "active" = running, awaiting_approval or killing, "ended" = the rest, "all" (default) = every status',
+          ),
           agent: AgentKind.optional().describe('Only sessions of this agent'),
           limit: z
             .number()

@@ -36,10 +36,7 @@ export function registerSessionSendTool(server: McpServer, ctx: ToolContext): vo
             .max(Limits.maxIdempotencyKeyChars, `idempotencyKey must be at most ${Limits.maxIdempotencyKeyChars} characters`)
             .optional()
             .describe('A key of your choosing (a UUID): the message is delivered at most once per key, so a retry after a timeout is safe'),
-          interrupt: z
-            .boolean()
-            .optional()
-            .describe('Stop the agent\'s current turn first (the session and its conversation are kept); with a message, redirect it'),
+          interrupt: z.boolean().optional().describe("Stop the agent's current turn first (the session and its conversation are kept); with a message, redirect it"),
           limits: LimitsArg.optional().describe('Only when continuing an ended session: new budget limits (the others are kept); needed to continue one that ended budget_exceeded'),
         })
         .strict()

@@ -27,11 +27,7 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
       inputSchema: z
         .object({
           agent: AgentKind.describe('"claude-code" or "codex"'),
-          cwd: z
-            .string()
-            .min(1, 'cwd must not be empty')
-            .max(Limits.maxPathChars)
-            .describe('Working directory: relative to WORKSPACE_DIR, or absolute inside it; created if missing'),
+          cwd: z.string().min(1, 'cwd must not be empty').max(Limits.maxPathChars).describe('Working directory: relative to WORKSPACE_DIR, or absolute inside it; created if missing'),
           task: z
             .string()
             .min(1, 'task must not be empty')
@@ -57,9 +53,13 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
             .min(1, 'instructions must not be empty (omit them instead)')
             .max(Limits.maxInstructionsChars, `instructions must be at most ${Limits.maxInstructionsChars} characters: put long material in context or in a file the agent reads`)
             .optional()
-            .describe("Developer instructions for the agent, kept for the whole session (also when it is continued): Claude's appended system prompt, Codex's developer instructions. Added to agentvisor's own"),
+            .describe(
+              "Developer instructions for the agent, kept for the whole session (also when it is continued): Claude's appended system prompt, Codex's developer instructions. Added to agentvisor's own",
+            ),
           context: ContextArg.optional(),
-          readOnlyPaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it'),
+          readOnlyPaths: ExtraPathsArg.optional().describe(
+            'Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also read, e.g. a sibling package of a monorepo; the rest of WORKSPACE_DIR stays invisible to it',
+          ),
           writablePaths: ExtraPathsArg.optional().describe('Directories (inside WORKSPACE_DIR, like cwd) the confined agent may also write'),
           worktree: z
             .union([z.boolean(), z.string().min(1, 'worktree branch must not be empty').max(200, 'worktree branch must be at most 200 characters')])
@@ -68,10 +68,10 @@ export function registerSessionStartTool(server: McpServer, ctx: ToolContext): v
               'Run the agent in a new git worktree of the repository cwd is in, on a new branch from its current HEAD (true: branch agentvisor/<id>; a string: that branch name). ' +
                 "The user's checkout is not touched; session_diff compares against the start commit; the worktree and branch stay until session_cleanup",
             ),
-          env: SessionEnvArg.optional().describe(`Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`),
-          limits: LimitsArg.optional().describe(
-            'Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"',
+          env: SessionEnvArg.optional().describe(
+            `Extra environment variables for this session's agent: ${[...SESSION_ENV_ALLOWED].join(', ')}, names starting with ${SESSION_ENV_ALLOWED_PREFIXES.join(', ')}, and what the operator allows (SESSION_ENV_ALLOW); anything else is refused with the reason`,
           ),
+          limits: LimitsArg.optional().describe('Budget of the session; omitted limits are the server\'s defaults (DEFAULT_MAX_*). At a limit the session ends with endReason "budget_exceeded"'),
         })
         .strict(),
       outputSchema: SessionInfoSchema.extend({

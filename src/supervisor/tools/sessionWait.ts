@@ -41,15 +41,7 @@ export function registerSessionWaitTool(server: McpServer, ctx: ToolContext): vo
         const started = Date.now();
         const shown = shownApprovals(server, args.sessionId);
         const page = await withProgress(ctx, extra, timeout, 'waiting for output', () =>
-            ctx.sessions.wait(
-              args.sessionId,
-              args.since,
-              timeout,
-              args.limit ?? Limits.outputPageLines,
-              args.maxBytes ?? Limits.outputPageBytes,
-              extra.signal,
-              shown,
-            ),
+          ctx.sessions.wait(args.sessionId, args.since, timeout, args.limit ?? Limits.outputPageLines, args.maxBytes ?? Limits.outputPageBytes, extra.signal, shown),
         );
         if (!page.pendingApprovals) return ok(page);
         for (const a of page.pendingApprovals) shown.add(a.approvalId);

@@ -18,9 +18,7 @@ export async function withProgress<T>(ctx: ToolContext, extra: Extra, totalMs: n
     token === undefined
       ? undefined
       : setInterval(() => {
-          extra
-            .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: Date.now() - started, total: totalMs, message } })
-            .catch(() => undefined); // the client left; its cancellation ends the wait
+          extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: Date.now() - started, total: totalMs, message } }).catch(() => undefined); // the client left; its cancellation ends the wait
         }, ctx.config.WAIT_PROGRESS_INTERVAL);
   try {
     return await fn();

@@ -154,7 +154,7 @@ export class ClaudeDriver implements AgentDriver {
   answerApproval(approvalId: string, answer: ApprovalAnswer): ApprovalResult {
     const ask = this.asks.get(approvalId);
     if (!ask) return { ok: false, error: 'Claude is not waiting for it' };
-    if (ask.run !== this.run || ask.run.inputClosed) return { ok: false, error: "the Claude process that asked has ended" };
+    if (ask.run !== this.run || ask.run.inputClosed) return { ok: false, error: 'the Claude process that asked has ended' };
     this.settle(approvalId, ask);
     ask.run.proc.write(claudePermissionResponse(ask.requestId, ask.input, answer));
     return { ok: true };

@@ -189,7 +189,10 @@ export class CodexAppServerDriver implements AgentDriver {
   }
 
   deliverRaw(_text: string): Delivery {
-    return { outcome: 'refused', note: 'raw input needs a terminal, and this Codex session runs over app-server (JSON-RPC on pipes): send the text as a message, or start the session with CODEX_PROTOCOL=exec' };
+    return {
+      outcome: 'refused',
+      note: 'raw input needs a terminal, and this Codex session runs over app-server (JSON-RPC on pipes): send the text as a message, or start the session with CODEX_PROTOCOL=exec',
+    };
   }
 
   interrupt(): void {

@@ -203,7 +203,12 @@ export class CodexItemFormatter {
     // Without an earlier total, this update's own model call is the work done.
     const delta = total && previous ? minus(total, previous) : breakdown(usage.last);
     if (!delta || (delta.inputTokens === 0 && delta.outputTokens === 0)) return undefined;
-    this.turnTokens = { ...delta, inputTokens: this.turnTokens.inputTokens + delta.inputTokens, cachedInputTokens: this.turnTokens.cachedInputTokens + delta.cachedInputTokens, outputTokens: this.turnTokens.outputTokens + delta.outputTokens };
+    this.turnTokens = {
+      ...delta,
+      inputTokens: this.turnTokens.inputTokens + delta.inputTokens,
+      cachedInputTokens: this.turnTokens.cachedInputTokens + delta.cachedInputTokens,
+      outputTokens: this.turnTokens.outputTokens + delta.outputTokens,
+    };
     return delta;
   }
 

@@ -74,10 +74,7 @@ export type ApprovalResult = { ok: true } | { ok: false; error: string };
  *   process (a resumed conversation) once this one ends;
  * - `refused`: it cannot be delivered in this form at all (e.g. raw keystrokes without a terminal).
  */
-export type Delivery =
-  | { outcome: 'delivered'; steered?: boolean; note?: string }
-  | { outcome: 'queue'; note: string }
-  | { outcome: 'refused'; note: string };
+export type Delivery = { outcome: 'delivered'; steered?: boolean; note?: string } | { outcome: 'queue'; note: string } | { outcome: 'refused'; note: string };
 
 /** What a driver reports. Events are handled synchronously, in order. */
 export type DriverEvent =

@@ -31,7 +31,10 @@ export class FakeWorker extends EventEmitter<{ attached: []; request: [method: s
   private held: Array<() => void> | null = null;
   private readonly proc: ChildProcess;
 
-  private constructor(readonly spec: WorkerSpec, private readonly greeting: string[]) {
+  private constructor(
+    readonly spec: WorkerSpec,
+    private readonly greeting: string[],
+  ) {
     super();
     this.proc = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
     const pid = this.proc.pid!;

@@ -16,6 +16,7 @@ import { summarizeAgentError } from './agentErrors';
 import { ApprovalBook, type ApprovalEvent, type ApproveAnswer } from './approvals';
 import type { AgentDriver, Delivery, DriverEvent, DriverFactory, Transport } from './drivers/driver';
 import { createDriver } from './drivers/factory';
+import { IdleTimer } from './idleTimer';
 import { LineSplitter } from './lineSplitter';
 import { OutputLog } from './outputLog';
 import { SessionSpend } from './sessionSpend';
@@ -62,7 +63,6 @@ export class AgentSession {
   private readonly spend: SessionSpend;
   private lastOutputAt: string | null = null;
   private lastInputAt: string | null = null;
-  private lastActivity = Date.now();
   private readonly driver: AgentDriver;
   /** The agent process of the current turn(s); a continued conversation gets a new one. */
   private proc: AgentProcess | undefined;
@@ -76,7 +76,7 @@ export class AgentSession {
   private readonly approvals: ApprovalBook;
   /** Set by interrupt(): the exit that follows ends the turn, not a failure of the agent. */
   private interrupted = false;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly idle: IdleTimer;
   private killTimer: NodeJS.Timeout | undefined;
   private outputNotifyScheduled = false;
   private readonly stdoutSplitter: LineSplitter;
@@ -100,6 +100,12 @@ export class AgentSession {
       onDiskProblem: () => this.output && this.emitState(),
     });
     this.agentSessionId = spec.resume?.agentSessionId ?? null;
+    this.idle = new IdleTimer(
+      this.spec.idleTimeoutMs,
+      () => !this.ended && this.status !== 'killing',
+      () => this.approvals.size > 0,
+      () => this.kill('idle_timeout'),
+    );
     this.spend = new SessionSpend(spec.limits, spec.spent, (limit) => {
       this.append(`[agentvisor] budget exceeded: ${limit}`);
       this.kill('budget_exceeded');
@@ -116,10 +122,7 @@ export class AgentSession {
       },
       (line) => this.driver.stdoutLine(line),
     );
-    this.stderrSplitter = new LineSplitter(
-      { terminal: true, maxLineChars: spec.maxLineChars, partialFlushMs: 0 },
-      (line) => this.driver.stderrLine(line),
-    );
+    this.stderrSplitter = new LineSplitter({ terminal: true, maxLineChars: spec.maxLineChars, partialFlushMs: 0 }, (line) => this.driver.stderrLine(line));
   }
 
   onOutput(cb: (nextOffset: number, at: string) => void): void {
@@ -144,13 +147,20 @@ export class AgentSession {
   start(): void {
     const resume = this.spec.resume;
     this.startProcess(resume ? [resume.message] : [this.spec.task], resume?.agentSessionId ?? null);
-    this.armIdleTimer();
+    this.idle.start();
     this.spend.start();
   }
 
   /** Starts an agent process for `messages`, continuing the conversation `resumeId` if set. */
   private startProcess(messages: string[], resumeId: string | null): void {
-    const launch = { command: this.spec.agentBin, args: this.driver.command(messages, resumeId), cwd: this.spec.cwd, cwdIdentity: this.spec.cwdIdentity, env: this.tree.markEnv(this.spec.env), confinement: this.spec.confinement };
+    const launch = {
+      command: this.spec.agentBin,
+      args: this.driver.command(messages, resumeId),
+      cwd: this.spec.cwd,
+      cwdIdentity: this.spec.cwdIdentity,
+      env: this.tree.markEnv(this.spec.env),
+      confinement: this.spec.confinement,
+    };
     let proc: AgentProcess;
     try {
       proc = this.deps.spawn(launch, this.driver.transport);
@@ -241,7 +251,7 @@ export class AgentSession {
   }
 
   dispose(): void {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idle.stop();
     if (this.killTimer) clearTimeout(this.killTimer);
     this.approvals.dispose();
     this.spend.dispose();
@@ -316,21 +326,7 @@ export class AgentSession {
   // ---- timers ----------------------------------------------------------------
 
   private touch(): void {
-    this.lastActivity = Date.now();
-  }
-
-  /**
-   * One timer re-armed lazily: resetting a timer per output line would cost more than the line.
-   * An agent waiting for a decision is not idle: whoever decides may take their time.
-   */
-  private armIdleTimer(): void {
-    const due = this.lastActivity + this.spec.idleTimeoutMs - Date.now();
-    this.idleTimer = setTimeout(() => {
-      if (this.ended || this.status === 'killing') return;
-      if (this.approvals.size > 0) this.touch();
-      if (Date.now() - this.lastActivity >= this.spec.idleTimeoutMs) this.kill('idle_timeout');
-      else this.armIdleTimer();
-    }, Math.max(due, 10));
+    this.idle.touch();
   }
 
   // ---- end -------------------------------------------------------------------
@@ -374,7 +370,7 @@ export class AgentSession {
 
   private finish(status: SessionStatus, reason: EndReason, e: AgentExit, completedSuccessfully: boolean): void {
     if (this.ended) return;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idle.stop();
     if (this.killTimer) clearTimeout(this.killTimer);
     this.spend.stop();
     this.status = status;

@@ -71,7 +71,7 @@ describe('pinned roots', () => {
 describe('prepareCwd', () => {
   it('creates a missing cwd and records the directory it opened', () => {
     const fresh = path.join(ws, 'new', 'deeper');
-    const result = prepareCwd(fresh, ws);
+    const result = prepareCwd(fresh, ws, null);
     expect(result).toEqual({ ok: true, identity: dirIdentityNoFollow(fresh) });
   });
 
@@ -79,15 +79,30 @@ describe('prepareCwd', () => {
     fs.symlinkSync(cwd, path.join(ws, 'alias'));
     fs.symlinkSync('/', path.join(ws, 'to-root'));
     for (const name of ['alias', 'to-root']) {
-      expect(prepareCwd(path.join(ws, name), ws)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
+      expect(prepareCwd(path.join(ws, name), ws, null)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
     }
   });
 
   it('refuses a cwd whose parent became a symlink, and one outside the workspace', () => {
     fs.renameSync(cwd, path.join(base, 'outside', 'proj'));
     fs.symlinkSync(path.join(base, 'outside'), path.join(ws, 'via'));
-    expect(prepareCwd(path.join(ws, 'via', 'proj'), ws)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
-    expect(prepareCwd(path.join(base, 'outside'), ws)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
+    expect(prepareCwd(path.join(ws, 'via', 'proj'), ws, null)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
+    expect(prepareCwd(path.join(base, 'outside'), ws, null)).toEqual({ ok: false, error: expect.stringMatching(/changed while it was being checked/) });
+  });
+
+  it('refuses the forbidden directory (STATE_DIR) and anything inside it, creating nothing there', () => {
+    const state = path.join(ws, 'state');
+    fs.mkdirSync(state);
+    const refused = { ok: false, error: expect.stringMatching(/agentvisor's own state directory or inside it \(STATE_DIR/) };
+    expect(prepareCwd(state, ws, state)).toEqual(refused);
+    expect(prepareCwd(path.join(state, 'sessions', 'new'), ws, state)).toEqual(refused);
+    expect(fs.existsSync(path.join(state, 'sessions'))).toBe(false);
+    // Named by a path through a symlink to it, resolved to its real path.
+    fs.symlinkSync(state, path.join(base, 'state-link'));
+    expect(prepareCwd(state, ws, path.join(base, 'state-link'))).toEqual(refused);
+    // Beside it, or above it (STATE_DIR stays hidden under the cwd's bind), is fine.
+    expect(prepareCwd(cwd, ws, state)).toMatchObject({ ok: true });
+    expect(prepareCwd(ws, ws, state)).toMatchObject({ ok: true });
   });
 });
 

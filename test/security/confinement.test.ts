@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { type RunningServer, call, connect, leftovers, makeDirs, until } from '../helpers/server';
 import { bearer, finish, request, startSecurityServer } from './support';
+import { makeRepo } from '../support/gitRepo';
 
 /** A stand-in for a token file an earlier run generated (the test servers pass AUTH_TOKEN, which writes none). */
 const TOKEN_TEXT = 'token-file-contents-0123456789abcdef';
@@ -30,8 +31,7 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) await finish(r.server, [r.client]);
 });
 
-async function startRig(env: Record<string, string> = {}): Promise<Rig> {
-  const dirs = makeDirs();
+async function startRig(env: Record<string, string> = {}, dirs = makeDirs()): Promise<Rig> {
   fs.mkdirSync(dirs.stateDir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(path.join(dirs.stateDir, 'token'), TOKEN_TEXT + '\n', { mode: 0o600 });
   const server = await startSecurityServer(env, undefined, dirs).catch((err: unknown) => {
@@ -193,6 +193,32 @@ test('readOnlyPaths and writablePaths: a confined agent also reads the one and w
     (err: Error) => err.message,
   );
   expect(refused).toMatch(/outside|WORKSPACE_DIR/);
+});
+
+const outcome = (p: Promise<unknown>) =>
+  p.then(
+    () => 'started',
+    (err: Error) => err.message,
+  );
+
+test.each(['auto', 'none'])("SANDBOX=%s: a cwd or extra path at or inside STATE_DIR is refused (it would bring agentvisor's state back); a worktree session under it still starts", async (sandbox) => {
+  // The defaults' layout: the server started in ~, so WORKSPACE_DIR holds STATE_DIR (~/.local/state/agentvisor).
+  const dirs = makeDirs();
+  dirs.stateDir = path.join(dirs.workspace, '.local', 'state', 'agentvisor');
+  const rig = await startRig({ SANDBOX: sandbox }, dirs);
+  const start = (args: Record<string, unknown>) => outcome(call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'prober', task: 'hi', ...args }));
+  expect(await start({ cwd: '.local/state/agentvisor' })).toMatch(/cwd .* is agentvisor's own state directory or inside it \(STATE_DIR/);
+  expect(await start({ cwd: '.local/state/agentvisor/logs' })).toMatch(/inside it \(STATE_DIR/);
+  expect(await start({ writablePaths: ['.local/state/agentvisor/sessions'] })).toMatch(/writable path .* \(STATE_DIR/);
+  expect(await start({ readOnlyPaths: [dirs.stateDir] })).toMatch(/read-only path .* \(STATE_DIR/);
+  // Refused before anything was made there.
+  expect(fs.existsSync(path.join(dirs.stateDir, 'logs', 'agentvisor.log'))).toBe(true);
+  expect(fs.readdirSync(path.join(dirs.stateDir, 'sessions'))).toEqual([]);
+  // A worktree agentvisor makes itself in STATE_DIR/worktrees (WORKTREE_DIR's default) is fine.
+  makeRepo(path.join(dirs.workspace, 'repo'), { 'README.md': 'hi\n' });
+  const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'repo', task: 'hi', worktree: true });
+  expect(s.cwd.startsWith(path.join(dirs.stateDir, 'worktrees') + path.sep)).toBe(true);
+  await until(async () => (await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 })).lines.includes('echo: hi'), 20_000, 'the worktree session to answer');
 });
 
 test('a confined agent that ignores SIGTERM gets it, and is gone after session_kill with every process of its sandbox', async () => {

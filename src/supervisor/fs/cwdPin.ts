@@ -8,6 +8,11 @@
  * device + inode are what the session records: the worker starts agents only in that
  * directory, and the file tools accept the cwd as a root only while its path still leads
  * there.
+ *
+ * Nor may it lie in agentvisor's own state (`forbidden`: STATE_DIR): bound into a sandbox it would
+ * come back out from under the cover that hides the token, the journal and every session's spec,
+ * and the file tools would serve them. Checked by path before anything is created, and again on
+ * the opened directory.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,8 +21,13 @@ import { describeFsError, isInside } from './pathGuard';
 
 export type PinnedCwd = { ok: true; identity: DirIdentity } | { ok: false; error: string };
 
-/** Creates `cwd` (an absolute path resolveCwd returned) if missing and records which directory it is. */
-export function prepareCwd(cwd: string, workspaceDir: string): PinnedCwd {
+/**
+ * Creates `cwd` (an absolute path resolveCwd returned) if missing and records which directory it is.
+ * `forbidden`: a directory the cwd must be neither equal to nor inside (null: none).
+ */
+export function prepareCwd(cwd: string, workspaceDir: string, forbidden: string | null): PinnedCwd {
+  const off = forbidden === null ? null : realOr(forbidden);
+  if (off !== null && isInside(cwd, off)) return { ok: false, error: forbiddenError(cwd, forbidden ?? off) };
   try {
     fs.mkdirSync(cwd, { recursive: true });
   } catch (err) {
@@ -45,10 +55,23 @@ export function prepareCwd(cwd: string, workspaceDir: string): PinnedCwd {
       }
     }
     if (actual !== cwd || !isInside(actual, workspace)) return { ok: false, error: swappedError(cwd) };
+    if (off !== null && isInside(actual, off)) return { ok: false, error: forbiddenError(cwd, forbidden ?? off) };
     return { ok: true, identity: opened.identity };
   } finally {
     fs.closeSync(opened.fd);
   }
+}
+
+function realOr(p: string): string {
+  try {
+    return fs.realpathSync.native(path.resolve(p));
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+function forbiddenError(cwd: string, stateDir: string): string {
+  return `cwd ${cwd} is agentvisor's own state directory or inside it (STATE_DIR ${stateDir}: its token, journal and sessions); refusing. Use a directory outside STATE_DIR.`;
 }
 
 function swappedError(cwd: string): string {

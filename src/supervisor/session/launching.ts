@@ -68,7 +68,7 @@ export class SessionLauncher {
           'otherwise run agentvisor as a normal user, or use mode "edit", "plan" or "ask", which work as root.',
       );
     }
-    let pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR);
+    let pinned = prepareCwd(req.cwd, config.WORKSPACE_DIR, config.STATE_DIR);
     if (!pinned.ok) throw new SessionError(pinned.error);
     const extraPaths = this.pinExtraPaths(req);
 
@@ -93,15 +93,16 @@ export class SessionLauncher {
       // Recorded at once, before any later check can fail: a worktree nobody knows of would be lost work.
       journalGuard.mustWrite(() => insertWorktree(journal, id, wt.record));
       cwd = wt.agentCwd;
-      // The same last check as any cwd, against the directory agentvisor owns instead of the workspace.
-      pinned = prepareCwd(cwd, config.WORKTREE_DIR);
+      // The same last check as any cwd, against the directory agentvisor owns instead of the workspace
+      // (WORKTREE_DIR may lie in STATE_DIR, its default: agentvisor made this directory, so it may).
+      pinned = prepareCwd(cwd, config.WORKTREE_DIR, null);
       if (!pinned.ok) throw new SessionError(pinned.error);
       // A fresh checkout of the base commit: no snapshot to take (hashing every file of a big tree costs seconds).
       base = wt.record.baseCommit;
       // Confined, the agent sees its worktree but not the repository's git directory (in the hidden
       // WORKSPACE_DIR), which even git status reads and a commit writes: bound in writable, pinned like a cwd.
       if (this.d.sandbox.kind === 'bwrap') {
-        const gitDir = prepareCwd(wt.record.gitDir, config.WORKSPACE_DIR);
+        const gitDir = prepareCwd(wt.record.gitDir, config.WORKSPACE_DIR, config.STATE_DIR);
         if (!gitDir.ok) throw new SessionError(`worktree: the repository's git directory cannot be given to the confined agent: ${gitDir.error.replace(/^cwd /, '')}`);
         extraPaths.push({ path: wt.record.gitDir, writable: true, identity: gitDir.identity });
       }
@@ -186,7 +187,7 @@ export class SessionLauncher {
   private pinExtraPaths(req: StartRequest): NonNullable<WorkerSpec['confinement']>['extraPaths'] {
     const asked = [...(req.readOnlyPaths ?? []).map((p) => ({ path: p, writable: false })), ...(req.writablePaths ?? []).map((p) => ({ path: p, writable: true }))];
     return asked.map(({ path: p, writable }) => {
-      const pinned = prepareCwd(p, this.d.config.WORKSPACE_DIR);
+      const pinned = prepareCwd(p, this.d.config.WORKSPACE_DIR, this.d.config.STATE_DIR);
       if (!pinned.ok) throw new SessionError(pinned.error.replace(/^cwd /, writable ? 'writable path ' : 'read-only path '));
       return { path: p, writable, identity: pinned.identity };
     });

@@ -254,7 +254,7 @@ const dirIdentity = obj({ dev: decimal, ino: decimal });
 export const Confinement = obj({
   /** Absolute path of the bwrap binary the supervisor's trial run used. */
   bwrapBin: str({ min: 1 }),
-  /** Made invisible and read-only (an empty tmpfs over each): STATE_DIR, WORKSPACE_DIR. */
+  /** Made invisible and read-only (an empty tmpfs over each): STATE_DIR, WORKSPACE_DIR, WORKTREE_DIR. */
   hidePaths: arrayOf(str({ min: 1 })),
   /** An empty writable tmpfs of the agent's own over each (its TMPDIR), like its /tmp. */
   privateDirs: withDefault(arrayOf(str({ min: 1 })), []),

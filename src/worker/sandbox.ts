@@ -2,8 +2,8 @@
  * The agent inside bubblewrap (issue 16): what it sees, and how signals reach it.
  *
  * The view: `/` read-only, a new pid namespace with its own /proc, a private /tmp (and TMPDIR),
- * STATE_DIR and WORKSPACE_DIR hidden under empty read-only tmpfs mounts, then bound back on top: the agents' own state
- * read-write, the session's extra paths, and its cwd read-write. bwrap applies mounts in argv
+ * STATE_DIR, WORKSPACE_DIR and WORKTREE_DIR hidden under empty read-only tmpfs mounts, then bound
+ * back on top: the agents' own state read-write, the session's extra paths, and its cwd read-write. bwrap applies mounts in argv
  * order, so they are sorted parent before child: a path hidden inside the cwd (STATE_DIR under the
  * workspace root) stays hidden, a cwd inside a hidden path is bound back.
  *

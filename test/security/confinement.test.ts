@@ -24,11 +24,12 @@ interface Rig {
 }
 
 const rigs: Rig[] = [];
+/** Made outside the rig's directories (in /etc, /var/tmp), removed after each test. */
 const etcFiles: string[] = [];
 
 afterEach(async () => {
-  for (const f of etcFiles.splice(0)) fs.rmSync(f, { force: true });
   for (const r of rigs.splice(0)) await finish(r.server, [r.client]);
+  for (const f of etcFiles.splice(0)) fs.rmSync(f, { recursive: true, force: true });
 });
 
 async function startRig(env: Record<string, string> = {}, dirs = makeDirs()): Promise<Rig> {
@@ -219,6 +220,32 @@ test.each(['auto', 'none'])("SANDBOX=%s: a cwd or extra path at or inside STATE_
   const s = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'repo', task: 'hi', worktree: true });
   expect(s.cwd.startsWith(path.join(dirs.stateDir, 'worktrees') + path.sep)).toBe(true);
   await until(async () => (await call(rig.client, 'session_output', { sessionId: s.sessionId, since: 0 })).lines.includes('echo: hi'), 20_000, 'the worktree session to answer');
+});
+
+/** A worktree session started in repo/docs, running `attempts` (the same probe as above). */
+async function worktreeProbe(rig: Rig, attempts: Attempt[]) {
+  return runProbe(rig, attempts, { cwd: 'repo/docs', worktree: true });
+}
+
+test.each([
+  ['auto', 'ENOENT'],
+  ['none', 'ok'],
+])("SANDBOX=%s with WORKTREE_DIR outside STATE_DIR: another session's worktree reads %s; a subdirectory worktree session runs git", async (sandbox, other) => {
+  const dirs = makeDirs();
+  // Not under /tmp, which a confined agent gets a private one of anyway (hiding it for other reasons).
+  const worktrees = fs.mkdtempSync('/var/tmp/agentvisor-worktrees-');
+  etcFiles.push(worktrees);
+  const rig = await startRig({ SANDBOX: sandbox, WORKTREE_DIR: worktrees }, dirs);
+  makeRepo(path.join(dirs.workspace, 'repo'), { 'README.md': 'hi\n', 'docs/a.md': 'a\n' });
+  const first = await call(rig.client, 'session_start', { agent: 'claude-code', cwd: 'repo', task: 'hi', worktree: true });
+  expect(first.worktree.path.startsWith(worktrees + path.sep)).toBe(true);
+  const { results, info } = await worktreeProbe(rig, [
+    { name: 'otherWorktree', op: 'read', path: path.join(first.worktree.path, 'README.md') },
+    { name: 'ownFile', op: 'read', path: 'a.md' },
+    { name: 'gitStatus', op: 'run', argv: ['git', 'status', '--porcelain'] },
+  ]);
+  expect(info.sandbox).toBe(sandbox === 'auto' ? 'bwrap' : 'none');
+  expect(results).toEqual({ otherWorktree: other, ownFile: 'ok', gitStatus: 'ok' });
 });
 
 test('a confined agent that ignores SIGTERM gets it, and is gone after session_kill with every process of its sandbox', async () => {

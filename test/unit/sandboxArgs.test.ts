@@ -94,7 +94,7 @@ test('extra paths are bound from a directory opened and checked against its iden
   expect(() => bwrapArgs(swapped, path.join(ws, 'cwd'), '/bin/agent', [], true)).toThrow(/no longer the directory that was checked/);
 });
 
-test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the agent's own state writable and created, its installation bound back when hidden", () => {
+test("confinementFor: STATE_DIR, WORKSPACE_DIR and WORKTREE_DIR (created) hidden, TMPDIR private, the agent's own state writable and created, its installation bound back when hidden", () => {
   const home = path.join(base, 'home');
   const ws = path.join(base, 'ws');
   const install = path.join(ws, 'tools', 'node_modules', '@openai', 'codex', 'bin');
@@ -104,12 +104,14 @@ test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
     bwrapBin: '/usr/bin/bwrap',
     stateDir: path.join(base, 'state'),
     workspaceDir: ws,
+    worktreeDir: path.join(base, 'worktrees'),
     agent: 'claude-code',
     agentBin: path.join(install, 'codex.js'),
     env: { HOME: home, TMPDIR: path.join(base, 'tmp'), PATH: '/usr/bin:/bin' },
     extraPaths: [],
   });
-  expect(c.hidePaths).toEqual([path.join(base, 'state'), ws]);
+  expect(c.hidePaths).toEqual([path.join(base, 'state'), ws, path.join(base, 'worktrees')]);
+  expect(fs.statSync(path.join(base, 'worktrees')).isDirectory()).toBe(true);
   expect(c.privateDirs).toEqual([path.join(base, 'tmp')]);
   expect(c.agentState).toEqual([path.join(home, '.claude'), path.join(home, '.cache'), path.join(home, '.claude.json')]);
   expect(fs.statSync(path.join(home, '.claude')).isDirectory()).toBe(true);
@@ -122,6 +124,7 @@ test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
     bwrapBin: '/b',
     stateDir: path.join(base, 'state'),
     workspaceDir: ws,
+    worktreeDir: path.join(base, 'state', 'worktrees'),
     agent: 'codex',
     agentBin: '/usr/bin/true',
     env: { HOME: home, CODEX_HOME: path.join(base, 'ch') },
@@ -133,7 +136,16 @@ test("confinementFor: STATE_DIR and WORKSPACE_DIR hidden, TMPDIR private, the ag
   // An agent installed in what becomes private inside (TMPDIR, like /tmp): its directory bound back.
   const tmp = path.join(base, 'tmp');
   fs.mkdirSync(path.join(tmp, 'bin'), { recursive: true });
-  const y = confinementFor({ bwrapBin: '/b', stateDir: path.join(base, 'state'), workspaceDir: ws, agent: 'codex', agentBin: path.join(tmp, 'bin', 'agent.js'), env: { TMPDIR: tmp }, extraPaths: [] });
+  const y = confinementFor({
+    bwrapBin: '/b',
+    stateDir: path.join(base, 'state'),
+    workspaceDir: ws,
+    worktreeDir: path.join(base, 'state', 'worktrees'),
+    agent: 'codex',
+    agentBin: path.join(tmp, 'bin', 'agent.js'),
+    env: { TMPDIR: tmp },
+    extraPaths: [],
+  });
   expect(y.readOnlyBinds).toEqual([path.join(tmp, 'bin')]);
   expect(fs.readFileSync(path.join(home, '.claude.json'), 'utf8')).toBe('{"kept":true}');
 });

@@ -2,8 +2,9 @@
  * What a confined agent may see besides `/` read-only, its cwd and a private /tmp (issue 16):
  * decided here, applied by the worker (worker/sandbox.ts).
  *
- * Hidden: STATE_DIR (the token, the journal with every worker's secret, the spec files) and all
- * of WORKSPACE_DIR but the session's own paths; the agent's TMPDIR is a private empty one.
+ * Hidden: STATE_DIR (the token, the journal with every worker's secret, the spec files), all
+ * of WORKSPACE_DIR but the session's own paths, and WORKTREE_DIR (every session's worktree, which
+ * may lie outside both; a worktree session gets its own back as its cwd); the agent's TMPDIR is a private empty one.
  * Writable besides the cwd: the agent's own state, found by running the real CLIs confined —
  * Claude Code writes its transcripts and settings under ~/.claude (or CLAUDE_CONFIG_DIR) and
  * rewrites ~/.claude.json; Codex its sessions, logs and databases under CODEX_HOME (~/.codex);
@@ -20,6 +21,7 @@ export interface ConfinementInput {
   bwrapBin: string;
   stateDir: string;
   workspaceDir: string;
+  worktreeDir: string;
   agent: AgentKind;
   agentBin: string;
   /** The agent's complete environment (HOME, CODEX_HOME, TMPDIR … as the agent will see them). */
@@ -84,7 +86,14 @@ function installRoot(file: string): string {
 }
 
 export function confinementFor(o: ConfinementInput): Confinement {
-  const hide = [o.stateDir, o.workspaceDir].map(real).filter((p) => p !== '/');
+  try {
+    // Made now, as a worktree session would make it: a path missing when an agent starts cannot be
+    // hidden, and one made later (another session's worktree) would appear on its read-only `/`.
+    fs.mkdirSync(o.worktreeDir, { recursive: true, mode: 0o700 });
+  } catch {
+    // Not creatable: then no worktree can be made there either.
+  }
+  const hide = [o.stateDir, o.workspaceDir, o.worktreeDir].map(real).filter((p) => p !== '/');
   const privateDirs = o.env.TMPDIR && path.isAbsolute(o.env.TMPDIR) && real(o.env.TMPDIR) !== '/' ? [real(o.env.TMPDIR)] : [];
   const programs = [o.agentBin, findOnPath('node', o.env.PATH)].filter((p): p is string => p !== null).map(real);
   // The private /tmp and TMPDIR cover what lies there on the host, as the hidden paths do.

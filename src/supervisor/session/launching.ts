@@ -105,6 +105,13 @@ export class SessionLauncher {
         const gitDir = prepareCwd(wt.record.gitDir, config.WORKSPACE_DIR, config.STATE_DIR);
         if (!gitDir.ok) throw new SessionError(`worktree: the repository's git directory cannot be given to the confined agent: ${gitDir.error.replace(/^cwd /, '')}`);
         extraPaths.push({ path: wt.record.gitDir, writable: true, identity: gitDir.identity });
+        // Started in a subdirectory, the agent's cwd is bound but not the worktree's root above it (in the
+        // hidden WORKTREE_DIR), whose `.git` file tells git where the repository is: bound too, pinned alike.
+        if (cwd !== wt.record.path) {
+          const root = prepareCwd(wt.record.path, config.WORKTREE_DIR, null);
+          if (!root.ok) throw new SessionError(`worktree: its root cannot be given to the confined agent: ${root.error.replace(/^cwd /, '')}`);
+          extraPaths.push({ path: wt.record.path, writable: true, identity: root.identity });
+        }
       }
     }
     // Before the agent can touch anything: the state session_diff compares against.
@@ -138,7 +145,16 @@ export class SessionLauncher {
       sandbox: this.d.sandbox.kind,
       confinement:
         this.d.sandbox.kind === 'bwrap'
-          ? confinementFor({ bwrapBin: this.d.sandbox.bin, stateDir: config.STATE_DIR, workspaceDir: config.WORKSPACE_DIR, agent: req.agent, agentBin: bin.path, env, extraPaths })
+          ? confinementFor({
+              bwrapBin: this.d.sandbox.bin,
+              stateDir: config.STATE_DIR,
+              workspaceDir: config.WORKSPACE_DIR,
+              worktreeDir: config.WORKTREE_DIR,
+              agent: req.agent,
+              agentBin: bin.path,
+              env,
+              extraPaths,
+            })
           : null,
       idleTimeoutMs: config.IDLE_TIMEOUT,
       killGraceMs: config.KILL_GRACE,

@@ -5,8 +5,9 @@
  * the user's own checkout is never touched. The worktree and its branch are the
  * user's work: they outlive the session and restarts until session_cleanup.
  *
- * Every git call goes through gitDiff.ts's `git` (hooks, fsmonitor, external
- * diff and pager off) with argv arrays; the branch name a client chose is
+ * Every git call goes through gitDiff.ts's `git` (hooks, fsmonitor, filter
+ * drivers, external diff, pager and submodule recursion off: the repository's
+ * config is agent-writable) with argv arrays; the branch name a client chose is
  * checked by git itself (check-ref-format) before any other git call sees it.
  */
 import fs from 'node:fs';

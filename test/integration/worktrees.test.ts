@@ -168,3 +168,55 @@ test('without git on the PATH, a worktree start says git is missing, not that th
     fs.rmSync(noGit.dirs.base, { recursive: true, force: true });
   }
 });
+
+// The supervisor runs git (unconfined) in repositories the agent can write: their config and
+// .gitattributes are agent input. A filter driver or a diff textconv configured there must not run
+// in the supervisor on session_start's snapshot, session_diff, session_cleanup's uncommitted check
+// or a worktree's checkout.
+/** What an agent can do with write access to a repository: drivers that would leave `marker` behind. */
+function plant(repoConfigDir: string, marker: string): void {
+  const cmd = `touch '${marker}'; cat`;
+  git(repoConfigDir, 'config', 'filter.evil.clean', cmd);
+  git(repoConfigDir, 'config', 'filter.evil.smudge', cmd);
+  git(repoConfigDir, 'config', 'filter.evil2.process', `touch '${marker}'; false`);
+  git(repoConfigDir, 'config', 'diff.evil.textconv', cmd);
+}
+const ATTRS = '*.txt filter=evil diff=evil\n*.dat filter=evil2\n';
+
+test('filters and textconv in an agent-written config run nothing on session_diff', async () => {
+  const repo = path.join(server.dirs.workspace, 'plain');
+  makeRepo(repo, { 'a.txt': 'one\n', 'b.dat': 'bin\n' });
+  const marker = path.join(server.dirs.base, 'marker-diff');
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'plain', task: 'lines 1' });
+  await waitEnded(client, s.sessionId);
+  // The agent, in its cwd: config, attributes, changed files.
+  plant(repo, marker);
+  fs.writeFileSync(path.join(repo, '.gitattributes'), ATTRS);
+  fs.writeFileSync(path.join(repo, 'a.txt'), 'two\n');
+  fs.writeFileSync(path.join(repo, 'b.dat'), 'bin2\n');
+  // The marker first: a driver that ran may also have made the call fail.
+  const d = await call(client, 'session_diff', { sessionId: s.sessionId }).catch((e: Error) => e);
+  expect(fs.existsSync(marker)).toBe(false);
+  expect(d.files).toEqual(expect.arrayContaining([{ status: 'M', path: 'a.txt' }]));
+  expect(d.lines).toEqual(expect.arrayContaining(['-one', '+two']));
+});
+
+test('filters in the common git dir run nothing on worktree add, session_diff or session_cleanup', async () => {
+  const repo = path.join(server.dirs.workspace, 'wt');
+  makeRepo(repo, { 'a.txt': 'one\n', 'b.dat': 'bin\n', '.gitattributes': ATTRS });
+  const marker = path.join(server.dirs.base, 'marker-wt');
+  // An earlier session's agent wrote the shared config (its worktree's git dir is writable to it).
+  plant(repo, marker);
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'wt', task: 'lines 1', worktree: true }).catch((e: Error) => e);
+  expect(fs.existsSync(marker)).toBe(false);
+  await waitEnded(client, s.sessionId);
+  expect(fs.readFileSync(path.join(s.worktree.path, 'a.txt'), 'utf8')).toBe('one\n');
+  fs.writeFileSync(path.join(s.worktree.path, 'a.txt'), 'two, longer\n');
+  fs.writeFileSync(path.join(s.worktree.path, 'b.dat'), 'bin, longer\n');
+  const d = await call(client, 'session_diff', { sessionId: s.sessionId });
+  expect(d.lines).toEqual(expect.arrayContaining(['-one', '+two, longer']));
+  expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId })).toMatch(/uncommitted changes/);
+  expect(fs.existsSync(marker)).toBe(false);
+  expect(await call(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true, force: true })).toMatchObject({ worktreeRemoved: true });
+  expect(fs.existsSync(marker)).toBe(false);
+});

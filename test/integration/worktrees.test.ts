@@ -4,9 +4,10 @@
  * in its cwd. (test/realAgents/worktrees.test.ts does it with the real Claude CLI.)
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type RunningServer, TEST_TOKEN, call, callError, connect, reapLeftovers, startServer } from '../helpers/server';
+import { type RunningServer, TEST_TOKEN, call, callError, connect, makeDirs, reapLeftovers, startServer } from '../helpers/server';
 import { cliEnv, runCli, waitEnded } from '../cli/cli';
 import { Journal } from '../../src/supervisor/journal';
 import { branches, git, makeRepo } from '../support/gitRepo';
@@ -219,4 +220,29 @@ test('filters in the common git dir run nothing on worktree add, session_diff or
   expect(fs.existsSync(marker)).toBe(false);
   expect(await call(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true, force: true })).toMatchObject({ worktreeRemoved: true });
   expect(fs.existsSync(marker)).toBe(false);
+});
+
+test('a worktree is refused when the repository lies above WORKSPACE_DIR', async () => {
+  const dirs = makeDirs();
+  // The repository is the test's base directory; WORKSPACE_DIR (dirs.workspace) is a subdirectory of it.
+  const base = makeRepo(dirs.base, { 'outside.txt': 'not the workspace\n' });
+  fs.mkdirSync(path.join(dirs.workspace, 'inner'), { recursive: true });
+  // WORKTREE_DIR outside the repository, so only the new check can refuse.
+  const worktrees = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-wt-'));
+  const other = await startServer({ dirs, env: { WORKTREE_DIR: worktrees } });
+  const c = await connect(other);
+  try {
+    const refused = await callError(c, 'session_start', { agent: 'codex', cwd: 'inner', task: 'lines 1', worktree: true });
+    expect(branches(dirs.base)).toEqual(['main']);
+    expect(git(dirs.base, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(fs.readdirSync(worktrees)).toEqual([]);
+    expect(refused).toMatch(/outside WORKSPACE_DIR/);
+    expect(git(dirs.base, 'rev-parse', 'HEAD').trim()).toBe(base);
+  } finally {
+    await c.close();
+    await other.stop();
+    reapLeftovers(dirs);
+    fs.rmSync(dirs.base, { recursive: true, force: true });
+    fs.rmSync(worktrees, { recursive: true, force: true });
+  }
 });

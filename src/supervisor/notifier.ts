@@ -231,8 +231,9 @@ export class Notifier {
         redirect: 'error',
         signal: abort.signal,
       });
-      // Drained: an unread body holds the connection.
-      await res.arrayBuffer().catch(() => undefined);
+      // Only the status matters. The body is cancelled, not read: an unread body holds the
+      // connection, and reading it would take whatever an endpoint sends, for as long as it sends.
+      await res.body?.cancel().catch(() => undefined);
       return res.ok ? null : `HTTP ${res.status}`;
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };

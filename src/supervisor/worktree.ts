@@ -5,8 +5,9 @@
  * the user's own checkout is never touched. The worktree and its branch are the
  * user's work: they outlive the session and restarts until session_cleanup.
  *
- * Every git call goes through gitDiff.ts's `git` (hooks, fsmonitor, external
- * diff and pager off) with argv arrays; the branch name a client chose is
+ * Every git call goes through gitDiff.ts's `git` (hooks, fsmonitor, filter
+ * drivers, external diff, pager and submodule recursion off: the repository's
+ * config is agent-writable) with argv arrays; the branch name a client chose is
  * checked by git itself (check-ref-format) before any other git call sees it.
  */
 import fs from 'node:fs';
@@ -53,13 +54,22 @@ export async function branchNameProblem(name: string, cwd: string): Promise<stri
  * at `root/<repo name>-<short id>`. The agent's cwd inside it is the same
  * subdirectory `cwd` is of the repository.
  */
-export async function createWorktree(cwd: string, sessionId: string, requestedBranch: string | null, root: string): Promise<Created> {
+export async function createWorktree(cwd: string, sessionId: string, requestedBranch: string | null, root: string, workspaceDir: string): Promise<Created> {
   const top = await git(['rev-parse', '--show-toplevel'], cwd);
   if (!top.ok) {
     if (/\bENOENT\b/.test(top.err)) return { ok: false, error: 'worktree: git is not installed (not found on the PATH agentvisor runs with); install git, or start without worktree' };
     return { ok: false, error: `worktree: cwd ${cwd} is not inside a git repository (run git init and commit first, or start without worktree)` };
   }
   const repo = top.out.trim();
+  const common = await git(['rev-parse', '--git-common-dir'], repo);
+  if (!common.ok) return { ok: false, error: `worktree: could not find the git directory of ${repo}: ${firstLine(common.err)}` };
+  const gitDir = path.resolve(repo, common.out.trim());
+  const outside = outsideWorkspace([repo, gitDir], workspaceDir);
+  if (outside)
+    return {
+      ok: false,
+      error: `worktree: the repository of cwd ${cwd} (${outside}) is outside WORKSPACE_DIR ${workspaceDir}; agentvisor only adds worktrees and branches to repositories inside it (git init one there)`,
+    };
   const head = await git(['rev-parse', '--verify', '--quiet', 'HEAD^{commit}'], repo);
   if (!head.ok) return { ok: false, error: `worktree: the repository ${repo} has no commit yet; commit once so the session's branch has somewhere to start` };
   const branch = requestedBranch ?? BRANCH_PREFIX + sessionId.slice(0, 8);
@@ -88,15 +98,37 @@ export async function createWorktree(cwd: string, sessionId: string, requestedBr
       .slice(0, 60)}-${sessionId.slice(0, 8)}`,
   );
   const baseCommit = head.out.trim();
-  const common = await git(['rev-parse', '--git-common-dir'], repo);
-  if (!common.ok) return { ok: false, error: `worktree: could not find the git directory of ${repo}: ${firstLine(common.err)}` };
   const added = await git(['worktree', 'add', '-b', branch, dir, baseCommit], repo, {}, WorktreeTimeouts.addMs);
   if (!added.ok) return { ok: false, error: `worktree: git worktree add failed: ${firstLine(added.err)}` };
   const rel = path.relative(repo, cwd);
   // The subdirectory may be untracked (or empty) and so not checked out: the launcher's cwd check
   // (cwdPin.ts) creates it, after the worktree is recorded, so a failure there loses nothing.
   const agentCwd = rel && isInside(cwd, repo) ? path.join(dir, rel) : dir;
-  return { ok: true, record: { repo, branch, baseCommit, path: dir, gitDir: path.resolve(repo, common.out.trim()) }, agentCwd };
+  return { ok: true, record: { repo, branch, baseCommit, path: dir, gitDir }, agentCwd };
+}
+
+/**
+ * The first of `paths` (resolved through symbolic links) not inside WORKSPACE_DIR, or null.
+ * git finds a repository by walking up from the cwd, so a cwd in the workspace can lie in a
+ * repository above it, which no client was given and which must get no branch or checkout.
+ */
+function outsideWorkspace(paths: string[], workspaceDir: string): string | null {
+  let ws: string;
+  try {
+    ws = fs.realpathSync.native(workspaceDir);
+  } catch {
+    return workspaceDir;
+  }
+  for (const p of paths) {
+    let real: string;
+    try {
+      real = fs.realpathSync.native(p);
+    } catch {
+      return p;
+    }
+    if (!isInside(real, ws)) return p;
+  }
+  return null;
 }
 
 /** Files with uncommitted changes in the worktree (`git status --porcelain` lines), or an error. */

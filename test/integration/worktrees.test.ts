@@ -4,9 +4,10 @@
  * in its cwd. (test/realAgents/worktrees.test.ts does it with the real Claude CLI.)
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { type RunningServer, TEST_TOKEN, call, callError, connect, reapLeftovers, startServer } from '../helpers/server';
+import { type RunningServer, TEST_TOKEN, call, callError, connect, makeDirs, reapLeftovers, startServer } from '../helpers/server';
 import { cliEnv, runCli, waitEnded } from '../cli/cli';
 import { Journal } from '../../src/supervisor/journal';
 import { branches, git, makeRepo } from '../support/gitRepo';
@@ -166,5 +167,82 @@ test('without git on the PATH, a worktree start says git is missing, not that th
     await c.close();
     await noGit.stop();
     fs.rmSync(noGit.dirs.base, { recursive: true, force: true });
+  }
+});
+
+// The supervisor runs git (unconfined) in repositories the agent can write: their config and
+// .gitattributes are agent input. A filter driver or a diff textconv configured there must not run
+// in the supervisor on session_start's snapshot, session_diff, session_cleanup's uncommitted check
+// or a worktree's checkout.
+/** What an agent can do with write access to a repository: drivers that would leave `marker` behind. */
+function plant(repoConfigDir: string, marker: string): void {
+  const cmd = `touch '${marker}'; cat`;
+  git(repoConfigDir, 'config', 'filter.evil.clean', cmd);
+  git(repoConfigDir, 'config', 'filter.evil.smudge', cmd);
+  git(repoConfigDir, 'config', 'filter.evil2.process', `touch '${marker}'; false`);
+  git(repoConfigDir, 'config', 'diff.evil.textconv', cmd);
+}
+const ATTRS = '*.txt filter=evil diff=evil\n*.dat filter=evil2\n';
+
+test('filters and textconv in an agent-written config run nothing on session_diff', async () => {
+  const repo = path.join(server.dirs.workspace, 'plain');
+  makeRepo(repo, { 'a.txt': 'one\n', 'b.dat': 'bin\n' });
+  const marker = path.join(server.dirs.base, 'marker-diff');
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'plain', task: 'lines 1' });
+  await waitEnded(client, s.sessionId);
+  // The agent, in its cwd: config, attributes, changed files.
+  plant(repo, marker);
+  fs.writeFileSync(path.join(repo, '.gitattributes'), ATTRS);
+  fs.writeFileSync(path.join(repo, 'a.txt'), 'two\n');
+  fs.writeFileSync(path.join(repo, 'b.dat'), 'bin2\n');
+  // The marker first: a driver that ran may also have made the call fail.
+  const d = await call(client, 'session_diff', { sessionId: s.sessionId }).catch((e: Error) => e);
+  expect(fs.existsSync(marker)).toBe(false);
+  expect(d.files).toEqual(expect.arrayContaining([{ status: 'M', path: 'a.txt' }]));
+  expect(d.lines).toEqual(expect.arrayContaining(['-one', '+two']));
+});
+
+test('filters in the common git dir run nothing on worktree add, session_diff or session_cleanup', async () => {
+  const repo = path.join(server.dirs.workspace, 'wt');
+  makeRepo(repo, { 'a.txt': 'one\n', 'b.dat': 'bin\n', '.gitattributes': ATTRS });
+  const marker = path.join(server.dirs.base, 'marker-wt');
+  // An earlier session's agent wrote the shared config (its worktree's git dir is writable to it).
+  plant(repo, marker);
+  const s = await call(client, 'session_start', { agent: 'codex', cwd: 'wt', task: 'lines 1', worktree: true }).catch((e: Error) => e);
+  expect(fs.existsSync(marker)).toBe(false);
+  await waitEnded(client, s.sessionId);
+  expect(fs.readFileSync(path.join(s.worktree.path, 'a.txt'), 'utf8')).toBe('one\n');
+  fs.writeFileSync(path.join(s.worktree.path, 'a.txt'), 'two, longer\n');
+  fs.writeFileSync(path.join(s.worktree.path, 'b.dat'), 'bin, longer\n');
+  const d = await call(client, 'session_diff', { sessionId: s.sessionId });
+  expect(d.lines).toEqual(expect.arrayContaining(['-one', '+two, longer']));
+  expect(await callError(client, 'session_cleanup', { sessionId: s.sessionId })).toMatch(/uncommitted changes/);
+  expect(fs.existsSync(marker)).toBe(false);
+  expect(await call(client, 'session_cleanup', { sessionId: s.sessionId, deleteBranch: true, force: true })).toMatchObject({ worktreeRemoved: true });
+  expect(fs.existsSync(marker)).toBe(false);
+});
+
+test('a worktree is refused when the repository lies above WORKSPACE_DIR', async () => {
+  const dirs = makeDirs();
+  // The repository is the test's base directory; WORKSPACE_DIR (dirs.workspace) is a subdirectory of it.
+  const base = makeRepo(dirs.base, { 'outside.txt': 'not the workspace\n' });
+  fs.mkdirSync(path.join(dirs.workspace, 'inner'), { recursive: true });
+  // WORKTREE_DIR outside the repository, so only the new check can refuse.
+  const worktrees = fs.mkdtempSync(path.join(os.tmpdir(), 'agentvisor-wt-'));
+  const other = await startServer({ dirs, env: { WORKTREE_DIR: worktrees } });
+  const c = await connect(other);
+  try {
+    const refused = await callError(c, 'session_start', { agent: 'codex', cwd: 'inner', task: 'lines 1', worktree: true });
+    expect(branches(dirs.base)).toEqual(['main']);
+    expect(git(dirs.base, 'worktree', 'list', '--porcelain').match(/^worktree /gm)).toHaveLength(1);
+    expect(fs.readdirSync(worktrees)).toEqual([]);
+    expect(refused).toMatch(/outside WORKSPACE_DIR/);
+    expect(git(dirs.base, 'rev-parse', 'HEAD').trim()).toBe(base);
+  } finally {
+    await c.close();
+    await other.stop();
+    reapLeftovers(dirs);
+    fs.rmSync(dirs.base, { recursive: true, force: true });
+    fs.rmSync(worktrees, { recursive: true, force: true });
   }
 });

@@ -18,6 +18,8 @@ export class NotifyReceiver {
   /** Statuses for the next requests, in order; once used up every request gets `otherwise`. */
   readonly answers: number[] = [];
   otherwise = 200;
+  /** When set, every answer's body never ends (a hostile or broken endpoint): chunks until the client goes. */
+  endlessBody = false;
   private constructor(private readonly server: http.Server) {}
 
   static async start(): Promise<NotifyReceiver> {
@@ -36,7 +38,11 @@ export class NotifyReceiver {
         }
         const status = r.answers.shift() ?? r.otherwise;
         r.received.push({ path: req.url ?? '', headers: req.headers, body, status });
-        res.writeHead(status).end();
+        if (!r.endlessBody) return void res.writeHead(status).end();
+        res.writeHead(status);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pour = setInterval(() => res.write(chunk), 5);
+        res.on('close', () => clearInterval(pour));
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));

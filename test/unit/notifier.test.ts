@@ -164,6 +164,16 @@ test('a 500 is retried with backoff until delivered; the log names the host, nev
   expect(logged.join('\n')).not.toContain('topic-SECRET');
 });
 
+test('an answer whose body never ends is delivered, not read until the request times out', async () => {
+  receiver.endlessBody = true;
+  notifier();
+  end('exited', { ok: true });
+  const row = () => journal.db.prepare('SELECT attempts, outcome, last_error FROM notifications').get() as { outcome: string | null } | undefined;
+  // Well inside the 10 s request timeout a body read to the end would run into.
+  await until(() => row()?.outcome === 'delivered', UNTIL_MS, 'the delivery recorded');
+  expect(row()).toEqual({ attempts: 1, outcome: 'delivered', last_error: null });
+});
+
 test('credentials in NOTIFY_URL become an Authorization header; a failure is logged without the URL', async () => {
   const guard = new JournalGuard(log, () => undefined);
   const withAuth = receiver.url().replace('http://', 'http://alice:pa%3Ass@');

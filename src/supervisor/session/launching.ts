@@ -88,7 +88,7 @@ export class SessionLauncher {
     let cwd = req.cwd;
     let base: string | null = null;
     if (req.worktree !== undefined && req.worktree !== false) {
-      const wt = await createWorktree(req.cwd, id, req.worktree === true ? null : req.worktree, config.WORKTREE_DIR);
+      const wt = await createWorktree(req.cwd, id, req.worktree === true ? null : req.worktree, config.WORKTREE_DIR, config.WORKSPACE_DIR);
       if (!wt.ok) throw new SessionError(wt.error);
       // Recorded at once, before any later check can fail: a worktree nobody knows of would be lost work.
       journalGuard.mustWrite(() => insertWorktree(journal, id, wt.record));

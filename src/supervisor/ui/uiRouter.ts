@@ -43,14 +43,16 @@ export function createUi(deps: UiDeps): { router: express.Router; feeds: UiFeeds
       deps.ctx.log.warn('dashboard login refused', { address: req.socket.remoteAddress });
       return void res.status(401).json({ error: 'unauthorized', message: 'wrong token' });
     }
-    setUiCookie(req, res, issueCookie(deps.tokenDigest()), UiAuthTimeouts.cookieLifetimeMs);
-    res.status(204).end();
+    const { cookie, key } = issueCookie(deps.tokenDigest());
+    setUiCookie(req, res, cookie, UiAuthTimeouts.cookieLifetimeMs);
+    // The page keeps the key (sessionStorage) and sends it with every call: see uiAuth.ts.
+    res.status(200).json({ key });
   });
   router.post('/api/logout', sameOrigin, (req, res) => {
     setUiCookie(req, res, '', 0);
     res.status(204).end();
   });
-  router.get('/api/events', loggedIn, (req, res) => feeds.open(req, res));
+  router.get('/api/events', requireUiLogin(deps.tokenDigest, true), (req, res) => feeds.open(req, res));
   router.use('/api', loggedIn, (req, res, next) => (req.method === 'GET' ? next() : sameOrigin(req, res, next)), express.json({ limit: API_BODY_LIMIT }), createUiApi(deps.ctx));
   router.use(createUiStatic());
   return { router, feeds };

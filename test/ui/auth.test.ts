@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type RunningServer, until } from '../helpers/server';
 import { cliEnv, runCli } from '../cli/cli';
-import { finish, portOf, request, startSecurityServer } from '../security/support';
+import { finish, portOf, rawSocket, request, startSecurityServer, statusOf } from '../security/support';
 import { type Browser, launchBrowser, login } from './support';
 
 const UI_WAIT_MS = 20_000;
@@ -193,6 +193,21 @@ test('hostile dashboard calls get a clear error and change nothing; the server k
   }
   expect(fs.readdirSync(server.dirs.workspace)).toEqual([]);
   expect((await request(server, { path: '/ui/api/sessions', headers: c })).status).toBe(200);
+});
+
+test('a login or API body declared larger than its limit is refused at once (413, its own limit named), the body never read', async () => {
+  const c = await cookie();
+  const huge = (p: string, extra: string) =>
+    rawSocket(server, `POST ${p} HTTP/1.1\r\nHost: 127.0.0.1:${portOf(server)}\r\nOrigin: ${origin}\r\nContent-Type: application/json\r\n${extra}Content-Length: 5000000000\r\n\r\n{`);
+  const login = await huge('/ui/api/login', '');
+  expect(statusOf(login)).toBe(413);
+  expect(login).toMatch(/connection: close/i);
+  expect(login).toContain('login body larger than 4kb');
+  const start = await huge('/ui/api/sessions', `Cookie: ${c.cookie}\r\nX-Agentvisor-UI: ${c['x-agentvisor-ui']}\r\n`);
+  expect(statusOf(start)).toBe(413);
+  expect(start).toContain('request body larger than 512kb');
+  // Without the cookie and key the size is not even looked at: 401 first.
+  expect(statusOf(await huge('/ui/api/sessions', ''))).toBe(401);
 });
 
 test('Log out clears the cookie and shows the login again', async () => {

@@ -29,6 +29,11 @@ afterAll(async () => {
   await finish(server);
 });
 
+/** More lines dropped than the view's page cache holds (40 pages of 500): the case that used to re-fetch forever. */
+const LONG_LINES = 34_000;
+/** How long the view is watched for output reads once the top is on screen. */
+const QUIET_WATCH_MS = 2_500;
+
 const line = (page: Page, offset: number) => page.locator(`[data-testid=output] .line[data-offset="${offset}"]`);
 const scrollTo = (page: Page, offset: number) => page.locator('[data-testid=output]').evaluate((el, o) => (el.scrollTop = o * 18), offset);
 
@@ -55,6 +60,32 @@ test('20,000 lines: a screenful in the page, the end followed, any offset reacha
     const shown = await page.$$eval('[data-testid=output] .line', (els) => els.map((e) => ({ offset: Number(e.getAttribute('data-offset')), text: e.textContent ?? '' })));
     for (const { offset, text } of shown) if (text.startsWith('line ')) expect(text).toBe(`line ${offset - 1}`);
   } finally {
+    await client.close();
+  }
+});
+
+test('scrolled to the top of a session far longer than the ring, the view stops reading output', async () => {
+  const client = await connect(server, 'http');
+  const { page } = browser;
+  let reads = 0;
+  const count = (req: { url(): string }) => void (/\/ui\/api\/sessions\/[^/]+\/output\?/.test(req.url()) && reads++);
+  try {
+    const s = await call(client, 'session_start', { agent: 'claude-code', cwd: 'long', task: `flood ${LONG_LINES}` });
+    await until(async () => (await call(client, 'session_output', { sessionId: s.sessionId, since: LONG_LINES, limit: 1 })).lines.length > 0, UI_WAIT_MS, 'the flood written');
+    await page.goto(`${server.url}/ui#/s/${s.sessionId}`);
+    await line(page, LONG_LINES)
+      .filter({ hasText: `line ${LONG_LINES - 1}` })
+      .waitFor({ timeout: UI_WAIT_MS });
+    page.on('request', count);
+    await scrollTo(page, 0);
+    await line(page, 1).filter({ hasText: '(no longer kept)' }).waitFor({ timeout: UI_WAIT_MS });
+    await page.waitForTimeout(QUIET_WATCH_MS);
+    const settled = reads;
+    await page.waitForTimeout(QUIET_WATCH_MS);
+    expect({ readsWhileIdle: reads - settled, settledAfter: settled }).toEqual({ readsWhileIdle: 0, settledAfter: expect.any(Number) });
+    expect(settled).toBeLessThan(10);
+  } finally {
+    page.off('request', count);
     await client.close();
   }
 });

@@ -1,10 +1,19 @@
 /**
  * The dashboard's login: the page trades the token, once, for a cookie. The
- * cookie holds no token: it is `v1.<expiry>.<nonce>.<mac>`, the MAC keyed by the
- * token's digest, so it is checked without server-side state (it survives a
+ * cookie holds no token: it is `v2.<expiry>.<sha256(key)>.<mac>`, the MAC keyed by
+ * the token's digest, so it is checked without server-side state (it survives a
  * restart) and every cookie dies the moment the token is rotated. HttpOnly keeps
  * it from page scripts, SameSite=Strict from other sites' requests, Secure when
  * the page was reached over TLS (a TLS proxy in front, as for a phone).
+ *
+ * The cookie alone is not enough: browsers send cookies to every port of a host,
+ * so a page an agent serves on localhost:3000 would receive it and could replay
+ * it from curl. The login reply also hands the page a random per-login key that
+ * the page keeps in sessionStorage (isolated per origin, port included); every
+ * /ui/api call must carry it (header UI_KEY_HEADER; the feed, whose EventSource
+ * cannot send headers, as query parameter UI_KEY_PARAM on its own URL only) and
+ * it must hash to the digest inside the cookie. The key is no token: it opens
+ * nothing without the cookie, and dies with it.
  */
 import crypto from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
@@ -13,6 +22,11 @@ import type { OriginPolicy } from '../http/originGuard';
 export const UI_COOKIE = 'agentvisor_ui';
 /** Also the cookie's Path: it is never sent to the MCP endpoints. */
 export const UI_PATH = '/ui';
+
+/** The header every /ui/api call carries the per-login key in. */
+export const UI_KEY_HEADER = 'x-agentvisor-ui';
+/** The live feed's query parameter for the same key (EventSource cannot set headers). */
+export const UI_KEY_PARAM = 'k';
 
 export const UiAuthTimeouts = {
   /** How long a login lasts: a working week on a phone without retyping a 43-character token. Fixed. */
@@ -23,20 +37,41 @@ function mac(digest: Buffer, body: string): string {
   return crypto.createHmac('sha256', digest).update(`agentvisor-ui:${body}`).digest('base64url');
 }
 
-export function issueCookie(digest: Buffer, now = Date.now()): string {
-  const body = `v1.${now + UiAuthTimeouts.cookieLifetimeMs}.${crypto.randomBytes(16).toString('base64url')}`;
-  return `${body}.${mac(digest, body)}`;
+function keyDigest(key: string): string {
+  return crypto.createHash('sha256').update(key).digest('base64url');
 }
 
-export function cookieValid(value: string | undefined, digest: Buffer, now = Date.now()): boolean {
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && crypto.timingSafeEqual(x, y);
+}
+
+/** A new login: the cookie for the browser and the key for the page (only its digest is in the cookie). */
+export function issueCookie(digest: Buffer, now = Date.now()): { cookie: string; key: string } {
+  const key = crypto.randomBytes(32).toString('base64url');
+  const body = `v2.${now + UiAuthTimeouts.cookieLifetimeMs}.${keyDigest(key)}`;
+  return { cookie: `${body}.${mac(digest, body)}`, key };
+}
+
+/** The cookie is one we issued under the current token and not expired; with `key`, also that login's key. */
+export function cookieValid(value: string | undefined, digest: Buffer, now = Date.now(), key?: string): boolean {
   if (!value || value.length > 200) return false;
   const parts = value.split('.');
-  if (parts.length !== 4 || parts[0] !== 'v1') return false;
+  if (parts.length !== 4 || parts[0] !== 'v2') return false;
   const expires = Number(parts[1]);
   if (!Number.isSafeInteger(expires) || expires < now) return false;
-  const expected = Buffer.from(mac(digest, parts.slice(0, 3).join('.')));
-  const given = Buffer.from(parts[3]);
-  return given.length === expected.length && crypto.timingSafeEqual(given, expected);
+  if (!sameText(parts[3], mac(digest, parts.slice(0, 3).join('.')))) return false;
+  if (key === undefined) return true;
+  return key.length <= 100 && sameText(parts[2], keyDigest(key));
+}
+
+/** The per-login key a request carries: the header, or (the feed only) the query parameter. */
+export function uiKeyOf(req: Request, allowQuery = false): string {
+  const header = req.headers[UI_KEY_HEADER];
+  if (typeof header === 'string') return header;
+  const param = allowQuery ? req.query[UI_KEY_PARAM] : undefined;
+  return typeof param === 'string' ? param : '';
 }
 
 /** The one cookie we read; every other cookie (and a malformed header) is ignored. */
@@ -61,9 +96,9 @@ export function setUiCookie(req: Request, res: Response, value: string, maxAgeMs
   res.append('Set-Cookie', flags.join('; '));
 }
 
-export function requireUiLogin(getDigest: () => Buffer) {
+export function requireUiLogin(getDigest: () => Buffer, allowQueryKey = false) {
   return (req: Request, res: Response, next: NextFunction) => {
-    if (cookieValid(uiCookieOf(req), getDigest())) return next();
+    if (cookieValid(uiCookieOf(req), getDigest(), Date.now(), uiKeyOf(req, allowQueryKey))) return next();
     res.status(401).json({ error: 'unauthorized', message: 'log in with the agentvisor token' });
   };
 }

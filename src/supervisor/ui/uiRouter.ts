@@ -9,14 +9,17 @@ import type { OriginPolicy } from '../http/originGuard';
 import { tokenMatches } from '../http/auth';
 import type { ToolContext } from '../tools/context';
 import { createUiApi } from './uiApi';
+import { uiJson } from './uiBody';
 import { UiAuthTimeouts, issueCookie, requireSameOrigin, requireUiLogin, setUiCookie } from './uiAuth';
 import { UiFeeds } from './uiFeed';
 import { createUiStatic, securityHeaders } from './uiStatic';
 
 /** A login body holds one token: anything bigger is not a login. */
 const LOGIN_BODY_LIMIT = '4kb';
+const LOGIN_BODY_BYTES = 4 * 1024;
 /** Dashboard calls carry at most a task or a message (100,000 characters, up to 4 bytes each). */
 const API_BODY_LIMIT = '512kb';
+const API_BODY_BYTES = 512 * 1024;
 
 export interface UiDeps {
   ctx: ToolContext;
@@ -37,21 +40,23 @@ export function createUi(deps: UiDeps): { router: express.Router; feeds: UiFeeds
     next();
   });
 
-  router.post('/api/login', deps.limiter, sameOrigin, express.json({ limit: LOGIN_BODY_LIMIT }), (req, res) => {
+  router.post('/api/login', deps.limiter, sameOrigin, uiJson('login body', LOGIN_BODY_LIMIT, LOGIN_BODY_BYTES), (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
     if (typeof token !== 'string' || !tokenMatches(token, deps.tokenDigest())) {
       deps.ctx.log.warn('dashboard login refused', { address: req.socket.remoteAddress });
       return void res.status(401).json({ error: 'unauthorized', message: 'wrong token' });
     }
-    setUiCookie(req, res, issueCookie(deps.tokenDigest()), UiAuthTimeouts.cookieLifetimeMs);
-    res.status(204).end();
+    const { cookie, key } = issueCookie(deps.tokenDigest());
+    setUiCookie(req, res, cookie, UiAuthTimeouts.cookieLifetimeMs);
+    // The page keeps the key (sessionStorage) and sends it with every call: see uiAuth.ts.
+    res.status(200).json({ key });
   });
   router.post('/api/logout', sameOrigin, (req, res) => {
     setUiCookie(req, res, '', 0);
     res.status(204).end();
   });
-  router.get('/api/events', loggedIn, (req, res) => feeds.open(req, res));
-  router.use('/api', loggedIn, (req, res, next) => (req.method === 'GET' ? next() : sameOrigin(req, res, next)), express.json({ limit: API_BODY_LIMIT }), createUiApi(deps.ctx));
+  router.get('/api/events', requireUiLogin(deps.tokenDigest, true), (req, res) => feeds.open(req, res));
+  router.use('/api', loggedIn, (req, res, next) => (req.method === 'GET' ? next() : sameOrigin(req, res, next)), uiJson('request body', API_BODY_LIMIT, API_BODY_BYTES), createUiApi(deps.ctx));
   router.use(createUiStatic());
   return { router, feeds };
 }

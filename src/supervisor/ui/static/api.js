@@ -1,9 +1,19 @@
 // The page's calls to /ui/api: JSON in and out, the login cookie sent by the
-// browser (never a token), and the live feed as an EventSource.
+// browser (never a token) plus this login's key, and the live feed as an
+// EventSource. The key (from the login reply) lives in sessionStorage, which no
+// other origin (another port of this host included) can read; the cookie alone
+// opens nothing (uiAuth.ts says why).
 export class Unauthorized extends Error {}
 
+const KEY_ITEM = 'agentvisor-ui-key';
+const KEY_HEADER = 'X-Agentvisor-UI';
+
+function key() {
+  return sessionStorage.getItem(KEY_ITEM) ?? '';
+}
+
 async function call(method, path, body) {
-  const init = { method, credentials: 'same-origin', headers: {} };
+  const init = { method, credentials: 'same-origin', headers: { [KEY_HEADER]: key() } };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -22,8 +32,11 @@ async function call(method, path, body) {
 }
 
 export const api = {
-  login: (token) => call('POST', '/login', { token }),
-  logout: () => call('POST', '/logout', {}),
+  login: async (token) => {
+    const { key: k } = await call('POST', '/login', { token });
+    sessionStorage.setItem(KEY_ITEM, k);
+  },
+  logout: () => call('POST', '/logout', {}).finally(() => sessionStorage.removeItem(KEY_ITEM)),
   sessions: () => call('GET', '/sessions'),
   info: (id) => call('GET', `/sessions/${encodeURIComponent(id)}`),
   output: (id, since, limit) => call('GET', `/sessions/${encodeURIComponent(id)}/output?since=${since}&limit=${limit}`),
@@ -40,7 +53,7 @@ export const api = {
  * EventSource reconnects by itself after a network drop.
  */
 export function openFeed(onChanged, onLogout) {
-  const es = new EventSource('/ui/api/events');
+  const es = new EventSource(`/ui/api/events?k=${encodeURIComponent(key())}`);
   es.addEventListener('changed', (e) => {
     try {
       onChanged(JSON.parse(e.data));

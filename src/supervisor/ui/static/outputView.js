@@ -16,11 +16,18 @@ const MAX_PAGES = 40;
 const OVERSCAN = 30;
 /** Browsers cap an element's height (Chromium ~33.5M px); beyond this many lines the list shows the newest. */
 const MAX_VIRTUAL_LINES = 1_500_000;
+/** A failed read is tried again after this long (or when the session's total changes), not at once: a failing server is not hammered. */
+const READ_RETRY_MS = 3_000;
 
-/** Lines by absolute offset, in pages of PAGE; undefined = not fetched, null = no longer kept by the server. */
+/**
+ * Lines by absolute offset, in pages of PAGE; undefined = not fetched, null = no
+ * longer kept by the server. What the server dropped is one number, goneBelow,
+ * never cached line by line: marks in LRU pages were evicted and fetched again forever.
+ */
 class LineCache {
   constructor() {
     this.pages = new Map();
+    this.goneBelow = 0;
   }
   page(p) {
     let pg = this.pages.get(p);
@@ -35,11 +42,13 @@ class LineCache {
     return pg;
   }
   get(i) {
+    if (i < this.goneBelow) return null;
     const pg = this.pages.get(Math.floor(i / PAGE));
     return pg ? pg[i % PAGE] : undefined;
   }
-  put(offset, lines, droppedFrom, droppedTo) {
-    for (let i = droppedFrom; i < droppedTo; i++) this.page(Math.floor(i / PAGE))[i % PAGE] = null;
+  /** `asked` was the offset requested; an answer starting later means the server keeps nothing below `offset`. */
+  put(asked, offset, lines) {
+    if (offset > asked) this.goneBelow = Math.max(this.goneBelow, offset);
     for (let k = 0; k < lines.length; k++) {
       const i = offset + k;
       this.page(Math.floor(i / PAGE))[i % PAGE] = lines[k];
@@ -47,7 +56,7 @@ class LineCache {
   }
   /** The first offset in [from, to) not yet fetched, or -1. */
   firstMissing(from, to) {
-    for (let i = from; i < to; i++) if (this.get(i) === undefined) return i;
+    for (let i = Math.max(from, this.goneBelow); i < to; i++) if (this.get(i) === undefined) return i;
     return -1;
   }
 }
@@ -58,6 +67,8 @@ export function OutputView({ sessionId, total }) {
   const inFlight = useRef(false);
   // An empty answer at an offset: not asked again until the session has more lines.
   const stall = useRef({ at: -1, total: -1 });
+  // A failed read: not tried again before `until` unless the session's total changes.
+  const failed = useRef({ until: 0, total: -1 });
   const [, redraw] = useReducer((n) => n + 1, 0);
   const [view, setView] = useState({ top: 0, height: 600 });
   const [following, setFollowing] = useState(true);
@@ -73,6 +84,7 @@ export function OutputView({ sessionId, total }) {
     if (inFlight.current) return;
     const missing = cache.current.firstMissing(base + first, base + last);
     if (missing < 0 || (stall.current.at === missing && stall.current.total === total)) return;
+    if (failed.current.total === total && Date.now() < failed.current.until) return;
     const c = cache.current;
     inFlight.current = true;
     api
@@ -80,10 +92,14 @@ export function OutputView({ sessionId, total }) {
       .then((page) => {
         const got = page.lines.length;
         // Lines older than the server keeps come back as `dropped`: shown as such, not fetched again.
-        c.put(page.offset, page.lines, missing, page.offset);
+        c.put(missing, page.offset, page.lines);
         if (got === 0 && page.offset === missing) stall.current = { at: missing, total };
       })
-      .catch(() => undefined) // shown as not yet loaded; the next change or scroll asks again
+      .catch(() => {
+        // Shown as not yet loaded; asked again after READ_RETRY_MS, or sooner if the session grows.
+        failed.current = { until: Date.now() + READ_RETRY_MS, total };
+        setTimeout(redraw, READ_RETRY_MS);
+      })
       .finally(() => {
         inFlight.current = false;
         redraw();

@@ -43,7 +43,9 @@ function claudeArgs(opts: CommandOptions, resumeId: string | null): string[] {
   const args = ['--print', '--verbose', '--output-format', 'stream-json', '--input-format', 'stream-json', '--replay-user-messages'];
   if (opts.mode === 'full') args.push('--dangerously-skip-permissions');
   // ask (issue 15): Claude asks before each tool use, as control_request lines on stdout, answered on stdin (drivers/claudeApprovals.ts).
-  else if (opts.mode === 'ask') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio');
+  // No setting sources and only agentvisor's MCP config (none): a repo's or the user's permissions.allow rules and
+  // hooks would answer before the prompt tool is asked, and the user's MCP servers (agentvisor itself, maybe) would load.
+  else if (opts.mode === 'ask') args.push('--permission-mode', 'default', '--permission-prompt-tool', 'stdio', '--setting-sources', '', '--strict-mcp-config');
   else args.push('--permission-mode', opts.mode === 'edit' ? 'acceptEdits' : 'plan');
   if (opts.model) args.push('--model', opts.model);
   if (opts.maxBudgetUsd) args.push('--max-budget-usd', String(Math.round(opts.maxBudgetUsd * 10_000) / 10_000));

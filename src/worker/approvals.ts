@@ -9,7 +9,7 @@
  */
 import type { ApprovalDecision, ApprovalOutcome, PendingApproval, ResultOf, WorkerSpec } from '../shared/protocol';
 import { inlineField } from '../shared/sanitize';
-import type { ApprovalAnswer, ApprovalRequest, ApprovalResult } from './drivers/driver';
+import type { ApprovalAnswer, ApprovalRequest, ApprovalResult, SessionScope } from './drivers/driver';
 
 /** Outcomes kept for repeated answers: a client retrying, or a second client answering late. Bounded so a long session cannot grow it without end. */
 export const RECENT_OUTCOMES = 1_000;
@@ -31,6 +31,16 @@ export function commandMatchesPrefix(command: string, prefix: string): boolean {
   return c === p || c.startsWith(p + ' ');
 }
 
+/** A session grant covers a later request of its tool only as far as its match says (driver.ts SessionScope). */
+function grantCovers(g: SessionScope, req: ApprovalRequest): boolean {
+  if (g.tool !== req.tool) return false;
+  if (g.match === 'tool') return true;
+  if (g.match === 'commandPrefix') return req.command !== undefined && commandMatchesPrefix(req.command, g.value);
+  if (g.match === 'command') return req.command !== undefined && req.command.trim() === g.value.trim();
+  // A file or an input: the later request's own narrowest scope names the same one.
+  return req.sessionScope?.match === g.match && req.sessionScope.value === g.value;
+}
+
 /** A request now waits for a decision (told before anyone but a rule can answer it), or one has ended. */
 export type ApprovalEvent = { approval: PendingApproval } | { outcome: ApprovalOutcome };
 
@@ -48,11 +58,6 @@ interface Held {
   request: ApprovalRequest;
   pending: PendingApproval;
   timer: NodeJS.Timeout | undefined;
-}
-
-interface SessionScope {
-  tool: string;
-  commandPrefix: string | null;
 }
 
 export class ApprovalBook {
@@ -114,7 +119,7 @@ export class ApprovalBook {
     const r = this.deliver(approvalId, { decision, ...(message !== null ? { message } : {}) });
     if (!r.ok) return { error: `approval ${approvalId} could not be answered: ${r.error}` };
     const scope = h.request.sessionScope;
-    if (decision === 'allow_for_session' && scope) this.scopes.push({ tool: scope.tool, commandPrefix: scope.commandPrefix });
+    if (decision === 'allow_for_session' && scope) this.scopes.push({ ...scope });
     const outcome = this.record(
       approvalId,
       h.request.summary,
@@ -158,12 +163,9 @@ export class ApprovalBook {
       const p = this.rules.allowCommandPrefixes.find((x) => commandMatchesPrefix(cmd, x));
       if (p !== undefined) return `allowCommandPrefixes ${inlineField(p)}`;
     }
-    for (const s of this.scopes) {
-      if (s.tool !== req.tool) continue;
-      if (s.commandPrefix === null) return `allow_for_session ${inlineField(s.tool)}`;
-      if (cmd !== undefined && commandMatchesPrefix(cmd, s.commandPrefix)) return `allow_for_session ${inlineField(`${s.tool}: ${s.commandPrefix}`)}`;
-    }
-    return null;
+    const s = this.scopes.find((g) => grantCovers(g, req));
+    if (!s) return null;
+    return `allow_for_session ${inlineField(s.match === 'tool' ? s.tool : s.match === 'input' ? `${s.tool}: the same input` : `${s.tool}: ${s.value}`)}`;
   }
 
   /** A new session grant may cover requests already waiting (parallel tool calls). */

@@ -122,3 +122,18 @@ test('claude: interrupting the turn while a request waits withdraws it (decidedB
   expect(fs.existsSync(path.join(r.spec.cwd, 'never.txt'))).toBe(false);
   expect(await r.approve(p.approvalId, 'allow')).toMatchObject({ alreadyDecided: true, outcome: { decision: 'withdrawn' } });
 });
+
+test("claude: settings that allow Bash (a checked-out repo's .claude/settings.json and settings.local.json, the user's ~/.claude/settings.json) do not bypass the relay; the request still waits for a decision", async () => {
+  const allowBash = JSON.stringify({ permissions: { allow: ['Bash'] } });
+  const r = await start({
+    files: { '.claude/settings.json': allowBash, '.claude/settings.local.json': allowBash },
+    homeFiles: { '.claude/settings.json': allowBash },
+    script: [{ toolCalls: [shellCall('anthropic', 'touch bypass.txt')] }, { text: 'done' }],
+  });
+  const p = await r.pending();
+  expect(p.summary).toBe('Bash: touch bypass.txt');
+  expect(fs.existsSync(path.join(r.spec.cwd, 'bypass.txt'))).toBe(false);
+  await r.approve(p.approvalId, 'deny');
+  expect(await r.ended()).toMatchObject({ status: 'exited' });
+  expect(fs.existsSync(path.join(r.spec.cwd, 'bypass.txt'))).toBe(false);
+});

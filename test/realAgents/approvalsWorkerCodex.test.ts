@@ -16,8 +16,8 @@ afterEach(async () => {
   for (const r of rigs.splice(0)) await r.close();
 });
 
-async function start(script: WorkerRigOptions['script'], approvals?: WorkerRigOptions['approvals']): Promise<WorkerRig> {
-  const r = await WorkerRig.start({ agent: 'codex', script, approvals });
+async function start(script: WorkerRigOptions['script'], approvals?: WorkerRigOptions['approvals'], files?: WorkerRigOptions['files']): Promise<WorkerRig> {
+  const r = await WorkerRig.start({ agent: 'codex', script, approvals, files });
   rigs.push(r);
   return r;
 }
@@ -73,6 +73,13 @@ test("codex: an allowCommandPrefixes rule matches the command inside Codex's `ba
   expect(r.approvalsPending()).toBe(0);
   expect(r.events.flatMap((e) => ('outcome' in e ? [e.outcome] : []))).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule' })]);
   expect(await r.lines()).toContainEqual(expect.stringMatching(/^\[approval\] ap_\w+ allowed by rule allowCommandPrefixes touch: shell: touch ruled\.txt$/));
+});
+
+test("codex: a one-word command, which Codex's shell-join leaves unquoted (`/bin/bash -lc make`), is matched by an allowCommandPrefixes rule too", async () => {
+  const r = await start([{ toolCalls: [shellCall('openai', 'make')] }, { text: 'ok' }], { allowCommandPrefixes: ['make'] }, { Makefile: 'all:\n\ttouch made.txt\n' });
+  expect(await r.ended()).toMatchObject({ status: 'exited', completedSuccessfully: true });
+  expect(fs.existsSync(path.join(r.spec.cwd, 'made.txt'))).toBe(true);
+  expect(r.events.flatMap((e) => ('outcome' in e ? [e.outcome] : []))).toEqual([expect.objectContaining({ decision: 'allow', decidedBy: 'rule' })]);
 });
 
 test('codex: interrupting the turn while a request waits withdraws it; nothing ran and the state holds none', async () => {

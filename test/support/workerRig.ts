@@ -28,6 +28,10 @@ export interface WorkerRigOptions {
   task?: string;
   approvals?: Partial<WorkerSpec['approvals']>;
   idleTimeoutMs?: number;
+  /** Files written into the session's cwd before the worker starts (path relative to it → content). */
+  files?: Record<string, string>;
+  /** Files written into the agent's HOME before the worker starts (the user's own settings). */
+  homeFiles?: Record<string, string>;
 }
 
 type Recorded = { approval: PendingApproval } | { outcome: ApprovalOutcome } | { state: WorkerState };
@@ -56,6 +60,15 @@ export class WorkerRig {
     const sessionDir = path.join(dirs.base, 'session');
     for (const d of [home, tmp, codexHome, sessionDir]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
     fs.writeFileSync(path.join(codexHome, 'config.toml'), codexConfigToml(model.url, 0));
+    for (const [root, files] of [
+      [dirs.workspace, o.files],
+      [home, o.homeFiles],
+    ] as const) {
+      for (const [rel, content] of Object.entries(files ?? {})) {
+        fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+        fs.writeFileSync(path.join(root, rel), content);
+      }
+    }
     // IS_SANDBOX is left out on purpose: mode ask must work as root without it (the tests run as root).
     const env: Record<string, string> =
       o.agent === 'claude-code'

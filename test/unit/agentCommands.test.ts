@@ -67,6 +67,15 @@ describe('turnCommand (claude-code)', () => {
     expect(plan).not.toContain('--dangerously-skip-permissions');
   });
 
+  test('ask mode asks the prompt tool and loads no settings source and no MCP server but its own (settings could allow before it is asked)', () => {
+    const ask = turnCommand('claude-code', { model: null, mode: 'ask' }, 't', null).args;
+    expect(ask[ask.indexOf('--permission-mode') + 1]).toBe('default');
+    expect(ask[ask.indexOf('--permission-prompt-tool') + 1]).toBe('stdio');
+    expect(ask[ask.indexOf('--setting-sources') + 1]).toBe('');
+    expect(ask).toContain('--strict-mcp-config');
+    expect(ask).not.toContain('--mcp-config');
+  });
+
   test('model and resume id are passed as flag values', () => {
     const args = turnCommand('claude-code', { model: 'opus', mode: 'full' }, 't', 'sess-42').args;
     expect(args[args.indexOf('--model') + 1]).toBe('opus');

@@ -396,8 +396,8 @@ test('rules answer allow themselves (decidedBy rule, no pending event): allowToo
 
 test('allow_for_session with a scope: later requests of that tool and command prefix are allowed by rule, others still ask; without a scope (the agent remembers) nothing is ruled', () => {
   const r = approvalRig();
-  r.driver.emit(ask('ap-1', { sessionScope: { tool: 'Bash', commandPrefix: 'npm test' } }));
-  r.driver.emit(ask('ap-2', { command: 'npm test', sessionScope: { tool: 'Bash', commandPrefix: 'npm test' } }));
+  r.driver.emit(ask('ap-1', { sessionScope: { tool: 'Bash', match: 'commandPrefix', value: 'npm test' } }));
+  r.driver.emit(ask('ap-2', { command: 'npm test', sessionScope: { tool: 'Bash', match: 'commandPrefix', value: 'npm test' } }));
   r.session.answerApproval('ap-1', 'allow_for_session', null, 'cli');
   // ap-2 was already waiting and is covered: answered too.
   r.driver.emit(ask('ap-3', { command: 'npm test src' }));

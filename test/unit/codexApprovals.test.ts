@@ -1,5 +1,6 @@
 /** Codex's requests to its client: answered by the session mode, or (mode ask) relayed and held until decided. */
 import type { WorkerSpec } from '../../src/shared/protocol';
+import { commandMatchesPrefix } from '../../src/worker/approvals';
 import { CodexApprovalRelay, describeCodexRequest, modeAnswerer, unwrapShell } from '../../src/worker/drivers/codexApprovals';
 import type { DriverEvent } from '../../src/worker/drivers/driver';
 import { RpcError } from '../../src/worker/drivers/jsonRpcLines';
@@ -110,6 +111,14 @@ test("unwrapShell takes the command out of Codex's `bash -lc` only when nothing 
   expect(unwrapShell("/bin/bash -lc 'npm test'")).toBe('npm test');
   expect(unwrapShell("/bin/bash -lc 'echo '\\''x'\\'''")).toBe("/bin/bash -lc 'echo '\\''x'\\'''");
   expect(unwrapShell('npm test')).toBe('npm test');
+});
+
+test("unwrapShell: Codex's shell-join leaves a one-word script unquoted (`/bin/bash -lc ls`); that is the command too, but only of characters needing no quoting", () => {
+  expect(unwrapShell('/bin/bash -lc ls')).toBe('ls');
+  expect(unwrapShell('/bin/bash -c ./build.sh')).toBe('./build.sh');
+  expect(commandMatchesPrefix(unwrapShell('/bin/bash -lc ls'), 'ls')).toBe(true);
+  // Anything a shell would read differently, or a second word, or an option, stays wrapped (then asked).
+  for (const c of ['/bin/bash -lc ls;id', '/bin/bash -lc $(id)', '/bin/bash -lc ls x', '/bin/bash -lc -x', '/bin/bash -lc *', '/bin/bash -lc ~/x']) expect(unwrapShell(c)).toBe(c);
 });
 
 test('modes other than ask answer at once and say so in a line', () => {

@@ -9,8 +9,9 @@
  * `control_cancel_request {request_id}` withdraws one. The agent is hostile input: every field is
  * checked, and what is kept of the request is bounded.
  */
+import crypto from 'node:crypto';
 import { inlineField } from '../../shared/sanitize';
-import type { ApprovalAnswer, ApprovalKind, ApprovalRequest } from './driver';
+import type { ApprovalAnswer, ApprovalKind, ApprovalRequest, SessionScope } from './driver';
 import { boundedRequest, shownPath } from './shared';
 
 /** A summary is one line for a person. */
@@ -32,24 +33,40 @@ function cut(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + '…' : text;
 }
 
-/** `echo hi *` / `npm test:*` → the prefix they allow; a rule without a wildcard is exact. */
-function rulePrefix(ruleContent: string): string {
-  return ruleContent.replace(/(:\*| \*)$/, '').trim();
-}
-
-/** The command prefix Claude itself suggests for this Bash command, else the command itself. */
-function bashScope(command: string, suggestions: unknown): string {
+/** Claude's suggested addRules rules for this tool: `{ruleContent}` absent means the whole tool. */
+function suggestedRules(toolName: string, suggestions: unknown): Array<string | null> {
+  const out: Array<string | null> = [];
   for (const s of Array.isArray(suggestions) ? suggestions : []) {
     const rules = record(s)?.rules;
     for (const r of Array.isArray(rules) ? rules : []) {
       const rule = record(r);
-      if (rule?.toolName === 'Bash' && typeof rule.ruleContent === 'string') {
-        const prefix = rulePrefix(rule.ruleContent);
-        if (prefix && command.startsWith(prefix)) return prefix;
-      }
+      if (rule?.toolName === toolName) out.push(typeof rule.ruleContent === 'string' ? rule.ruleContent : rule.ruleContent === undefined ? null : '');
     }
   }
-  return command;
+  return out;
+}
+
+/**
+ * What allow_for_session grants (driver.ts SessionScope), never wider than Claude's own suggestion
+ * and the request: a Bash wildcard rule that fits is a prefix (`npm test:*`, `echo hi *`), else the
+ * exact command; a file tool covers that file; another tool the whole tool only when Claude suggests
+ * a rule without content, else exactly this input.
+ */
+function sessionScope(toolName: string, input: Record<string, unknown>, command: string | undefined, suggestions: unknown): SessionScope {
+  const rules = suggestedRules(toolName, suggestions);
+  if (command !== undefined) {
+    for (const rule of rules) {
+      const m = rule !== null ? /^(.*?)(?::\*| \*)$/.exec(rule) : null;
+      const prefix = m?.[1]?.trim();
+      if (prefix && (command.trim() === prefix || command.trim().startsWith(prefix + ' '))) return { tool: toolName, match: 'commandPrefix', value: prefix };
+    }
+    return { tool: toolName, match: 'command', value: command };
+  }
+  const key = FILE_TOOLS[toolName];
+  const file = key !== undefined ? input[key] : undefined;
+  if (typeof file === 'string' && file) return { tool: toolName, match: 'file', value: file };
+  if (key === undefined && rules.includes(null)) return { tool: toolName, match: 'tool', value: '' };
+  return { tool: toolName, match: 'input', value: crypto.createHash('sha256').update(JSON.stringify(input)).digest('hex') };
 }
 
 function describe(toolName: string, input: Record<string, unknown>, description: unknown, cwd: string): { kind: ApprovalKind; summary: string; command?: string } {
@@ -92,7 +109,7 @@ export function parseClaudeControl(line: string, cwd = ''): ClaudeControl | null
     tool: toolName,
     ...(d.command !== undefined ? { command: d.command } : {}),
     // Claude forgets a grant made over this protocol: the worker remembers it (approvals.ts).
-    sessionScope: { tool: toolName, commandPrefix: d.command !== undefined ? bashScope(d.command, req.permission_suggestions) : null },
+    sessionScope: sessionScope(toolName, input, d.command, req.permission_suggestions),
   };
   return { type: 'canUseTool', requestId, toolName, input, approval };
 }

@@ -51,11 +51,16 @@ function params(p: unknown): Params {
   return p && typeof p === 'object' && !Array.isArray(p) ? (p as Params) : {};
 }
 
-/** Codex runs a command as `/bin/bash -lc '<command>'`: the command is what a person (and a prefix rule) means. Quoted inside, it is left whole (a rule then cannot match it: asked). */
-const SHELL_WRAPPER = /^(?:\/usr)?\/bin\/(?:ba|z)?sh -l?c '([^']*)'$/;
+/**
+ * Codex runs a command as `/bin/bash -lc '<command>'`: the command is what a person (and a prefix rule) means. Quoted
+ * inside, it is left whole (a rule then cannot match it: asked). Codex's shell-join quotes only what needs it, so a
+ * one-word script of shell-safe characters (shlex's set, not starting with `-`) comes unquoted: `/bin/bash -lc ls`.
+ */
+const SHELL_WRAPPER = /^(?:\/usr)?\/bin\/(?:ba|z)?sh -l?c (?:'([^']*)'|([\w@%+=:,./][\w@%+=:,./-]*))$/;
 
 export function unwrapShell(command: string): string {
-  return SHELL_WRAPPER.exec(command)?.[1] ?? command;
+  const m = SHELL_WRAPPER.exec(command);
+  return m?.[1] ?? m?.[2] ?? command;
 }
 
 function grant(wire: Wire, p: Params, scope: 'turn' | 'session'): unknown {

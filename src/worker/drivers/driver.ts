@@ -51,11 +51,23 @@ export interface ApprovalRequest {
   /** The shell command, for a command request: what allowCommandPrefixes match. */
   command?: string;
   /**
-   * What an `allow_for_session` answer covers when the worker must remember it (later requests of
-   * this tool, and of this command prefix unless null). Unset when the agent remembers such a
-   * grant itself (Codex's acceptForSession).
+   * What an `allow_for_session` answer covers when the worker must remember it. Unset when the
+   * agent remembers such a grant itself (Codex's acceptForSession).
    */
-  sessionScope?: { tool: string; commandPrefix: string | null };
+  sessionScope?: SessionScope;
+}
+
+/**
+ * A session grant, as narrow as the agent's request allows: a grant too wide allows what nobody saw
+ * (`rm -rf build` must not cover `rm -rf build /home/user`). Later requests of `tool` it covers:
+ * `tool` all of them; `commandPrefix` a command that is the prefix or the prefix and arguments;
+ * `command` exactly this command; `file` this file path; `input` exactly this input (a digest).
+ */
+export interface SessionScope {
+  tool: string;
+  match: 'tool' | 'commandPrefix' | 'command' | 'file' | 'input';
+  /** The prefix, command, file path or input digest; '' for `tool`. */
+  value: string;
 }
 
 export interface ApprovalAnswer {

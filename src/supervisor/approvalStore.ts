@@ -84,7 +84,7 @@ export class ApprovalStore {
   constructor(private readonly journal: Journal) {}
 
   private run(sql: string, params: Record<string, unknown>): number {
-    return this.journal.db.prepare(sql).run(params).changes;
+    return this.journal.stmt(sql).run(params).changes;
   }
 
   /** A new pending request; a repeat (re-attach, a replayed event) changes nothing. */
@@ -153,14 +153,14 @@ export class ApprovalStore {
   }
 
   get(sessionId: string, approvalId: string): ApprovalInfo | undefined {
-    const r = this.journal.db.prepare('SELECT * FROM approvals WHERE session_id = ? AND approval_id = ?').get(sessionId, approvalId) as Row | undefined;
+    const r = this.journal.stmt('SELECT * FROM approvals WHERE session_id = ? AND approval_id = ?').get(sessionId, approvalId) as Row | undefined;
     return r && toInfo(r);
   }
 
   /** Oldest first: the order the agents asked in. */
   list(q: { sessionId?: string; pendingOnly?: boolean } = {}): ApprovalInfo[] {
-    const rows = this.journal.db
-      .prepare(
+    const rows = this.journal
+      .stmt(
         `SELECT * FROM approvals WHERE (@sessionId IS NULL OR session_id = @sessionId) AND (@pendingOnly = 0 OR state = 'pending')
          ORDER BY created_at, rowid`,
       )
@@ -170,7 +170,7 @@ export class ApprovalStore {
 
   /** Sessions with at least one pending request, and how many: what makes a running session `awaiting_approval`. */
   pendingCounts(): Map<string, number> {
-    const rows = this.journal.db.prepare("SELECT session_id, COUNT(*) AS n FROM approvals WHERE state = 'pending' GROUP BY session_id").all() as Array<{ session_id: string; n: number }>;
+    const rows = this.journal.stmt("SELECT session_id, COUNT(*) AS n FROM approvals WHERE state = 'pending' GROUP BY session_id").all() as Array<{ session_id: string; n: number }>;
     return new Map(rows.map((r) => [r.session_id, r.n]));
   }
 }

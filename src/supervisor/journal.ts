@@ -125,8 +125,11 @@ export class Journal {
 
   private readonly statements = new Map<string, Database.Statement>();
 
-  /** Prepared once per SQL text: preparing costs several times what running does, on every read. */
-  private stmt(sql: string): Database.Statement {
+  /**
+   * Prepared once per SQL text: preparing costs several times what running does, on every read.
+   * The journal's other tables' stores (approvalStore, notifyStore) use it too.
+   */
+  stmt(sql: string): Database.Statement {
     let st = this.statements.get(sql);
     if (!st) {
       st = this.db.prepare(sql);

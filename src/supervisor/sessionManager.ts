@@ -266,6 +266,10 @@ export class SessionManager extends EventEmitter<ManagerEvents> {
 
   /** The status a client is shown and the pending list, when the session waits on approvals. */
   pendingOf(id: string, status: SessionInfo['status']): { status: SessionInfo['status']; pendingApprovals?: ReturnType<typeof pendingView>[] } {
+    // Every read and wait comes here: a live worker's state mirrors what waits (approvals.ts keeps it),
+    // so the journal is asked only when something does, or when no worker is attached to say.
+    const live = this.workers.get(id);
+    if (live && live.state.pendingApprovals.length === 0) return { status };
     const pending = this.approvals.list({ sessionId: id, pendingOnly: true });
     if (pending.length === 0) return { status };
     return { status: status === 'running' ? 'awaiting_approval' : status, pendingApprovals: pending.map(pendingView) };
